@@ -1,0 +1,14 @@
+import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+const t0 = Date.now();
+const db = new PGlite({ extensions: { pg_trgm } });
+await db.waitReady;
+console.log('ready', Date.now() - t0);
+await db.exec('create extension if not exists pg_trgm; create table t(x text); create index on t using gin (lower(x) gin_trgm_ops);');
+console.log((await db.query('select version()')).rows);
+const dump = await db.dumpDataDir('none');
+console.log('dump', dump.size, Date.now() - t0);
+const t1 = Date.now();
+const db2 = new PGlite({ loadDataDir: dump, extensions: { pg_trgm } });
+await db2.waitReady;
+console.log('load', Date.now() - t1, (await db2.query("select count(*) from t")).rows);

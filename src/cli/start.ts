@@ -1,0 +1,49 @@
+import { ConfigError, loadConfig } from '../config.js';
+import { DatabaseUnavailableError } from '../db/client.js';
+import { createLogger } from '../logger.js';
+import { PkiError } from '../pki/index.js';
+import { startCore, tokenHint } from '../main.js';
+
+// Known start-up failures are one line for the operator, not a stack trace.
+function fatal(err: unknown): never {
+  const known = err instanceof ConfigError || err instanceof DatabaseUnavailableError || err instanceof PkiError;
+  const message = known ? (err as Error).message : `unexpected error at start: ${(err as Error)?.stack ?? String(err)}`;
+  process.stderr.write(`certfleet: ${message}\n`);
+  process.exit(1);
+}
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    fatal(err);
+  }
+  const log = createLogger(config.logLevel);
+  let core;
+  try {
+    const hint = await tokenHint(config);
+    core = await startCore(config, { log });
+    log.info(`certfleet core is up: GraphQL API at ${core.url} (database: ${core.database.kind === 'embedded' ? `embedded, in ${config.dataDir}` : 'PostgreSQL'})`);
+    log.info(hint);
+  } catch (err) {
+    fatal(err);
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${signal} received: stopping`);
+    core
+      .close()
+      .then(() => process.exit(0))
+      .catch((err) => {
+        log.error('error while stopping', { error: err });
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+void main();

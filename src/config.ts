@@ -1,0 +1,152 @@
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+
+/** Role names a token may carry; SECURITY_ADMIN may also call every mutation. */
+export const ROLES = ['VIEWER', 'SECURITY_ADMIN'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface AuthConfig {
+  /** 'local': the core signs its own tokens with a key in dataDir; 'external': tokens from an identity provider's JWKS. */
+  mode: 'local' | 'external';
+  issuer: string;
+  audience: string;
+  /** The only JWS algorithms a token may use. */
+  algorithms: string[];
+  jwksUrl?: string;
+  /** Claim holding the caller's roles (an array of role names, or one name). */
+  rolesClaim: string;
+  dataDir: string;
+}
+
+export interface Config {
+  host: string;
+  port: number;
+  agentPort: number;
+  dataDir: string;
+  /** postgres:// URL; undefined means the embedded PGlite database in dataDir. */
+  databaseUrl?: string;
+  caKeyPassphrase?: string;
+  coreName: string;
+  auth: AuthConfig;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+}
+
+/** ConfigError is a bad setting: its message is one line meant for the operator. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, key: string): string | undefined {
+  const v = env[key];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+function port(env: Env, key: string, fallback: number): number {
+  const raw = str(env, key);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) > 65535) {
+    throw new ConfigError(`${key} must be a port number from 0 to 65535 (got "${raw}")`);
+  }
+  return Number(raw);
+}
+
+function oneOf<T extends string>(env: Env, key: string, allowed: readonly T[], fallback: T): T {
+  const raw = str(env, key);
+  if (raw === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(`${key} must be one of ${allowed.join(', ')} (got "${raw}")`);
+  }
+  return raw as T;
+}
+
+/** redactUrl hides the password of a database URL so it can be printed. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
+const JWS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+
+/** loadConfig reads and validates every setting once; a bad value throws ConfigError. */
+export function loadConfig(env: Env = process.env): Config {
+  const dataDir = resolve(str(env, 'DATA_DIR') ?? './data');
+
+  const databaseUrl = str(env, 'DATABASE_URL');
+  if (databaseUrl !== undefined) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(databaseUrl);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !['postgres:', 'postgresql:'].includes(parsed.protocol) || !parsed.hostname) {
+      throw new ConfigError(
+        `DATABASE_URL must be a postgres://user@host:port/database URL (got "${redactUrl(databaseUrl)}")`,
+      );
+    }
+  }
+
+  const caKeyPassphrase = env.CA_KEY_PASSPHRASE;
+  if (caKeyPassphrase !== undefined && caKeyPassphrase !== '' && caKeyPassphrase.length < 12) {
+    throw new ConfigError('CA_KEY_PASSPHRASE must be at least 12 characters long');
+  }
+
+  const jwksUrl = str(env, 'AUTH_JWKS_URL');
+  const issuer = str(env, 'AUTH_ISSUER');
+  const audience = str(env, 'AUTH_AUDIENCE');
+  let auth: AuthConfig;
+  const rolesClaim = str(env, 'AUTH_ROLES_CLAIM') ?? 'roles';
+  if (jwksUrl !== undefined) {
+    if (!issuer || !audience) {
+      throw new ConfigError('AUTH_JWKS_URL needs AUTH_ISSUER and AUTH_AUDIENCE set as well');
+    }
+    let u: URL;
+    try {
+      u = new URL(jwksUrl);
+    } catch {
+      throw new ConfigError(`AUTH_JWKS_URL must be an http(s) URL (got "${jwksUrl}")`);
+    }
+    if (u.protocol !== 'https:' && u.protocol !== 'http:') {
+      throw new ConfigError(`AUTH_JWKS_URL must be an http(s) URL (got "${jwksUrl}")`);
+    }
+    const algorithms = (str(env, 'AUTH_ALGORITHMS') ?? 'RS256,ES256').split(',').map((a) => a.trim());
+    for (const a of algorithms) {
+      if (!JWS_ALGORITHMS.includes(a)) {
+        throw new ConfigError(`AUTH_ALGORITHMS may list only ${JWS_ALGORITHMS.join(', ')} (got "${a}")`);
+      }
+    }
+    auth = { mode: 'external', issuer, audience, algorithms, jwksUrl, rolesClaim, dataDir };
+  } else {
+    auth = {
+      mode: 'local',
+      issuer: issuer ?? 'urn:certfleet:core',
+      audience: audience ?? 'urn:certfleet:api',
+      algorithms: ['ES256'],
+      rolesClaim,
+      dataDir,
+    };
+  }
+
+  // The CA's subject is "<core name> certfleet CA": a CN holds at most 64 characters.
+  const coreName = str(env, 'CORE_NAME') ?? hostname().slice(0, 50);
+  if (coreName.length > 50) throw new ConfigError(`CORE_NAME must be at most 50 characters (got ${coreName.length})`);
+
+  return {
+    host: str(env, 'HOST') ?? '127.0.0.1',
+    port: port(env, 'PORT', 4000),
+    agentPort: port(env, 'AGENT_PORT', 4443),
+    dataDir,
+    databaseUrl,
+    caKeyPassphrase: caKeyPassphrase === '' ? undefined : caKeyPassphrase,
+    coreName,
+    auth,
+    logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
+  };
+}

@@ -1,0 +1,32 @@
+import { desc, lt } from 'drizzle-orm';
+import type { DbExecutor } from './client.js';
+import { auditEvents } from './schema.js';
+
+export type AuditEventRow = typeof auditEvents.$inferSelect;
+
+/** insertAuditEvent writes one audit record, normally inside the transaction it describes. */
+export async function insertAuditEvent(
+  tx: DbExecutor,
+  event: { actor: string; action: string; targetId?: string | null; details?: unknown; at: Date },
+): Promise<void> {
+  await tx.insert(auditEvents).values({
+    actor: event.actor,
+    action: event.action,
+    targetId: event.targetId ?? null,
+    details: event.details === undefined ? null : JSON.stringify(event.details),
+    at: event.at,
+  });
+}
+
+/** listAuditEvents pages newest first by id (keyset: ids below beforeId). */
+export async function listAuditEvents(
+  db: DbExecutor,
+  params: { limit: number; beforeId?: number },
+): Promise<AuditEventRow[]> {
+  return db
+    .select()
+    .from(auditEvents)
+    .where(params.beforeId === undefined ? undefined : lt(auditEvents.id, params.beforeId))
+    .orderBy(desc(auditEvents.id))
+    .limit(params.limit);
+}

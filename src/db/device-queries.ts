@@ -1,0 +1,227 @@
+import { and, asc, eq, getTableColumns, gt, inArray, or, sql, type SQL } from 'drizzle-orm';
+import type { DbExecutor } from './client.js';
+import { emptyCounts, type StatusCounts } from './counter-queries.js';
+import { rowsOf } from './rows.js';
+import { clientCertificates, connectionResults, devices, type AuthStatus } from './schema.js';
+
+export type DeviceRow = typeof devices.$inferSelect;
+export type ConnectionResultRow = typeof connectionResults.$inferSelect;
+export type ClientCertificateRow = typeof clientCertificates.$inferSelect;
+
+export interface DeviceListFilter {
+  statuses?: AuthStatus[];
+  /** Lower-case substring of name or agent id. */
+  search?: string;
+}
+
+/** escapeLike makes user text match literally inside a LIKE pattern. */
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+function filterWhere(filter: DeviceListFilter): SQL | undefined {
+  const parts: (SQL | undefined)[] = [];
+  if (filter.statuses && filter.statuses.length > 0) parts.push(inArray(devices.authStatus, filter.statuses));
+  if (filter.search) {
+    const pattern = `%${escapeLike(filter.search.toLowerCase())}%`;
+    parts.push(or(sql`lower(${devices.name}) like ${pattern}`, sql`lower(${devices.agentId}) like ${pattern}`));
+  }
+  return and(...parts);
+}
+
+/** getDeviceById reads one device. */
+export async function getDeviceById(db: DbExecutor, id: number): Promise<DeviceRow | undefined> {
+  const [row] = await db.select().from(devices).where(eq(devices.id, id));
+  return row;
+}
+
+/** getDevicesByIds reads several devices in one query (order not kept). */
+export async function getDevicesByIds(db: DbExecutor, ids: readonly number[]): Promise<DeviceRow[]> {
+  if (ids.length === 0) return [];
+  return db.select().from(devices).where(inArray(devices.id, [...ids]));
+}
+
+/** getDeviceByAgentId reads the device an agent id belongs to. */
+export async function getDeviceByAgentId(db: DbExecutor, agentId: string): Promise<DeviceRow | undefined> {
+  const [row] = await db.select().from(devices).where(eq(devices.agentId, agentId));
+  return row;
+}
+
+/** lockDeviceById reads a device and locks its row until the transaction ends. */
+export async function lockDeviceById(tx: DbExecutor, id: number): Promise<DeviceRow | undefined> {
+  const [row] = await tx.select().from(devices).where(eq(devices.id, id)).for('update');
+  return row;
+}
+
+/** listDevices pages devices by id (keyset: ids above afterId). */
+export async function listDevices(
+  db: DbExecutor,
+  params: DeviceListFilter & { limit: number; afterId?: number },
+): Promise<DeviceRow[]> {
+  return db
+    .select()
+    .from(devices)
+    .where(and(filterWhere(params), params.afterId === undefined ? undefined : gt(devices.id, params.afterId)))
+    .orderBy(asc(devices.id))
+    .limit(params.limit);
+}
+
+/** countDevices counts the devices a filter matches (use the kept counters when no search is given). */
+export async function countDevices(db: DbExecutor, filter: DeviceListFilter): Promise<number> {
+  const [row] = await db.select({ n: sql<string>`count(*)` }).from(devices).where(filterWhere(filter));
+  return Number(row?.n ?? 0);
+}
+
+/** countDevicesByStatus is the slow GROUP BY recount, for invariant checks and benchmarks only. */
+export async function countDevicesByStatus(db: DbExecutor): Promise<StatusCounts> {
+  const rows = await db
+    .select({ status: devices.authStatus, count: sql<string>`count(*)` })
+    .from(devices)
+    .groupBy(devices.authStatus);
+  const counts = emptyCounts();
+  for (const r of rows) counts[r.status] = Number(r.count);
+  return counts;
+}
+
+export interface DeviceUpsert {
+  name: string;
+  agentId: string | null;
+  agentVersion: string | null;
+}
+
+/**
+ * upsertDevices inserts devices, or updates the ones already known (by agent id, or by name for
+ * agentless devices), and says which rows are new so the caller can count them.
+ */
+export async function upsertDevices(
+  tx: DbExecutor,
+  items: DeviceUpsert[],
+  at: Date,
+): Promise<{ row: DeviceRow; inserted: boolean }[]> {
+  const withAgent = items.filter((d) => d.agentId !== null);
+  const agentless = items.filter((d) => d.agentId === null);
+  const out: { row: DeviceRow; inserted: boolean }[] = [];
+  // xmax = 0 only on a freshly inserted row version: it tells inserts from updates in one statement.
+  const returning = { ...getTableColumns(devices), inserted: sql<boolean>`(xmax = 0)` };
+  if (withAgent.length > 0) {
+    const rows = await tx
+      .insert(devices)
+      .values(withAgent.map((d) => ({ ...d, createdAt: at, updatedAt: at })))
+      .onConflictDoUpdate({
+        target: devices.agentId,
+        set: {
+          name: sql`excluded.name`,
+          agentVersion: sql`coalesce(excluded.agent_version, ${devices.agentVersion})`,
+          updatedAt: at,
+        },
+      })
+      .returning(returning);
+    out.push(...rows.map(({ inserted, ...row }) => ({ row, inserted })));
+  }
+  if (agentless.length > 0) {
+    // The agentless name key is an expression index, which ON CONFLICT (column) cannot name:
+    // insert what is new, then update the ones that conflicted.
+    const rows = await tx
+      .insert(devices)
+      .values(agentless.map((d) => ({ ...d, createdAt: at, updatedAt: at })))
+      .onConflictDoNothing()
+      .returning();
+    const added = new Set(rows.map((r) => r.name.toLowerCase()));
+    out.push(...rows.map((row) => ({ row, inserted: true })));
+    for (const d of agentless.filter((x) => !added.has(x.name.toLowerCase()))) {
+      const [row] = await tx
+        .update(devices)
+        .set({ name: d.name, agentVersion: sql`coalesce(${d.agentVersion}, ${devices.agentVersion})`, updatedAt: at })
+        .where(sql`lower(${devices.name}) = ${d.name.toLowerCase()} and ${devices.agentId} is null and not ${devices.isCoreServer}`)
+        .returning();
+      if (!row) throw new Error(`device ${JSON.stringify(d.name)} neither inserted nor found`);
+      out.push({ row, inserted: false });
+    }
+  }
+  return out;
+}
+
+/** insertCoreDevice registers the core server as a device unless it already is; returns it. */
+export async function insertCoreDevice(tx: DbExecutor, name: string, at: Date): Promise<{ row: DeviceRow; inserted: boolean }> {
+  const [inserted] = await tx
+    .insert(devices)
+    .values({ name, isCoreServer: true, createdAt: at, updatedAt: at })
+    .onConflictDoNothing({ target: devices.isCoreServer, where: sql`${devices.isCoreServer}` })
+    .returning();
+  if (inserted) return { row: inserted, inserted: true };
+  const [existing] = await tx.select().from(devices).where(eq(devices.isCoreServer, true));
+  if (!existing) throw new Error('core device neither inserted nor found');
+  return { row: existing, inserted: false };
+}
+
+/** insertConnectionResult appends one attempt to a device's history. */
+export async function insertConnectionResult(
+  tx: DbExecutor,
+  row: typeof connectionResults.$inferInsert,
+): Promise<ConnectionResultRow> {
+  const [inserted] = await tx.insert(connectionResults).values(row).returning();
+  return inserted!;
+}
+
+/** updateDevice writes the given columns of one device. */
+export async function updateDevice(tx: DbExecutor, id: number, set: Partial<typeof devices.$inferInsert>): Promise<DeviceRow> {
+  const [row] = await tx.update(devices).set(set).where(eq(devices.id, id)).returning();
+  return row!;
+}
+
+/**
+ * listConnectionHistories reads one page of history for each of several devices in a single
+ * query (a lateral join), newest first; beforeId continues a page.
+ */
+export async function listConnectionHistories(
+  db: DbExecutor,
+  deviceIds: readonly number[],
+  params: { limit: number; beforeId?: number },
+): Promise<Map<number, ConnectionResultRow[]>> {
+  const out = new Map<number, ConnectionResultRow[]>(deviceIds.map((id) => [id, []]));
+  if (deviceIds.length === 0) return out;
+  const ids = sql.join(
+    deviceIds.map((id) => sql`${id}`),
+    sql`, `,
+  );
+  const before = params.beforeId === undefined ? sql`` : sql`and c.id < ${params.beforeId}`;
+  const result = await db.execute(sql`
+    select r.id, r.device_id, r.at, r.source, r.result, r.failure_reason, r.agent_version,
+           r.certificate_serial_number, r.certificate_not_after
+    from unnest(array[${ids}]::bigint[]) as d(id)
+    cross join lateral (
+      select c.* from connection_results c
+      where c.device_id = d.id ${before}
+      order by c.id desc
+      limit ${params.limit}
+    ) r
+    order by r.device_id, r.id desc`);
+  for (const r of rowsOf<Record<string, unknown>>(result)) {
+    const deviceId = Number(r.device_id);
+    out.get(deviceId)?.push({
+      id: Number(r.id),
+      deviceId,
+      at: new Date(r.at as string | Date),
+      source: r.source as ConnectionResultRow['source'],
+      result: r.result as ConnectionResultRow['result'],
+      failureReason: (r.failure_reason ?? null) as ConnectionResultRow['failureReason'],
+      agentVersion: (r.agent_version ?? null) as string | null,
+      certificateSerialNumber: (r.certificate_serial_number ?? null) as string | null,
+      certificateNotAfter: r.certificate_not_after ? new Date(r.certificate_not_after as string | Date) : null,
+    });
+  }
+  return out;
+}
+
+/** listCertificatesOfDevices reads the client certificates of several devices, oldest first. */
+export async function listCertificatesOfDevices(
+  db: DbExecutor,
+  deviceIds: readonly number[],
+): Promise<ClientCertificateRow[]> {
+  if (deviceIds.length === 0) return [];
+  return db
+    .select()
+    .from(clientCertificates)
+    .where(inArray(clientCertificates.deviceId, [...deviceIds]))
+    .orderBy(asc(clientCertificates.id));
+}

@@ -1,0 +1,210 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  boolean,
+  check,
+  index,
+  pgTable,
+  smallint,
+  text,
+  timestamp,
+  uniqueIndex,
+  varchar,
+} from 'drizzle-orm/pg-core';
+
+/** The four chart items, in the contract's order. */
+export const AUTH_STATUSES = [
+  'AUTHENTICATION_SUCCEEDED',
+  'NO_AUTHENTICATION_INFO',
+  'AUTHENTICATION_FAILED',
+  'CLIENT_AGENTS_MUST_UPGRADE',
+] as const;
+export type AuthStatus = (typeof AUTH_STATUSES)[number];
+
+export const CONNECTION_SOURCES = ['SECURE_CONNECTION', 'SECURITY_SCANNER'] as const;
+export type ConnectionSource = (typeof CONNECTION_SOURCES)[number];
+
+export const FAILURE_REASONS = [
+  'NO_CLIENT_CERTIFICATE',
+  'CERTIFICATE_NOT_APPROVED',
+  'CERTIFICATE_REJECTED',
+  'CERTIFICATE_REVOKED',
+  'CERTIFICATE_EXPIRED',
+  'CERTIFICATE_NOT_YET_VALID',
+  'UNTRUSTED_ISSUER',
+  'DEVICE_MISMATCH',
+] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];
+
+export const CLIENT_CERTIFICATE_STATUSES = ['PENDING', 'APPROVED', 'REJECTED', 'REVOKED'] as const;
+export type ClientCertificateStatus = (typeof CLIENT_CERTIFICATE_STATUSES)[number];
+
+export const REVOCATION_REASONS = ['UNSPECIFIED', 'KEY_COMPROMISE', 'SUPERSEDED', 'CESSATION_OF_OPERATION'] as const;
+export type RevocationReason = (typeof REVOCATION_REASONS)[number];
+
+const inList = (values: readonly string[]) => sql.raw(values.map((v) => `'${v}'`).join(', '));
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const devices = pgTable(
+  'devices',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    name: varchar('name', { length: 255 }).notNull(),
+    agentId: varchar('agent_id', { length: 128 }),
+    agentVersion: varchar('agent_version', { length: 64 }),
+    isCoreServer: boolean('is_core_server').notNull().default(false),
+    authStatus: text('auth_status').$type<AuthStatus>().notNull().default('NO_AUTHENTICATION_INFO'),
+    failureReason: text('failure_reason').$type<FailureReason>(),
+    // The newest connection result, kept in the row so that lists never join the history.
+    lastConnectionId: bigint('last_connection_id', { mode: 'number' }),
+    lastAttemptAt: ts('last_attempt_at'),
+    lastSource: text('last_source').$type<ConnectionSource>(),
+    lastResult: text('last_result').$type<AuthStatus>(),
+    lastFailureReason: text('last_failure_reason').$type<FailureReason>(),
+    lastAgentVersion: varchar('last_agent_version', { length: 64 }),
+    lastCertificateSerial: varchar('last_certificate_serial', { length: 64 }),
+    lastCertificateNotAfter: ts('last_certificate_not_after'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('devices_agent_id_key').on(t.agentId),
+    uniqueIndex('devices_one_core_server').on(t.isCoreServer).where(sql`${t.isCoreServer}`),
+    // Importing the same agentless device twice updates it instead of duplicating it.
+    uniqueIndex('devices_agentless_name_key')
+      .on(sql`lower(${t.name})`)
+      .where(sql`${t.agentId} is null and not ${t.isCoreServer}`),
+    index('devices_auth_status_id_idx').on(t.authStatus, t.id),
+    index('devices_name_trgm_idx').using('gin', sql`lower(${t.name}) gin_trgm_ops`),
+    index('devices_agent_id_trgm_idx').using('gin', sql`lower(${t.agentId}) gin_trgm_ops`),
+    check('devices_auth_status_check', sql`${t.authStatus} in (${inList(AUTH_STATUSES)})`),
+  ],
+);
+
+export const connectionResults = pgTable(
+  'connection_results',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    deviceId: bigint('device_id', { mode: 'number' })
+      .notNull()
+      .references(() => devices.id, { onDelete: 'cascade' }),
+    at: ts('at').notNull(),
+    source: text('source').$type<ConnectionSource>().notNull(),
+    result: text('result').$type<AuthStatus>().notNull(),
+    failureReason: text('failure_reason').$type<FailureReason>(),
+    agentVersion: varchar('agent_version', { length: 64 }),
+    certificateSerialNumber: varchar('certificate_serial_number', { length: 64 }),
+    certificateNotAfter: ts('certificate_not_after'),
+  },
+  (t) => [
+    index('connection_results_device_id_idx').on(t.deviceId, t.id.desc()),
+    check('connection_results_source_check', sql`${t.source} in (${inList(CONNECTION_SOURCES)})`),
+    check(
+      'connection_results_result_check',
+      sql`${t.result} in ('AUTHENTICATION_SUCCEEDED', 'AUTHENTICATION_FAILED', 'CLIENT_AGENTS_MUST_UPGRADE')`,
+    ),
+  ],
+);
+
+/** The chart's counters: changed in the same transaction as the device statuses they count. */
+export const authStatusCounters = pgTable(
+  'auth_status_counters',
+  {
+    status: text('status').$type<AuthStatus>().primaryKey(),
+    count: bigint('count', { mode: 'number' }).notNull().default(0),
+  },
+  (t) => [
+    check('auth_status_counters_status_check', sql`${t.status} in (${inList(AUTH_STATUSES)})`),
+    check('auth_status_counters_count_check', sql`${t.count} >= 0`),
+  ],
+);
+
+/** One row: the core-wide switches. A trigger refuses turning the security model off. */
+export const coreSettings = pgTable(
+  'core_settings',
+  {
+    id: smallint('id').primaryKey().default(1),
+    clientCertificateSecurityEnabled: boolean('client_certificate_security_enabled').notNull().default(false),
+    enabledAt: ts('enabled_at'),
+    enabledBy: text('enabled_by'),
+    coreDeviceId: bigint('core_device_id', { mode: 'number' }).references(() => devices.id),
+  },
+  (t) => [check('core_settings_single_row', sql`${t.id} = 1`)],
+);
+
+/** One row: this core's CA, its private key sealed (AES-256-GCM) by src/pki/key-protection. */
+export const certificateAuthority = pgTable(
+  'certificate_authority',
+  {
+    id: smallint('id').primaryKey().default(1),
+    subject: text('subject').notNull(),
+    certificatePem: text('certificate_pem').notNull(),
+    sealedPrivateKey: text('sealed_private_key').notNull(),
+    fingerprint: varchar('fingerprint', { length: 64 }).notNull(),
+    serialNumber: varchar('serial_number', { length: 64 }).notNull(),
+    notBefore: ts('not_before').notNull(),
+    notAfter: ts('not_after').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [check('certificate_authority_single_row', sql`${t.id} = 1`)],
+);
+
+export const clientCertificates = pgTable(
+  'client_certificates',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    deviceId: bigint('device_id', { mode: 'number' })
+      .notNull()
+      .references(() => devices.id, { onDelete: 'cascade' }),
+    status: text('status').$type<ClientCertificateStatus>().notNull().default('PENDING'),
+    subject: text('subject').notNull(),
+    keyAlgorithm: varchar('key_algorithm', { length: 32 }).notNull(),
+    publicKeyFingerprint: varchar('public_key_fingerprint', { length: 64 }).notNull(),
+    csrPem: text('csr_pem').notNull(),
+    requestedAt: ts('requested_at').notNull().defaultNow(),
+    decidedAt: ts('decided_at'),
+    decidedBy: text('decided_by'),
+    decisionNote: text('decision_note'),
+    serialNumber: varchar('serial_number', { length: 64 }),
+    notBefore: ts('not_before'),
+    notAfter: ts('not_after'),
+    certificatePem: text('certificate_pem'),
+    revokedAt: ts('revoked_at'),
+    revocationReason: text('revocation_reason').$type<RevocationReason>(),
+  },
+  (t) => [
+    index('client_certificates_status_id_idx').on(t.status, t.id),
+    index('client_certificates_device_id_idx').on(t.deviceId, t.id),
+    uniqueIndex('client_certificates_serial_key').on(t.serialNumber),
+    uniqueIndex('client_certificates_device_key_key').on(t.deviceId, t.publicKeyFingerprint),
+    check('client_certificates_status_check', sql`${t.status} in (${inList(CLIENT_CERTIFICATE_STATUSES)})`),
+  ],
+);
+
+export const savedQueries = pgTable(
+  'saved_queries',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    owner: text('owner').notNull(),
+    name: varchar('name', { length: 255 }).notNull(),
+    folder: text('folder').array().notNull(),
+    // 'CHART' for a chart-generated query; its filter is authStatus alone.
+    kind: varchar('kind', { length: 16 }).notNull(),
+    authStatus: text('auth_status').$type<AuthStatus>(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    index('saved_queries_owner_idx').on(t.owner, t.id),
+    uniqueIndex('saved_queries_chart_key').on(t.owner, t.authStatus).where(sql`${t.kind} = 'CHART'`),
+  ],
+);
+
+export const auditEvents = pgTable('audit_events', {
+  id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  at: ts('at').notNull().defaultNow(),
+  actor: text('actor').notNull(),
+  action: varchar('action', { length: 64 }).notNull(),
+  targetId: text('target_id'),
+  details: text('details'),
+});

@@ -1,0 +1,83 @@
+import 'reflect-metadata';
+import { mkdir } from 'node:fs/promises';
+import type { PGlite } from '@electric-sql/pglite';
+import type { Config } from './config.js';
+import { openDatabase, type Database } from './db/client.js';
+import { migrate } from './db/migrate.js';
+import { createInProcessEventBus } from './events/bus.js';
+import { createLogger, type Logger } from './logger.js';
+import { loadKeyProtector } from './pki/index.js';
+import { buildGraphQLSchema } from './schema/build-schema.js';
+import { createTokenVerifier, loadOrCreateSigningKey } from './server/auth.js';
+import { startHttpServer } from './server/http-server.js';
+import { loadOrCreateAuthority, type AuthorityInfo } from './services/authority-service.js';
+import { ensureCoreDevice } from './services/bootstrap-service.js';
+import { createServices, type Services } from './services/index.js';
+
+/** CoreHandle is a running core: its address, its services and a way to stop it. */
+export interface CoreHandle {
+  url: string;
+  port: number;
+  services: Services;
+  database: Database;
+  authority: AuthorityInfo;
+  close(): Promise<void>;
+}
+
+/** startCore is the composition root: config → database → CA → services → servers. */
+export async function startCore(
+  config: Config,
+  opts: { pglite?: PGlite; log?: Logger; clock?: () => Date } = {},
+): Promise<CoreHandle> {
+  const log = opts.log ?? createLogger(config.logLevel);
+  const clock = opts.clock ?? (() => new Date());
+  await mkdir(config.dataDir, { recursive: true });
+
+  const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, pglite: opts.pglite });
+  const closers: (() => Promise<void>)[] = [() => database.close()];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) await close().catch((err) => log.error('error while stopping', { error: err }));
+  };
+  try {
+    const { applied } = await migrate(database.db);
+    if (applied > 0) log.info(`database migrated (${applied} migration${applied === 1 ? '' : 's'} applied)`);
+
+    const bus = createInProcessEventBus((err) => log.error('event listener failed', { error: err }));
+    closers.push(() => bus.close());
+    const deps = { db: database.db, bus, clock, log };
+
+    const protector = await loadKeyProtector({ passphrase: config.caKeyPassphrase, dataDir: config.dataDir });
+    const { authority, created } = await loadOrCreateAuthority(deps, { coreName: config.coreName, protector });
+    if (created) log.info('certificate authority created', { subject: authority.subject, fingerprint: authority.fingerprint });
+    await ensureCoreDevice(deps, config.coreName);
+
+    const services = createServices({ ...deps, authority });
+    const verifier = await createTokenVerifier(config.auth);
+    const http = await startHttpServer({
+      host: config.host,
+      port: config.port,
+      schema: await buildGraphQLSchema(),
+      services,
+      verifier,
+      log,
+      healthy: () => database.ping(),
+    });
+    closers.push(() => http.close());
+    return { url: http.url, port: http.port, services, database, authority, close: closeAll };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
+
+/** tokenHint tells a new user how to get a token for the configured auth mode. */
+export async function tokenHint(config: Config): Promise<string> {
+  if (config.auth.mode === 'external') {
+    return `tokens come from your identity provider (issuer ${config.auth.issuer}, audience ${config.auth.audience})`;
+  }
+  const { created } = await loadOrCreateSigningKey(config.dataDir);
+  return (
+    (created ? 'a token signing key was created in DATA_DIR. ' : '') +
+    'Get a token with: npm run token -- --subject admin --role SECURITY_ADMIN'
+  );
+}

@@ -1,0 +1,49 @@
+import { Field, ID, ObjectType } from 'type-graphql';
+import type { ClientCertificateStatus as Status, RevocationReason as Reason } from '../db/schema.js';
+import { ClientCertificateStatus, RevocationReason } from './enums.js';
+import { DateTime } from './scalars.js';
+
+@ObjectType()
+export class ClientCertificate {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => ClientCertificateStatus)
+  status!: Status;
+
+  @Field(() => String)
+  subject!: string;
+
+  @Field(() => String, { description: "Key algorithm and size, e.g. 'RSA-2048' or 'EC-P256'." })
+  keyAlgorithm!: string;
+
+  @Field(() => String, { description: 'SHA-256 of the public key (SubjectPublicKeyInfo DER), lower-case hex.' })
+  publicKeyFingerprint!: string;
+
+  @Field(() => DateTime)
+  requestedAt!: Date;
+
+  @Field(() => DateTime, { nullable: true })
+  decidedAt!: Date | null;
+
+  @Field(() => String, { nullable: true })
+  decidedBy!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Set once approved: the issued certificate.' })
+  serialNumber!: string | null;
+
+  @Field(() => DateTime, { nullable: true })
+  notBefore!: Date | null;
+
+  @Field(() => DateTime, { nullable: true })
+  notAfter!: Date | null;
+
+  @Field(() => String, { nullable: true })
+  certificatePem!: string | null;
+
+  @Field(() => DateTime, { nullable: true })
+  revokedAt!: Date | null;
+
+  @Field(() => RevocationReason, { nullable: true })
+  revocationReason!: Reason | null;
+}

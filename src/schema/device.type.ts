@@ -1,0 +1,143 @@
+import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import type { AuthStatus, ConnectionSource as Source, FailureReason } from '../db/schema.js';
+import { AuthenticationFailureReason, AuthenticationStatus, ConnectionSource } from './enums.js';
+import { PageInfo } from './page-info.type.js';
+import { DateTime } from './scalars.js';
+
+@ObjectType()
+export class ConnectionAttempt {
+  @Field(() => DateTime)
+  at!: Date;
+
+  @Field(() => ConnectionSource)
+  source!: Source;
+
+  @Field(() => AuthenticationStatus, {
+    description: 'AUTHENTICATION_SUCCEEDED, AUTHENTICATION_FAILED or CLIENT_AGENTS_MUST_UPGRADE.',
+  })
+  result!: AuthStatus;
+
+  @Field(() => AuthenticationFailureReason, { nullable: true })
+  failureReason!: FailureReason | null;
+
+  @Field(() => String, { nullable: true })
+  agentVersion!: string | null;
+
+  @Field(() => String, { nullable: true })
+  certificateSerialNumber!: string | null;
+}
+
+@ObjectType()
+export class ConnectionAttemptEdge {
+  @Field(() => String)
+  cursor!: string;
+
+  @Field(() => ConnectionAttempt)
+  node!: ConnectionAttempt;
+}
+
+@ObjectType()
+export class ConnectionAttemptConnection {
+  @Field(() => [ConnectionAttemptEdge])
+  edges!: ConnectionAttemptEdge[];
+
+  @Field(() => PageInfo)
+  pageInfo!: PageInfo;
+}
+
+@ObjectType({ description: 'One attribute of the device inventory tree.' })
+export class InventoryAttribute {
+  @Field(() => [String], {
+    description: "e.g. ['Ivanti Management', 'Client certificate-based security', 'Authentication status']",
+  })
+  path!: string[];
+
+  @Field(() => String)
+  value!: string;
+}
+
+@ObjectType()
+export class Device {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => String, {
+    nullable: true,
+    description: "The device's unique id as its agent reports it; null for a device with no agent.",
+  })
+  agentId!: string | null;
+
+  @Field(() => String, { nullable: true })
+  agentVersion!: string | null;
+
+  @Field(() => Boolean)
+  isCoreServer!: boolean;
+
+  @Field(() => AuthenticationStatus)
+  authStatus!: AuthStatus;
+
+  @Field(() => AuthenticationFailureReason, {
+    nullable: true,
+    description: 'Why the last attempt failed, while authStatus is AUTHENTICATION_FAILED.',
+  })
+  failureReason!: FailureReason | null;
+
+  @Field(() => Boolean, {
+    description:
+      'False once client certificate-based security is enabled and authStatus is not AUTHENTICATION_SUCCEEDED.',
+  })
+  fullyManageable!: boolean;
+
+  @Field(() => ConnectionAttempt, { nullable: true })
+  lastConnection!: ConnectionAttempt | null;
+
+  @Field(() => [InventoryAttribute], {
+    description: "Attributes under 'Ivanti Management > Client certificate-based security', among others.",
+  })
+  inventory!: InventoryAttribute[];
+}
+
+@ObjectType()
+export class DeviceEdge {
+  @Field(() => String)
+  cursor!: string;
+
+  @Field(() => Device)
+  node!: Device;
+}
+
+@ObjectType()
+export class DeviceConnection {
+  @Field(() => [DeviceEdge])
+  edges!: DeviceEdge[];
+
+  @Field(() => PageInfo)
+  pageInfo!: PageInfo;
+
+  @Field(() => Int)
+  totalCount!: number;
+}
+
+@InputType()
+export class DeviceFilter {
+  @Field(() => [AuthenticationStatus], { nullable: true })
+  authStatus?: AuthStatus[] | null;
+
+  @Field(() => String, { nullable: true, description: 'Case-insensitive match on name or agentId.' })
+  search?: string | null;
+}
+
+@InputType()
+export class DeviceInput {
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => String, { nullable: true })
+  agentId?: string | null;
+
+  @Field(() => String, { nullable: true })
+  agentVersion?: string | null;
+}

@@ -1,0 +1,43 @@
+import { registerEnumType } from 'type-graphql';
+import {
+  AUTH_STATUSES,
+  CLIENT_CERTIFICATE_STATUSES,
+  CONNECTION_SOURCES,
+  FAILURE_REASONS,
+  REVOCATION_REASONS,
+  type AuthStatus,
+} from '../db/schema.js';
+
+function enumObject<T extends string>(values: readonly T[]): { [K in T]: K } {
+  return Object.fromEntries(values.map((v) => [v, v])) as { [K in T]: K };
+}
+
+export const AuthenticationStatus = enumObject(AUTH_STATUSES);
+export const ConnectionSource = enumObject(CONNECTION_SOURCES);
+export const AuthenticationFailureReason = enumObject(FAILURE_REASONS);
+export const ClientCertificateStatus = enumObject(CLIENT_CERTIFICATE_STATUSES);
+export const RevocationReason = enumObject(REVOCATION_REASONS);
+
+const statusDescriptions: Record<AuthStatus, string> = {
+  AUTHENTICATION_SUCCEEDED: 'The device has 2016-or-later agents, is securely connected and ready for the security model.',
+  NO_AUTHENTICATION_INFO: 'The device has not attempted a secure connection, or the security scanner has not reported yet.',
+  AUTHENTICATION_FAILED: 'The device tried to authenticate and could not (most often: its client certificate is not approved).',
+  CLIENT_AGENTS_MUST_UPGRADE: 'The device runs older (9.x) agents and cannot authenticate.',
+};
+
+registerEnumType(AuthenticationStatus, {
+  name: 'AuthenticationStatus',
+  description: 'The four items of the Security settings chart.',
+  valuesConfig: Object.fromEntries(AUTH_STATUSES.map((s) => [s, { description: statusDescriptions[s] }])),
+});
+registerEnumType(ConnectionSource, {
+  name: 'ConnectionSource',
+  description: 'Where a connection result came from.',
+  valuesConfig: {
+    SECURE_CONNECTION: { description: "The agent's own secure connection to the core server." },
+    SECURITY_SCANNER: { description: 'A run of the security scanner (vulscan) on the device.' },
+  },
+});
+registerEnumType(AuthenticationFailureReason, { name: 'AuthenticationFailureReason' });
+registerEnumType(ClientCertificateStatus, { name: 'ClientCertificateStatus' });
+registerEnumType(RevocationReason, { name: 'RevocationReason' });

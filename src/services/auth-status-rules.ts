@@ -1,0 +1,85 @@
+import type { AuthStatus, ClientCertificateStatus, FailureReason } from '../db/schema.js';
+import { badInput } from './app-error.js';
+
+/** STATUS_LABELS are the chart items' words, as the Security settings view shows them. */
+export const STATUS_LABELS: Record<AuthStatus, string> = {
+  AUTHENTICATION_SUCCEEDED: 'Authentication succeeded',
+  NO_AUTHENTICATION_INFO: 'No authentication info',
+  AUTHENTICATION_FAILED: 'Authentication failed',
+  CLIENT_AGENTS_MUST_UPGRADE: 'Client agents must upgrade',
+};
+
+/** FIRST_SECURE_AGENT_MAJOR is the first agent generation that can hold a client certificate. */
+export const FIRST_SECURE_AGENT_MAJOR = 2016;
+
+const VERSION = /^(\d{1,5})(\.\d{1,9}){0,3}$/;
+
+/** parseAgentVersion checks an agent version ("2020.1.3", "9.60") and returns its major number. */
+export function parseAgentVersion(version: string, argument = 'agentVersion'): number {
+  const m = VERSION.exec(version);
+  if (!m) {
+    throw badInput(
+      `${argument} must look like 2020.1 or 9.60 (digits and dots, at most four parts); got ${JSON.stringify(version.slice(0, 70))}`,
+      argument,
+    );
+  }
+  return Number(m[1]);
+}
+
+/** CertificateFacts is what the gateway found out about the certificate a device presented. */
+export interface CertificateFacts {
+  serialNumber: string;
+  /** The certificate chains to this core's CA (signature checked). */
+  issuedByThisCore: boolean;
+  /**
+   * The state of this core's record for the certificate or for the request of its key:
+   * null when the core has no record of it.
+   */
+  recordStatus: ClientCertificateStatus | null;
+  notBefore: Date;
+  notAfter: Date;
+  /** The agent id the certificate's subject names (its CN). */
+  subjectAgentId: string;
+}
+
+export interface ConnectionFacts {
+  agentVersion: string | null;
+  /** The agent id the device claims (and that the device row holds). */
+  agentId: string;
+  certificate: CertificateFacts | null;
+}
+
+export interface ConnectionVerdict {
+  result: Exclude<AuthStatus, 'NO_AUTHENTICATION_INFO'>;
+  failureReason: FailureReason | null;
+}
+
+const fail = (failureReason: FailureReason): ConnectionVerdict => ({ result: 'AUTHENTICATION_FAILED', failureReason });
+
+/** decideConnectionResult applies the rules of DESIGN.md to one connection attempt. */
+export function decideConnectionResult(facts: ConnectionFacts, now: Date): ConnectionVerdict {
+  if (facts.agentVersion !== null && parseAgentVersion(facts.agentVersion) < FIRST_SECURE_AGENT_MAJOR) {
+    return { result: 'CLIENT_AGENTS_MUST_UPGRADE', failureReason: null };
+  }
+  const cert = facts.certificate;
+  if (!cert) return fail('NO_CLIENT_CERTIFICATE');
+  if (!cert.issuedByThisCore) {
+    // A device still waiting for approval presents a self-signed certificate of the key it asked for.
+    if (cert.recordStatus === 'PENDING') return fail('CERTIFICATE_NOT_APPROVED');
+    if (cert.recordStatus === 'REJECTED') return fail('CERTIFICATE_REJECTED');
+    return fail('UNTRUSTED_ISSUER');
+  }
+  // Revocation first: a revoked certificate is refused whatever else holds.
+  if (cert.recordStatus === 'REVOKED') return fail('CERTIFICATE_REVOKED');
+  if (cert.recordStatus === 'REJECTED') return fail('CERTIFICATE_REJECTED');
+  if (cert.recordStatus !== 'APPROVED') return fail('CERTIFICATE_NOT_APPROVED');
+  if (now.getTime() < cert.notBefore.getTime()) return fail('CERTIFICATE_NOT_YET_VALID');
+  if (now.getTime() > cert.notAfter.getTime()) return fail('CERTIFICATE_EXPIRED');
+  if (cert.subjectAgentId !== facts.agentId) return fail('DEVICE_MISMATCH');
+  return { result: 'AUTHENTICATION_SUCCEEDED', failureReason: null };
+}
+
+/** isFullyManageable: once the security model is on, only an authenticated device is fully manageable. */
+export function isFullyManageable(status: AuthStatus, securityEnabled: boolean): boolean {
+  return !securityEnabled || status === 'AUTHENTICATION_SUCCEEDED';
+}

@@ -1,0 +1,11 @@
+import type { Db } from '../db/client.js';
+import type { EventBus } from '../events/bus.js';
+import type { Logger } from '../logger.js';
+
+/** ServiceDeps is what every service is built from. */
+export interface ServiceDeps {
+  db: Db;
+  bus: EventBus;
+  clock: () => Date;
+  log: Logger;
+}

@@ -1,0 +1,181 @@
+import { getCountersAndSwitch } from '../db/counter-queries.js';
+import {
+  countDevices,
+  getDeviceById,
+  getDevicesByIds,
+  listCertificatesOfDevices,
+  listConnectionHistories,
+  listDevices,
+  upsertDevices,
+  type DeviceUpsert,
+} from '../db/device-queries.js';
+import { insertAuditEvent } from '../db/audit-queries.js';
+import { adjustCounters } from '../db/counter-queries.js';
+import { getCoreSettings } from '../db/settings-queries.js';
+import { AUTH_STATUSES, type AuthStatus } from '../db/schema.js';
+import { badInput, notFound } from './app-error.js';
+import { parseAgentVersion } from './auth-status-rules.js';
+import { requireAdmin, requireViewer, type Caller } from './caller.js';
+import type { ServiceDeps } from './deps.js';
+import { checkAgentId, checkText, parseId } from './input-checks.js';
+import { checkFirst, decodeCursor, pageOf, type Page } from './pagination.js';
+import { transact } from './transaction.js';
+import {
+  clientCertificateView,
+  connectionAttemptView,
+  deviceView,
+  type ClientCertificateView,
+  type ConnectionAttemptView,
+  type DeviceView,
+} from './views.js';
+
+export const MAX_DEVICES_PER_IMPORT = 1000;
+
+export interface DeviceFilterInput {
+  authStatus?: AuthStatus[] | null;
+  search?: string | null;
+}
+
+export interface DeviceInput {
+  name: string;
+  agentId?: string | null;
+  agentVersion?: string | null;
+}
+
+export type DevicePage = Page<DeviceView> & { totalCount: number };
+
+/** createDeviceService is the device inventory: listing, drill-down, import. */
+export function createDeviceService(deps: ServiceDeps) {
+  const { db } = deps;
+
+  function checkFilter(filter: DeviceFilterInput | null | undefined) {
+    const statuses = filter?.authStatus ? [...new Set(filter.authStatus)] : undefined;
+    for (const s of statuses ?? []) {
+      if (!AUTH_STATUSES.includes(s)) throw badInput(`filter.authStatus has an unknown status ${s}`, 'filter.authStatus');
+    }
+    const search =
+      filter?.search === undefined || filter.search === null || filter.search.trim() === ''
+        ? undefined
+        : checkText(filter.search, 'filter.search', { max: 255 });
+    return { statuses: statuses && statuses.length > 0 ? statuses : undefined, search };
+  }
+
+  return {
+    /** listDevices pages the devices a filter matches; totalCount comes from the kept counters when it can. */
+    async listDevices(
+      caller: Caller,
+      args: { filter?: DeviceFilterInput | null; first: number; after?: string | null },
+    ): Promise<DevicePage> {
+      requireViewer(caller);
+      const first = checkFirst(args.first);
+      const afterId = decodeCursor('device', args.after);
+      const filter = checkFilter(args.filter);
+      const { counts, securityEnabled } = await getCountersAndSwitch(db);
+      const rows = await listDevices(db, { ...filter, limit: first + 1, afterId });
+      const statuses: readonly AuthStatus[] = filter.statuses ?? AUTH_STATUSES;
+      const totalCount = filter.search
+        ? await countDevices(db, filter)
+        : statuses.reduce((n, s) => n + counts[s], 0);
+      return {
+        ...pageOf(rows, first, 'device', (r) => r.id, (r) => deviceView(r, securityEnabled)),
+        totalCount,
+      };
+    },
+
+    /** getDevice reads one device; an unknown id is NOT_FOUND. */
+    async getDevice(caller: Caller, id: string): Promise<DeviceView> {
+      requireViewer(caller);
+      const row = await getDeviceById(db, parseId(id));
+      if (!row) throw notFound('device', id);
+      const settings = await getCoreSettings(db);
+      return deviceView(row, settings.clientCertificateSecurityEnabled);
+    },
+
+    /** loadDevices reads several devices for field resolvers (batched by a loader). */
+    async loadDevices(ids: readonly number[]): Promise<Map<number, DeviceView>> {
+      const [rows, settings] = await Promise.all([getDevicesByIds(db, ids), getCoreSettings(db)]);
+      return new Map(rows.map((r) => [r.id, deviceView(r, settings.clientCertificateSecurityEnabled)]));
+    },
+
+    /** checkHistoryPage validates connectionHistory's arguments before any query. */
+    checkHistoryPage(first: number, after?: string | null): { first: number; beforeId?: number } {
+      return { first: checkFirst(first), beforeId: decodeCursor('attempt', after) };
+    },
+
+    /** loadConnectionHistories reads one history page for each of several devices in one query. */
+    async loadConnectionHistories(
+      deviceIds: readonly number[],
+      page: { first: number; beforeId?: number },
+    ): Promise<Map<number, Page<ConnectionAttemptView>>> {
+      const rows = await listConnectionHistories(db, deviceIds, { limit: page.first + 1, beforeId: page.beforeId });
+      const out = new Map<number, Page<ConnectionAttemptView>>();
+      for (const id of deviceIds) {
+        out.set(id, pageOf(rows.get(id) ?? [], page.first, 'attempt', (r) => r.id, connectionAttemptView));
+      }
+      return out;
+    },
+
+    /** loadCertificates reads the client certificates of several devices in one query. */
+    async loadCertificates(deviceIds: readonly number[]): Promise<Map<number, ClientCertificateView[]>> {
+      const out = new Map<number, ClientCertificateView[]>(deviceIds.map((id) => [id, []]));
+      for (const row of await listCertificatesOfDevices(db, deviceIds)) {
+        out.get(row.deviceId)?.push(clientCertificateView(row));
+      }
+      return out;
+    },
+
+    /**
+     * registerDevices imports devices all or nothing: one bad item writes none. A device already
+     * known (same agent id, or same name without an agent) is updated, not duplicated.
+     */
+    async registerDevices(caller: Caller, inputs: DeviceInput[]): Promise<DeviceView[]> {
+      requireAdmin(caller);
+      if (inputs.length === 0) throw badInput('devices must list at least one device', 'devices');
+      if (inputs.length > MAX_DEVICES_PER_IMPORT) {
+        throw badInput(`devices may list at most ${MAX_DEVICES_PER_IMPORT} devices per call (got ${inputs.length})`, 'devices');
+      }
+      const seen = new Map<string, number>();
+      const items: DeviceUpsert[] = inputs.map((d, i) => {
+        const name = checkText(d.name, `devices[${i}].name`, { max: 255 });
+        const agentId = d.agentId == null || d.agentId.trim() === '' ? null : checkAgentId(d.agentId, `devices[${i}].agentId`);
+        const agentVersion =
+          d.agentVersion == null || d.agentVersion.trim() === '' ? null : d.agentVersion.trim();
+        if (agentVersion !== null) parseAgentVersion(agentVersion, `devices[${i}].agentVersion`);
+        const key = agentId !== null ? `agent:${agentId}` : `name:${name.toLowerCase()}`;
+        const twin = seen.get(key);
+        if (twin !== undefined) {
+          throw badInput(`devices[${i}] repeats devices[${twin}] (${agentId !== null ? 'same agentId' : 'same name, no agentId'})`, `devices[${i}]`);
+        }
+        seen.set(key, i);
+        return { name, agentId, agentVersion };
+      });
+      const now = deps.clock();
+      const saved = await transact(deps, async (tx, outbox) => {
+        const rows = await upsertDevices(tx, items, now);
+        const added = rows.filter((r) => r.inserted).length;
+        if (added > 0) {
+          await adjustCounters(tx, { NO_AUTHENTICATION_INFO: added });
+          outbox.publish({ type: 'summaryChanged' });
+        }
+        await insertAuditEvent(tx, {
+          actor: caller.subject,
+          action: 'devices.registered',
+          details: { added, updated: rows.length - added },
+          at: now,
+        });
+        const settings = await getCoreSettings(tx);
+        return { rows, securityEnabled: settings.clientCertificateSecurityEnabled };
+      });
+      // Answer in the order asked.
+      const byKey = new Map(
+        saved.rows.map(({ row }) => [row.agentId !== null ? `agent:${row.agentId}` : `name:${row.name.toLowerCase()}`, row]),
+      );
+      return items.map((d) => {
+        const row = byKey.get(d.agentId !== null ? `agent:${d.agentId}` : `name:${d.name.toLowerCase()}`)!;
+        return deviceView(row, saved.securityEnabled);
+      });
+    },
+  };
+}
+
+export type DeviceService = ReturnType<typeof createDeviceService>;

@@ -1,0 +1,2 @@
+// Replaced below by the database snapshot set-up.
+export default async function setup(): Promise<void> {}
