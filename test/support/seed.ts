@@ -1,0 +1,68 @@
+import type { CertificateFacts } from '../../src/services/auth-status-rules.js';
+import type { ConnectionSource } from '../../src/db/schema.js';
+import type { TestCore } from './test-core.js';
+
+const HOUR = 3600_000;
+
+/** ResultKind names the connection outcomes tests need, each mapped to the facts that produce it. */
+export type ResultKind =
+  | 'succeeded'
+  | 'mustUpgrade'
+  | 'noCertificate'
+  | 'notApproved'
+  | 'rejected'
+  | 'revoked'
+  | 'expired'
+  | 'notYetValid'
+  | 'untrusted'
+  | 'mismatch';
+
+/** factsFor builds the certificate facts that lead to a result kind for an agent. */
+export function factsFor(kind: ResultKind, agentId: string, now = new Date()): { agentVersion: string; certificate: CertificateFacts | null } {
+  const valid = (over: Partial<CertificateFacts> = {}): CertificateFacts => ({
+    serialNumber: 'aa'.repeat(8),
+    issuedByThisCore: true,
+    recordStatus: 'APPROVED',
+    notBefore: new Date(now.getTime() - HOUR),
+    notAfter: new Date(now.getTime() + 24 * HOUR),
+    subjectAgentId: agentId,
+    ...over,
+  });
+  switch (kind) {
+    case 'succeeded':
+      return { agentVersion: '2024.3', certificate: valid() };
+    case 'mustUpgrade':
+      return { agentVersion: '9.60.2', certificate: null };
+    case 'noCertificate':
+      return { agentVersion: '2024.3', certificate: null };
+    case 'notApproved':
+      return { agentVersion: '2024.3', certificate: valid({ issuedByThisCore: false, recordStatus: 'PENDING' }) };
+    case 'rejected':
+      return { agentVersion: '2024.3', certificate: valid({ issuedByThisCore: false, recordStatus: 'REJECTED' }) };
+    case 'revoked':
+      return { agentVersion: '2024.3', certificate: valid({ recordStatus: 'REVOKED' }) };
+    case 'expired':
+      return { agentVersion: '2024.3', certificate: valid({ notAfter: new Date(now.getTime() - HOUR) }) };
+    case 'notYetValid':
+      return { agentVersion: '2024.3', certificate: valid({ notBefore: new Date(now.getTime() + HOUR) }) };
+    case 'untrusted':
+      return { agentVersion: '2024.3', certificate: valid({ issuedByThisCore: false, recordStatus: null }) };
+    case 'mismatch':
+      return { agentVersion: '2024.3', certificate: valid({ subjectAgentId: `${agentId}-other` }) };
+  }
+}
+
+/** seed builds fixtures through the services, the way the product itself writes them. */
+export function seed(tc: TestCore) {
+  return {
+    /** record records one connection result of the given kind for an agent (creating its device if new). */
+    async record(agentId: string, kind: ResultKind, source: ConnectionSource = 'SECURE_CONNECTION') {
+      const facts = factsFor(kind, agentId);
+      return tc.core.services.connections.recordConnectionResult({ source, agentId, ...facts });
+    },
+    /** devices registers devices as an admin would, through the service. */
+    async devices(items: { name: string; agentId?: string; agentVersion?: string }[]) {
+      return tc.core.services.devices.registerDevices({ subject: 'seed', roles: ['SECURITY_ADMIN'] }, items);
+    },
+  };
+}
