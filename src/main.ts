@@ -27,13 +27,18 @@ export interface CoreHandle {
 /** startCore is the composition root: config → database → CA → services → servers. */
 export async function startCore(
   config: Config,
-  opts: { pglite?: PGlite; log?: Logger; clock?: () => Date } = {},
+  opts: { pglite?: PGlite; log?: Logger; clock?: () => Date; onQuery?: (sql: string) => void } = {},
 ): Promise<CoreHandle> {
   const log = opts.log ?? createLogger(config.logLevel);
   const clock = opts.clock ?? (() => new Date());
   await mkdir(config.dataDir, { recursive: true });
 
-  const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, pglite: opts.pglite });
+  const database = await openDatabase({
+    dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
+    pglite: opts.pglite,
+    onQuery: opts.onQuery,
+  });
   const closers: (() => Promise<void>)[] = [() => database.close()];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close().catch((err) => log.error('error while stopping', { error: err }));

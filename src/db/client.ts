@@ -41,8 +41,12 @@ export async function openDatabase(opts: {
   /** An already open embedded instance (tests start from a migrated snapshot). */
   pglite?: PGlite;
   poolSize?: number;
+  /** onQuery sees the SQL text of every query (tests count round trips with it); never the parameters. */
+  onQuery?: (sql: string) => void;
 }): Promise<Database> {
-  if (opts.databaseUrl) return openPostgres(opts.databaseUrl, opts.poolSize ?? 10);
+  const onQuery = opts.onQuery;
+  const logger = onQuery ? { logQuery: (query: string) => onQuery(query) } : undefined;
+  if (opts.databaseUrl) return openPostgres(opts.databaseUrl, opts.poolSize ?? 10, logger);
   let client = opts.pglite;
   if (!client) {
     const dir = join(opts.dataDir, 'pgdata');
@@ -56,7 +60,7 @@ export async function openDatabase(opts: {
     }
   }
   const pglite = client;
-  const db = drizzlePglite({ client: pglite, schema }) as unknown as Db;
+  const db = drizzlePglite({ client: pglite, schema, logger }) as unknown as Db;
   return {
     db,
     kind: 'embedded',
@@ -69,14 +73,18 @@ export async function openDatabase(opts: {
   };
 }
 
-async function openPostgres(url: string, max: number): Promise<Database> {
+async function openPostgres(
+  url: string,
+  max: number,
+  logger: { logQuery(query: string): void } | undefined,
+): Promise<Database> {
   const client = postgres(url, {
     max,
     connect_timeout: 10,
     onnotice: () => {},
     // Dates and bigints: drizzle maps them per column.
   });
-  const db = drizzlePostgres({ client, schema }) as unknown as Db;
+  const db = drizzlePostgres({ client, schema, logger }) as unknown as Db;
   try {
     await db.execute(sql`select 1`);
   } catch (err) {

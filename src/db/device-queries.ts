@@ -98,8 +98,11 @@ export async function upsertDevices(
   items: DeviceUpsert[],
   at: Date,
 ): Promise<{ row: DeviceRow; inserted: boolean }[]> {
-  const withAgent = items.filter((d) => d.agentId !== null);
-  const agentless = items.filter((d) => d.agentId === null);
+  // Sorted, so that two imports touching the same devices lock their rows in the same order.
+  const withAgent = items.filter((d) => d.agentId !== null).sort((a, b) => (a.agentId! < b.agentId! ? -1 : 1));
+  const agentless = items
+    .filter((d) => d.agentId === null)
+    .sort((a, b) => (a.name.toLowerCase() < b.name.toLowerCase() ? -1 : 1));
   const out: { row: DeviceRow; inserted: boolean }[] = [];
   // xmax = 0 only on a freshly inserted row version: it tells inserts from updates in one statement.
   const returning = { ...getTableColumns(devices), inserted: sql<boolean>`(xmax = 0)` };

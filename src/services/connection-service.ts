@@ -1,4 +1,4 @@
-import { adjustCounters } from '../db/counter-queries.js';
+import { adjustCounters, type StatusCounts } from '../db/counter-queries.js';
 import {
   getDeviceByAgentId,
   insertConnectionResult,
@@ -7,7 +7,7 @@ import {
   upsertDevices,
 } from '../db/device-queries.js';
 import { getCoreSettings } from '../db/settings-queries.js';
-import type { ConnectionSource } from '../db/schema.js';
+import type { AuthStatus, ConnectionSource } from '../db/schema.js';
 import { CONNECTION_SOURCES } from '../db/schema.js';
 import { badInput } from './app-error.js';
 import { decideConnectionResult, parseAgentVersion, type CertificateFacts, type ConnectionVerdict } from './auth-status-rules.js';
@@ -50,12 +50,16 @@ export function createConnectionService(deps: ServiceDeps) {
       const verdict = decideConnectionResult({ agentVersion, agentId, certificate: input.certificate }, now);
 
       return transact(deps, async (tx, outbox) => {
+        // All counter changes of the transaction go in one adjustCounters call at its end: counter
+        // rows are then always locked last and in one order, so concurrent reports cannot deadlock.
+        const deltas: Partial<StatusCounts> = {};
+        const add = (status: AuthStatus, n: number) => (deltas[status] = (deltas[status] ?? 0) + n);
         let device = await getDeviceByAgentId(tx, agentId);
         if (!device) {
           // An agent the core has never seen still shows up in the chart, so the admin sees its failure.
           const [created] = await upsertDevices(tx, [{ name: deviceName, agentId, agentVersion }], now);
           device = created!.row;
-          if (created!.inserted) await adjustCounters(tx, { NO_AUTHENTICATION_INFO: 1 });
+          if (created!.inserted) add('NO_AUTHENTICATION_INFO', 1);
         }
         const locked = (await lockDeviceById(tx, device.id))!;
         const attempt = await insertConnectionResult(tx, {
@@ -83,7 +87,11 @@ export function createConnectionService(deps: ServiceDeps) {
           updatedAt: now,
         });
         if (locked.authStatus !== verdict.result) {
-          await adjustCounters(tx, { [locked.authStatus]: -1, [verdict.result]: 1 });
+          add(locked.authStatus, -1);
+          add(verdict.result, 1);
+        }
+        await adjustCounters(tx, deltas);
+        if (locked.authStatus !== verdict.result) {
           outbox.publish({ type: 'summaryChanged' });
           outbox.publish({
             type: 'deviceAuthStatusChanged',

@@ -6,13 +6,34 @@ export interface Outbox {
   publish(event: AppEvent): void;
 }
 
-/** transact runs fn in one transaction and publishes its events after the commit, never before. */
+// PostgreSQL may abort a transaction that did nothing wrong (deadlock, serialization failure); it is safe to run again.
+const RETRYABLE = new Set(['40P01', '40001']);
+const ATTEMPTS = 3;
+
+function sqlState(err: unknown): string | undefined {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return e.code;
+  }
+  return undefined;
+}
+
+/**
+ * transact runs fn in one transaction and publishes its events after the commit, never before.
+ * A transaction the database aborted for a deadlock or serialization failure is run again.
+ */
 export async function transact<T>(
   deps: { db: Db; bus: EventBus },
   fn: (tx: Tx, outbox: Outbox) => Promise<T>,
 ): Promise<T> {
-  const events: AppEvent[] = [];
-  const result = await deps.db.transaction((tx) => fn(tx, { publish: (e) => events.push(e) }));
-  for (const e of events) deps.bus.publish(e);
-  return result;
+  for (let attempt = 1; ; attempt++) {
+    const events: AppEvent[] = [];
+    try {
+      const result = await deps.db.transaction((tx) => fn(tx, { publish: (e) => events.push(e) }));
+      for (const e of events) deps.bus.publish(e);
+      return result;
+    } catch (err) {
+      const state = sqlState(err);
+      if (attempt >= ATTEMPTS || state === undefined || !RETRYABLE.has(state)) throw err;
+    }
+  }
 }

@@ -25,6 +25,8 @@ export interface TestCore {
   url: string;
   /** logs holds every line the core logged, to check that no secret ever appears in one. */
   logs: string[];
+  /** queries holds the SQL text of every query the core ran, to count round trips. */
+  queries: string[];
   token(subject: string, roles: Role[], ttlSeconds?: number): Promise<string>;
   /** gql runs one operation over real HTTP; token null sends none. */
   gql<R, V>(doc: TypedDocumentNode<R, V>, variables: V, token: string | null): Promise<GraphQLResult<R>>;
@@ -95,12 +97,14 @@ async function boot(
     logs.push(line);
     if (line.includes(' ERROR ')) process.stderr.write(line + '\n');
   });
-  const core = await startCore(config, { pglite: database.pglite, log, clock });
+  const queries: string[] = [];
+  const core = await startCore(config, { pglite: database.pglite, log, clock, onQuery: (q) => queries.push(q) });
   const tc: TestCore = {
     core,
     config,
     url: core.url,
     logs,
+    queries,
     token: (subject, roles, ttlSeconds = 600) => issueToken(config.auth, { subject, roles, ttlSeconds }),
     async gql(doc, variables, token) {
       const res = await fetch(core.url, {

@@ -1,0 +1,154 @@
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, redactUrl, type Config } from '../../src/config.js';
+
+/** configError runs loadConfig and returns the ConfigError it throws (failing the test if it throws none). */
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+const JWKS = { AUTH_JWKS_URL: 'https://idp.example.com/.well-known/jwks.json', AUTH_ISSUER: 'https://idp.example.com/', AUTH_AUDIENCE: 'certfleet' };
+
+describe('loadConfig', () => {
+  it('with nothing set, serves on 127.0.0.1:4000 with the embedded database in ./data and local tokens', () => {
+    const config = loadConfig({});
+    expect(config).toEqual({
+      host: '127.0.0.1',
+      port: 4000,
+      agentPort: 4443,
+      dataDir: resolve('./data'),
+      databaseUrl: undefined,
+      caKeyPassphrase: undefined,
+      coreName: hostname().slice(0, 50),
+      logLevel: 'info',
+      auth: {
+        mode: 'local',
+        issuer: 'urn:certfleet:core',
+        audience: 'urn:certfleet:api',
+        algorithms: ['ES256'],
+        rolesClaim: 'roles',
+        dataDir: resolve('./data'),
+      },
+    });
+  });
+
+  it('treats empty and blank values as unset', () => {
+    const config = loadConfig({ PORT: '', HOST: '  ', DATABASE_URL: ' ', CA_KEY_PASSPHRASE: '', LOG_LEVEL: '', AUTH_JWKS_URL: '' });
+    expect(config.port).toBe(4000);
+    expect(config.host).toBe('127.0.0.1');
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.caKeyPassphrase).toBeUndefined();
+    expect(config.logLevel).toBe('info');
+    expect(config.auth.mode).toBe('local');
+  });
+
+  it.each([
+    { name: 'PORT 0 asks the OS for a free port', env: { PORT: '0' }, check: (c: Config) => c.port === 0 },
+    { name: 'PORT 65535 is the highest port', env: { PORT: '65535' }, check: (c: Config) => c.port === 65535 },
+    { name: 'AGENT_PORT is read', env: { AGENT_PORT: '8443' }, check: (c: Config) => c.agentPort === 8443 },
+    { name: 'values are trimmed', env: { PORT: ' 4001 ' }, check: (c: Config) => c.port === 4001 },
+    {
+      name: 'postgresql:// is accepted as well as postgres://',
+      env: { DATABASE_URL: 'postgresql://u:p@db.local:5432/certfleet' },
+      check: (c: Config) => c.databaseUrl === 'postgresql://u:p@db.local:5432/certfleet',
+    },
+    {
+      name: 'a 12-character CA_KEY_PASSPHRASE is long enough',
+      env: { CA_KEY_PASSPHRASE: '123456789012' },
+      check: (c: Config) => c.caKeyPassphrase === '123456789012',
+    },
+    {
+      name: 'a 50-character CORE_NAME fits the CA subject',
+      env: { CORE_NAME: 'c'.repeat(50) },
+      check: (c: Config) => c.coreName === 'c'.repeat(50),
+    },
+    {
+      name: 'DATA_DIR is made absolute and shared with the token signer',
+      env: { DATA_DIR: 'some/dir' },
+      check: (c: Config) => c.dataDir === resolve('some/dir') && c.auth.dataDir === c.dataDir,
+    },
+    {
+      name: 'AUTH_ISSUER and AUTH_AUDIENCE override the local defaults',
+      env: { AUTH_ISSUER: 'urn:me', AUTH_AUDIENCE: 'urn:api', AUTH_ROLES_CLAIM: 'groups' },
+      check: (c: Config) =>
+        c.auth.mode === 'local' && c.auth.issuer === 'urn:me' && c.auth.audience === 'urn:api' && c.auth.rolesClaim === 'groups',
+    },
+    { name: 'LOG_LEVEL silent is allowed', env: { LOG_LEVEL: 'silent' }, check: (c: Config) => c.logLevel === 'silent' },
+  ])('accepts: $name', ({ env, check }) => {
+    expect(check(loadConfig(env))).toBe(true);
+  });
+
+  it('AUTH_JWKS_URL with issuer and audience selects external mode with RS256,ES256 by default', () => {
+    const config = loadConfig(JWKS);
+    expect(config.auth).toMatchObject({
+      mode: 'external',
+      jwksUrl: JWKS.AUTH_JWKS_URL,
+      issuer: JWKS.AUTH_ISSUER,
+      audience: JWKS.AUTH_AUDIENCE,
+      algorithms: ['RS256', 'ES256'],
+    });
+    expect(loadConfig({ ...JWKS, AUTH_ALGORITHMS: 'PS256, EdDSA' }).auth.algorithms).toEqual(['PS256', 'EdDSA']);
+  });
+
+  it.each([
+    { variable: 'PORT', env: { PORT: 'abc' } },
+    { variable: 'PORT', env: { PORT: '-1' } },
+    { variable: 'PORT', env: { PORT: '65536' } },
+    { variable: 'PORT', env: { PORT: '80.5' } },
+    { variable: 'AGENT_PORT', env: { AGENT_PORT: 'https' } },
+    { variable: 'LOG_LEVEL', env: { LOG_LEVEL: 'verbose' } },
+    { variable: 'DATABASE_URL', env: { DATABASE_URL: 'mysql://x' } },
+    { variable: 'DATABASE_URL', env: { DATABASE_URL: 'not a url' } },
+    { variable: 'DATABASE_URL', env: { DATABASE_URL: 'postgres:///no-host' } },
+    { variable: 'CA_KEY_PASSPHRASE', env: { CA_KEY_PASSPHRASE: 'short' } },
+    { variable: 'CA_KEY_PASSPHRASE', env: { CA_KEY_PASSPHRASE: '12345678901' } },
+    { variable: 'CORE_NAME', env: { CORE_NAME: 'c'.repeat(51) } },
+    { variable: 'AUTH_JWKS_URL', env: { ...JWKS, AUTH_JWKS_URL: 'ftp://idp.example.com/jwks' } },
+    { variable: 'AUTH_JWKS_URL', env: { ...JWKS, AUTH_JWKS_URL: 'jwks.json' } },
+    { variable: 'AUTH_ALGORITHMS', env: { ...JWKS, AUTH_ALGORITHMS: 'RS256,HS256' } },
+    { variable: 'AUTH_ALGORITHMS', env: { ...JWKS, AUTH_ALGORITHMS: 'none' } },
+  ])('rejects $env with a one-line ConfigError naming $variable', ({ variable, env }) => {
+    const err = configError(env);
+    expect(err.message).toContain(variable);
+    expect(err.message).not.toContain('\n');
+  });
+
+  it.each([
+    { name: 'without AUTH_ISSUER', env: { AUTH_JWKS_URL: JWKS.AUTH_JWKS_URL, AUTH_AUDIENCE: 'certfleet' } },
+    { name: 'without AUTH_AUDIENCE', env: { AUTH_JWKS_URL: JWKS.AUTH_JWKS_URL, AUTH_ISSUER: 'https://idp.example.com/' } },
+    { name: 'without either', env: { AUTH_JWKS_URL: JWKS.AUTH_JWKS_URL } },
+  ])('AUTH_JWKS_URL $name is refused, naming both settings it needs', ({ env }) => {
+    const err = configError(env);
+    expect(err.message).toContain('AUTH_JWKS_URL');
+    expect(err.message).toContain('AUTH_ISSUER');
+    expect(err.message).toContain('AUTH_AUDIENCE');
+  });
+
+  it('a rejected DATABASE_URL is echoed without its password', () => {
+    const err = configError({ DATABASE_URL: 'mysql://admin:s3cret-pw@db.local/x' });
+    expect(err.message).not.toContain('s3cret-pw');
+    expect(err.message).toContain('db.local');
+  });
+
+  it('a rejected CA_KEY_PASSPHRASE is not echoed', () => {
+    expect(configError({ CA_KEY_PASSPHRASE: 'hunter2' }).message).not.toContain('hunter2');
+  });
+});
+
+describe('redactUrl', () => {
+  it.each([
+    { name: 'hides the password', url: 'postgres://app:s3cret@db.local:5432/certfleet', out: 'postgres://app:***@db.local:5432/certfleet' },
+    { name: 'hides a percent-encoded password', url: 'postgres://app:p%40ss%3Aw@db.local/x', out: 'postgres://app:***@db.local/x' },
+    { name: 'leaves a URL without a password as it is', url: 'postgres://app@db.local:5432/certfleet', out: 'postgres://app@db.local:5432/certfleet' },
+    { name: 'never echoes what it cannot parse', url: 'not a url with s3cret', out: '(unparseable URL)' },
+  ])('$name', ({ url, out }) => {
+    expect(redactUrl(url)).toBe(out);
+  });
+});
