@@ -89,8 +89,10 @@ async function openPostgres(
     await db.execute(sql`select 1`);
   } catch (err) {
     await client.end({ timeout: 1 }).catch(() => {});
-    const e = err as NodeJS.ErrnoException & { code?: string };
-    const why = e.code && !String(e.message).includes(e.code) ? `${e.code}: ${e.message}` : e.message;
+    // Drizzle wraps the driver's error ("Failed query: …"); the reason is on its cause.
+    const e = ((err as Error).cause ?? err) as NodeJS.ErrnoException;
+    const text = String(e.message || e.code || e).split('\n')[0];
+    const why = e.code && !text.includes(e.code) ? `${e.code}: ${text}` : text;
     throw new DatabaseUnavailableError(`cannot reach the database at ${redactUrl(url)}: ${why}`);
   }
   return {

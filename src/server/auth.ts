@@ -13,12 +13,9 @@ import {
   type JWTVerifyOptions,
 } from 'jose';
 import { ROLES, type AuthConfig, type Role } from '../config.js';
+import type { Caller } from '../services/caller.js';
 
-/** Caller is who a verified token speaks for. */
-export interface Caller {
-  subject: string;
-  roles: Role[];
-}
+export type { Caller };
 
 /** TokenVerifier checks a bearer token and returns its caller, or throws AuthError. */
 export interface TokenVerifier {

@@ -49,30 +49,30 @@ describe('loadConfig', () => {
     expect(config.auth.mode).toBe('local');
   });
 
-  it.each([
-    { name: 'PORT 0 asks the OS for a free port', env: { PORT: '0' }, check: (c: Config) => c.port === 0 },
-    { name: 'PORT 65535 is the highest port', env: { PORT: '65535' }, check: (c: Config) => c.port === 65535 },
-    { name: 'AGENT_PORT is read', env: { AGENT_PORT: '8443' }, check: (c: Config) => c.agentPort === 8443 },
-    { name: 'values are trimmed', env: { PORT: ' 4001 ' }, check: (c: Config) => c.port === 4001 },
+  it.each<{ name: string; env: Record<string, string>; check: (c: Config) => boolean }>([
+    { name: 'PORT 0 asks the OS for a free port', env: { PORT: '0' }, check: (c) => c.port === 0 },
+    { name: 'PORT 65535 is the highest port', env: { PORT: '65535' }, check: (c) => c.port === 65535 },
+    { name: 'AGENT_PORT is read', env: { AGENT_PORT: '8443' }, check: (c) => c.agentPort === 8443 },
+    { name: 'values are trimmed', env: { PORT: ' 4001 ' }, check: (c) => c.port === 4001 },
     {
       name: 'postgresql:// is accepted as well as postgres://',
       env: { DATABASE_URL: 'postgresql://u:p@db.local:5432/certfleet' },
-      check: (c: Config) => c.databaseUrl === 'postgresql://u:p@db.local:5432/certfleet',
+      check: (c) => c.databaseUrl === 'postgresql://u:p@db.local:5432/certfleet',
     },
     {
       name: 'a 12-character CA_KEY_PASSPHRASE is long enough',
       env: { CA_KEY_PASSPHRASE: '123456789012' },
-      check: (c: Config) => c.caKeyPassphrase === '123456789012',
+      check: (c) => c.caKeyPassphrase === '123456789012',
     },
     {
       name: 'a 50-character CORE_NAME fits the CA subject',
       env: { CORE_NAME: 'c'.repeat(50) },
-      check: (c: Config) => c.coreName === 'c'.repeat(50),
+      check: (c) => c.coreName === 'c'.repeat(50),
     },
     {
       name: 'DATA_DIR is made absolute and shared with the token signer',
       env: { DATA_DIR: 'some/dir' },
-      check: (c: Config) => c.dataDir === resolve('some/dir') && c.auth.dataDir === c.dataDir,
+      check: (c) => c.dataDir === resolve('some/dir') && c.auth.dataDir === c.dataDir,
     },
     {
       name: 'AUTH_ISSUER and AUTH_AUDIENCE override the local defaults',
@@ -80,7 +80,7 @@ describe('loadConfig', () => {
       check: (c: Config) =>
         c.auth.mode === 'local' && c.auth.issuer === 'urn:me' && c.auth.audience === 'urn:api' && c.auth.rolesClaim === 'groups',
     },
-    { name: 'LOG_LEVEL silent is allowed', env: { LOG_LEVEL: 'silent' }, check: (c: Config) => c.logLevel === 'silent' },
+    { name: 'LOG_LEVEL silent is allowed', env: { LOG_LEVEL: 'silent' }, check: (c) => c.logLevel === 'silent' },
   ])('accepts: $name', ({ env, check }) => {
     expect(check(loadConfig(env))).toBe(true);
   });
@@ -97,7 +97,7 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...JWKS, AUTH_ALGORITHMS: 'PS256, EdDSA' }).auth.algorithms).toEqual(['PS256', 'EdDSA']);
   });
 
-  it.each([
+  it.each<{ variable: string; env: Record<string, string> }>([
     { variable: 'PORT', env: { PORT: 'abc' } },
     { variable: 'PORT', env: { PORT: '-1' } },
     { variable: 'PORT', env: { PORT: '65536' } },
@@ -120,7 +120,7 @@ describe('loadConfig', () => {
     expect(err.message).not.toContain('\n');
   });
 
-  it.each([
+  it.each<{ name: string; env: Record<string, string> }>([
     { name: 'without AUTH_ISSUER', env: { AUTH_JWKS_URL: JWKS.AUTH_JWKS_URL, AUTH_AUDIENCE: 'certfleet' } },
     { name: 'without AUTH_AUDIENCE', env: { AUTH_JWKS_URL: JWKS.AUTH_JWKS_URL, AUTH_ISSUER: 'https://idp.example.com/' } },
     { name: 'without either', env: { AUTH_JWKS_URL: JWKS.AUTH_JWKS_URL } },
