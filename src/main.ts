@@ -39,16 +39,20 @@ export async function startCore(
     pglite: opts.pglite,
     onQuery: opts.onQuery,
   });
-  const closers: (() => Promise<void>)[] = [() => database.close()];
+  const closers: [string, () => Promise<void>][] = [['database', () => database.close()]];
   const closeAll = async () => {
-    for (const close of closers.reverse()) await close().catch((err) => log.error('error while stopping', { error: err }));
+    for (const [name, close] of closers.reverse()) {
+      log.debug(`stopping: ${name}`);
+      await close().catch((err) => log.error(`error while stopping the ${name}`, { error: err }));
+    }
+    log.debug('stopped');
   };
   try {
     const { applied } = await migrate(database.db);
     if (applied > 0) log.info(`database migrated (${applied} migration${applied === 1 ? '' : 's'} applied)`);
 
     const bus = createInProcessEventBus((err) => log.error('event listener failed', { error: err }));
-    closers.push(() => bus.close());
+    closers.push(['event bus', () => bus.close()]);
     const deps = { db: database.db, bus, clock, log };
 
     const protector = await loadKeyProtector({ passphrase: config.caKeyPassphrase, dataDir: config.dataDir });
@@ -67,7 +71,7 @@ export async function startCore(
       log,
       healthy: () => database.ping(),
     });
-    closers.push(() => http.close());
+    closers.push(['HTTP server', () => http.close()]);
     return { url: http.url, port: http.port, services, database, authority, close: closeAll };
   } catch (err) {
     await closeAll();

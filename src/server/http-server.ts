@@ -83,6 +83,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
     schema: opts.schema,
     formatError: createFormatError(log),
     includeStacktraceInErrorResponses: false,
+    // src/cli/start.ts owns the signals and stops everything in order.
+    stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       {

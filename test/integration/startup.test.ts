@@ -106,3 +106,40 @@ describe('npm start refuses bad settings with one line and exit code 1', () => {
     expect(exit.stderr + exit.stdout).not.toContain('s3cret-pw');
   }, TIMEOUT_MS + 5_000);
 });
+
+describe('npm start on the embedded database', () => {
+  it('serves, then stops in order on SIGTERM and exits 0', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'certfleet-startup-'));
+    dirs.push(dataDir);
+    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !OWN_SETTINGS.test(k)));
+    const child = spawn(TSX, ['src/cli/start.ts'], {
+      cwd: ROOT,
+      // NODE_ENV=test (set by vitest) would hide signal handling that differs outside tests.
+      env: { ...base, NODE_ENV: 'production', DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'debug' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
+    try {
+      const url = await new Promise<string>((resolveUrl, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no start within ${TIMEOUT_MS} ms: ${stderr}`)), TIMEOUT_MS);
+        child.stderr.on('data', (d: Buffer) => {
+          stderr += d.toString();
+          const m = /GraphQL API at (http:\/\/\S+)/.exec(stderr);
+          if (m) {
+            clearTimeout(timer);
+            resolveUrl(m[1]!);
+          }
+        });
+      });
+      expect(stderr).toMatch(/npm run token -- --subject \S+ --role SECURITY_ADMIN/);
+      expect((await fetch(url.replace('/graphql', '/healthz'))).status).toBe(200);
+      child.kill('SIGTERM');
+      const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running'), 15_000))]);
+      expect(code, stderr).toBe(0);
+      expect(stderr).toMatch(/stopping: HTTP server[\s\S]*stopping: database[\s\S]*stopped/);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 60_000);
+});
