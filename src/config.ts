@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 
@@ -28,6 +29,14 @@ export interface Config {
   caKeyPassphrase?: string;
   coreName: string;
   auth: AuthConfig;
+  /** Validity of issued client certificates, in days. */
+  clientCertDays: number;
+  /** Networks whose new enrollment requests are approved automatically (off when empty). */
+  autoApproveNetworks: string[];
+  /** Names and addresses the agent gateway's TLS certificate is valid for. */
+  agentHostnames: string[];
+  /** How often expired certificates are swept and the CRL checked, in milliseconds. */
+  sweepIntervalMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
 
@@ -50,6 +59,33 @@ function port(env: Env, key: string, fallback: number): number {
     throw new ConfigError(`${key} must be a port number from 0 to 65535 (got "${raw}")`);
   }
   return Number(raw);
+}
+
+function intIn(env: Env, key: string, min: number, max: number, fallback: number): number {
+  const raw = str(env, key);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(`${key} must be a whole number from ${min} to ${max} (got "${raw}")`);
+  }
+  return Number(raw);
+}
+
+function list(env: Env, key: string): string[] {
+  return (str(env, key) ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
+}
+
+/** parseCidr reads "10.0.0.0/8" or "fd00::/8"; undefined when it is not a network. */
+export function parseCidr(cidr: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | undefined {
+  const m = /^([0-9a-fA-F.:]+)\/(\d{1,3})$/.exec(cidr.trim());
+  if (!m) return undefined;
+  const family = isIP(m[1]!);
+  const prefix = Number(m[2]);
+  if (family === 4 && prefix <= 32) return { address: m[1]!, prefix, family: 'ipv4' };
+  if (family === 6 && prefix <= 128) return { address: m[1]!, prefix, family: 'ipv6' };
+  return undefined;
 }
 
 function oneOf<T extends string>(env: Env, key: string, allowed: readonly T[], fallback: T): T {
@@ -138,6 +174,19 @@ export function loadConfig(env: Env = process.env): Config {
   const coreName = str(env, 'CORE_NAME') ?? hostname().slice(0, 50);
   if (coreName.length > 50) throw new ConfigError(`CORE_NAME must be at most 50 characters (got ${coreName.length})`);
 
+  const clientCertDays = intIn(env, 'CLIENT_CERT_DAYS', 1, 3650, 365);
+  const sweepIntervalMs = intIn(env, 'SWEEP_INTERVAL_MS', 100, 3_600_000, 15_000);
+  const autoApproveNetworks = list(env, 'AUTO_APPROVE_NETWORKS');
+  for (const cidr of autoApproveNetworks) {
+    if (!parseCidr(cidr)) {
+      throw new ConfigError(`AUTO_APPROVE_NETWORKS must list networks like 10.1.0.0/16 or fd00::/8 (got "${cidr}")`);
+    }
+  }
+  const agentHostnames = list(env, 'AGENT_HOSTNAMES');
+  for (const h of agentHostnames) {
+    if (!/^[A-Za-z0-9.:-]{1,253}$/.test(h)) throw new ConfigError(`AGENT_HOSTNAMES has an invalid name "${h}"`);
+  }
+
   return {
     host: str(env, 'HOST') ?? '127.0.0.1',
     port: port(env, 'PORT', 4000),
@@ -146,6 +195,10 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl,
     caKeyPassphrase: caKeyPassphrase === '' ? undefined : caKeyPassphrase,
     coreName,
+    clientCertDays,
+    autoApproveNetworks,
+    agentHostnames: agentHostnames.length > 0 ? agentHostnames : ['localhost', '127.0.0.1', '::1', hostname()],
+    sweepIntervalMs,
     auth,
     logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
   };

@@ -1,12 +1,14 @@
 import 'reflect-metadata';
 import { mkdir } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import type { PGlite } from '@electric-sql/pglite';
 import type { Config } from './config.js';
 import { openDatabase, type Database } from './db/client.js';
 import { migrate } from './db/migrate.js';
 import { createInProcessEventBus } from './events/bus.js';
 import { createLogger, type Logger } from './logger.js';
-import { loadKeyProtector } from './pki/index.js';
+import { createCaSigner, loadKeyProtector } from './pki/index.js';
+import { startAgentGateway, type AgentGatewayServices } from './server/agent-gateway.js';
 import { buildGraphQLSchema } from './schema/build-schema.js';
 import { createTokenVerifier, loadOrCreateSigningKey } from './server/auth.js';
 import { startHttpServer } from './server/http-server.js';
@@ -18,6 +20,9 @@ import { createServices, type Services } from './services/index.js';
 export interface CoreHandle {
   url: string;
   port: number;
+  /** The agent gateway's base URL (https://host:port). */
+  agentUrl: string;
+  agentPort: number;
   services: Services;
   database: Database;
   authority: AuthorityInfo;
@@ -60,7 +65,18 @@ export async function startCore(
     if (created) log.info('certificate authority created', { subject: authority.subject, fingerprint: authority.fingerprint });
     await ensureCoreDevice(deps, config.coreName);
 
-    const services = createServices({ ...deps, authority });
+    const signer = await createCaSigner({ certificatePem: authority.certificatePem, privateKey: authority.privateKey });
+    const services = createServices({
+      ...deps,
+      authority,
+      signer,
+      protector,
+      clientCertDays: config.clientCertDays,
+      autoApproveNetworks: config.autoApproveNetworks,
+    });
+    await services.revocation.refreshCrlIfDue();
+    await services.maintenance.expireCertificates();
+    closers.push(['maintenance', services.maintenance.start(config.sweepIntervalMs)]);
     const verifier = await createTokenVerifier(config.auth);
     const http = await startHttpServer({
       host: config.host,
@@ -72,7 +88,36 @@ export async function startCore(
       healthy: () => database.ping(),
     });
     closers.push(['HTTP server', () => http.close()]);
-    return { url: http.url, port: http.port, services, database, authority, close: closeAll };
+
+    const gatewayServices: AgentGatewayServices = {
+      caCertificatePem: () => authority.certificatePem,
+      currentCrlPem: () => services.revocation.currentCrlPem(),
+      enroll: (input) => services.clientAccess.enroll(input),
+      getEnrollment: (requestId) => services.clientAccess.getEnrollment(requestId),
+      authenticate: (input) => services.agentAuth.authenticate(input),
+      fetchSecureData: (input) => services.agentAuth.fetchSecureData(input),
+    };
+    const hostnames = config.agentHostnames.filter((h) => isIP(h) === 0);
+    const ipAddresses = config.agentHostnames.filter((h) => isIP(h) !== 0);
+    const serverCert = await signer.issueServerCertificate({ hostnames, ipAddresses, validityDays: 397 });
+    const gateway = await startAgentGateway({
+      host: config.host,
+      port: config.agentPort,
+      tls: { ...serverCert, caCertificatePem: authority.certificatePem },
+      services: gatewayServices,
+      log,
+    });
+    closers.push(['agent gateway', () => gateway.close()]);
+    return {
+      url: http.url,
+      port: http.port,
+      agentUrl: gateway.url,
+      agentPort: gateway.port,
+      services,
+      database,
+      authority,
+      close: closeAll,
+    };
   } catch (err) {
     await closeAll();
     throw err;

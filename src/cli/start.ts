@@ -25,6 +25,7 @@ async function main(): Promise<void> {
     const hint = await tokenHint(config);
     core = await startCore(config, { log });
     log.info(`certfleet core is up: GraphQL API at ${core.url} (database: ${core.database.kind === 'embedded' ? `embedded, in ${config.dataDir}` : 'PostgreSQL'})`);
+    log.info(`agent gateway (mutual TLS) at ${core.agentUrl}/agent/v1/; CA fingerprint (SHA-256) ${core.authority.fingerprint}`);
     log.info(hint);
   } catch (err) {
     fatal(err);

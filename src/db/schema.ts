@@ -75,6 +75,10 @@ export const devices = pgTable(
       .on(sql`lower(${t.name})`)
       .where(sql`${t.agentId} is null and not ${t.isCoreServer}`),
     index('devices_auth_status_id_idx').on(t.authStatus, t.id),
+    // The expiry sweep finds authenticated devices whose certificate has run out without a scan.
+    index('devices_succeeded_cert_expiry_idx')
+      .on(t.lastCertificateNotAfter)
+      .where(sql`${t.authStatus} = 'AUTHENTICATION_SUCCEEDED'`),
     index('devices_name_trgm_idx').using('gin', sql`lower(${t.name}) gin_trgm_ops`),
     index('devices_agent_id_trgm_idx').using('gin', sql`lower(${t.agentId}) gin_trgm_ops`),
     check('devices_auth_status_check', sql`${t.authStatus} in (${inList(AUTH_STATUSES)})`),
@@ -171,6 +175,8 @@ export const clientCertificates = pgTable(
     certificatePem: text('certificate_pem'),
     revokedAt: ts('revoked_at'),
     revocationReason: text('revocation_reason').$type<RevocationReason>(),
+    /** The address the request came from (for auto-approval by network, and the audit). */
+    requestedFrom: varchar('requested_from', { length: 64 }),
   },
   (t) => [
     index('client_certificates_status_id_idx').on(t.status, t.id),
@@ -180,6 +186,27 @@ export const clientCertificates = pgTable(
     check('client_certificates_status_check', sql`${t.status} in (${inList(CLIENT_CERTIFICATE_STATUSES)})`),
   ],
 );
+
+/** One row: the current CRL, reissued on every revocation and before it would expire. */
+export const revocationList = pgTable(
+  'revocation_list',
+  {
+    id: smallint('id').primaryKey().default(1),
+    crlNumber: bigint('crl_number', { mode: 'number' }).notNull(),
+    crlPem: text('crl_pem').notNull(),
+    thisUpdate: ts('this_update').notNull(),
+    nextUpdate: ts('next_update').notNull(),
+  },
+  (t) => [check('revocation_list_single_row', sql`${t.id} = 1`)],
+);
+
+/** Secrets the core hands to devices; values sealed (AES-256-GCM) and bound to their name. */
+export const secureData = pgTable('secure_data', {
+  name: varchar('name', { length: 128 }).primaryKey(),
+  sealedValue: text('sealed_value').notNull(),
+  updatedAt: ts('updated_at').notNull(),
+  updatedBy: text('updated_by').notNull(),
+});
 
 export const savedQueries = pgTable(
   'saved_queries',

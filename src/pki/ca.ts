@@ -1,11 +1,7 @@
-// @peculiar/x509 resolves its services through tsyringe, which needs the Reflect polyfill loaded first.
-import 'reflect-metadata';
 import { createHash, createPrivateKey, createPublicKey, randomBytes, sign, verify, webcrypto } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
 import { PkiError } from './errors.js';
-
-// One provider for the whole process: Node's own WebCrypto, so no polyfill decides our key handling.
-x509.cryptoProvider.set(webcrypto);
+import { randomSerialNumber } from './serial-number.js';
+import { x509 } from './x509-provider.js';
 
 /** CreatedAuthority is a new CA: its certificate, its private key (DER PKCS#8, to be sealed before storing) and a summary. */
 export interface CreatedAuthority extends CertificateSummary {
@@ -131,16 +127,4 @@ function summarize(certificate: x509.X509Certificate): CertificateSummary {
     notBefore: certificate.notBefore,
     notAfter: certificate.notAfter,
   };
-}
-
-// RFC 5280 asks for positive serials of at most 20 octets; 16 random octets with the sign bit cleared
-// stay positive without a padding byte, and unpredictable serials defeat chosen-prefix collisions.
-function randomSerialNumber(): string {
-  for (;;) {
-    const bytes = randomBytes(16);
-    bytes[0] &= 0x7f;
-    if (bytes.some((b) => b !== 0)) {
-      return bytes.toString('hex');
-    }
-  }
 }

@@ -6,4 +6,25 @@ export {
   type CreatedAuthority,
   type CertificateSummary,
 } from './ca.js';
-export { loadKeyProtector, keyFileName, type KeyProtector, type KeyProtectorOptions } from './key-protection.js';
+export {
+  loadKeyProtector,
+  keyFileName,
+  DEFAULT_SEAL_PURPOSE,
+  type KeyProtector,
+  type KeyProtectorOptions,
+} from './key-protection.js';
+export { parseCertificateRequest, MAX_COMMON_NAME_LENGTH, type ParsedCsr } from './csr.js';
+export { publicKeyFingerprint, type KeyAlgorithm } from './key-policy.js';
+export { normalizeSerialNumber } from './serial-number.js';
+export {
+  createCaSigner,
+  type CaSigner,
+  type ClientCertificateRequest,
+  type IssuedCertificate,
+  type ServerCertificateRequest,
+  type ServerCertificate,
+  type PresentedCertificate,
+  type RevocationReason,
+  type CrlOptions,
+} from './signer.js';
+export { encryptForCertificate } from './jwe.js';

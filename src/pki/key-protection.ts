@@ -4,12 +4,20 @@ import { link, mkdir, open, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PkiError } from './errors.js';
 
-/** KeyProtector seals the CA private key for storage in the database and opens it again at start-up. */
+/**
+ * KeyProtector seals the CA private key, and other secrets, for storage in the database and opens them again.
+ * The purpose (default DEFAULT_SEAL_PURPOSE, the CA key) is bound into the AAD as `certfleet:<purpose>:v1`,
+ * so a value sealed for one purpose cannot be opened as another. Failing to open the CA key is
+ * CA_KEY_UNREADABLE; failing to open a secret of any other purpose is SECRET_UNREADABLE.
+ */
 export interface KeyProtector {
   readonly source: 'passphrase' | 'key-file';
-  seal(plaintext: Buffer): string;
-  open(sealed: string): Buffer;
+  seal(plaintext: Buffer | string, purpose?: string): string;
+  open(sealed: string, purpose?: string): Buffer;
 }
+
+/** DEFAULT_SEAL_PURPOSE is the purpose of the CA private key, the one sealed before purposes existed. */
+export const DEFAULT_SEAL_PURPOSE = 'ca-private-key';
 
 /** KeyProtectorOptions: a passphrase (from CA_KEY_PASSPHRASE) wins; without one, a key file in dataDir is used. */
 export interface KeyProtectorOptions {
@@ -21,7 +29,9 @@ export interface KeyProtectorOptions {
 export const keyFileName = 'ca-key-encryption.key';
 
 const FORMAT_VERSION = 'cfk1';
-const AAD = Buffer.from('certfleet:ca-private-key:v1', 'ascii');
+// Lower-case words and dashes only: a ':' could make two purposes share an AAD.
+const PURPOSE = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+const MAX_PURPOSE_LENGTH = 64;
 const KEY_LENGTH = 32;
 const SALT_LENGTH = 16;
 const IV_LENGTH = 12;
@@ -59,13 +69,14 @@ abstract class AesGcmProtector implements KeyProtector {
   protected abstract sealingKey(): { key: Buffer; salt: Buffer | undefined };
   protected abstract openingKey(salt: Buffer | undefined): Buffer;
 
-  seal(plaintext: Buffer): string {
+  seal(plaintext: Buffer | string, purpose = DEFAULT_SEAL_PURPOSE): string {
+    const aad = aadFor(purpose);
     const { key, salt } = this.sealingKey();
     // A fresh IV per seal keeps GCM safe even though one key (and salt) serves many seals.
     const iv = randomBytes(IV_LENGTH);
     const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_LENGTH });
-    cipher.setAAD(AAD);
-    const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+    cipher.setAAD(aad);
+    const ciphertext = Buffer.concat([cipher.update(typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext), cipher.final()]);
     const tag = cipher.getAuthTag();
     return [
       FORMAT_VERSION,
@@ -77,40 +88,42 @@ abstract class AesGcmProtector implements KeyProtector {
     ].join('.');
   }
 
-  open(sealed: string): Buffer {
-    const parts = this.parse(sealed);
+  open(sealed: string, purpose = DEFAULT_SEAL_PURPOSE): Buffer {
+    const aad = aadFor(purpose);
+    const parts = this.parse(sealed, purpose);
     if (parts.source !== this.source) {
       const why =
         parts.source === 'passphrase'
           ? 'it was sealed with a passphrase, and CA_KEY_PASSPHRASE is not set'
           : 'it was sealed with the key file, and CA_KEY_PASSPHRASE is set';
-      throw this.unreadable(why);
+      throw this.unreadable(purpose, why);
     }
     const key = this.openingKey(parts.salt);
     try {
       const decipher = createDecipheriv('aes-256-gcm', key, parts.iv, { authTagLength: TAG_LENGTH });
-      decipher.setAAD(AAD);
+      decipher.setAAD(aad);
       decipher.setAuthTag(parts.tag);
       return Buffer.concat([decipher.update(parts.ciphertext), decipher.final()]);
     } catch {
-      // GCM cannot tell a wrong key from altered data; the operator checks both.
+      // GCM cannot tell a wrong key from altered data or another purpose; the operator checks all three.
       throw this.unreadable(
+        purpose,
         this.source === 'passphrase'
-          ? 'wrong passphrase, or the stored key was altered'
-          : 'wrong key file, or the stored key was altered',
+          ? 'wrong passphrase, the stored value was altered, or it was sealed for another purpose'
+          : 'wrong key file, the stored value was altered, or it was sealed for another purpose',
       );
     }
   }
 
   // Parses strictly so a damaged value fails here, with a clear message, rather than inside the cipher.
-  private parse(sealed: string): SealedParts {
+  private parse(sealed: string, purpose: string): SealedParts {
     const fields = typeof sealed === 'string' ? sealed.trim().split('.') : [];
     if (fields.length !== 6 || fields[0] !== FORMAT_VERSION) {
-      throw this.unreadable(`the stored key is not in the ${FORMAT_VERSION} format`);
+      throw this.unreadable(purpose, `the stored value is not in the ${FORMAT_VERSION} format`);
     }
     const [, source, saltText, ivText, tagText, ciphertextText] = fields;
     if (source !== 'passphrase' && source !== 'key-file') {
-      throw this.unreadable('the stored key names an unknown protection');
+      throw this.unreadable(purpose, 'the stored value names an unknown protection');
     }
     const salt = saltText === '-' ? undefined : decodeField(saltText);
     const iv = decodeField(ivText);
@@ -119,14 +132,16 @@ abstract class AesGcmProtector implements KeyProtector {
     const ciphertext = ciphertextText === '' ? Buffer.alloc(0) : decodeField(ciphertextText);
     const saltOk = source === 'passphrase' ? salt?.length === SALT_LENGTH : salt === undefined;
     if (!saltOk || iv?.length !== IV_LENGTH || tag?.length !== TAG_LENGTH || !ciphertext) {
-      throw this.unreadable('the stored key is damaged');
+      throw this.unreadable(purpose, 'the stored value is damaged');
     }
     return { source, salt, iv, tag, ciphertext };
   }
 
   // Messages name what to check and never echo the sealed value, key material or the passphrase.
-  private unreadable(why: string): PkiError {
-    return new PkiError('CA_KEY_UNREADABLE', `cannot decrypt the CA private key: ${this.hint} (${why})`);
+  private unreadable(purpose: string, why: string): PkiError {
+    return purpose === DEFAULT_SEAL_PURPOSE
+      ? new PkiError('CA_KEY_UNREADABLE', `cannot decrypt the CA private key: ${this.hint} (${why})`)
+      : new PkiError('SECRET_UNREADABLE', `cannot decrypt the sealed ${purpose}: ${this.hint} (${why})`);
   }
 }
 
@@ -260,4 +275,11 @@ async function readKeyFile(keyFilePath: string): Promise<Buffer> {
 function decodeField(text: string): Buffer | undefined {
   // Buffer.from(…, 'base64url') skips bad characters silently; insist on the exact alphabet instead.
   return /^[A-Za-z0-9_-]+$/.test(text) ? Buffer.from(text, 'base64url') : undefined;
+}
+
+function aadFor(purpose: string): Buffer {
+  if (typeof purpose !== 'string' || purpose.length > MAX_PURPOSE_LENGTH || !PURPOSE.test(purpose)) {
+    throw new RangeError(`a seal purpose is lower-case words joined by '-', at most ${MAX_PURPOSE_LENGTH} characters`);
+  }
+  return Buffer.from(`certfleet:${purpose}:v1`, 'ascii');
 }

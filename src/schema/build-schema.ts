@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import type { GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { AuditResolver } from '../resolvers/audit.resolver.js';
+import { ClientAccessResolver } from '../resolvers/client-access.resolver.js';
 import { ClientCertificateResolver } from '../resolvers/client-certificate.resolver.js';
 import { DeviceResolver } from '../resolvers/device.resolver.js';
 import { SavedQueryResolver } from '../resolvers/saved-query.resolver.js';
@@ -11,7 +12,14 @@ import { DateTime } from './scalars.js';
 /** buildGraphQLSchema assembles the served schema from the type-graphql classes. */
 export async function buildGraphQLSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [SecurityResolver, DeviceResolver, ClientCertificateResolver, SavedQueryResolver, AuditResolver],
+    resolvers: [
+      SecurityResolver,
+      DeviceResolver,
+      ClientAccessResolver,
+      ClientCertificateResolver,
+      SavedQueryResolver,
+      AuditResolver,
+    ],
     scalarsMap: [{ type: Date, scalar: DateTime }],
     // Arguments are checked in the services, where every rule lives; see src/services/input-checks.ts.
     validate: false,

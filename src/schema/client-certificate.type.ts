@@ -1,4 +1,5 @@
-import { Field, ID, ObjectType } from 'type-graphql';
+import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { PageInfo } from './page-info.type.js';
 import type { ClientCertificateStatus as Status, RevocationReason as Reason } from '../db/schema.js';
 import { ClientCertificateStatus, RevocationReason } from './enums.js';
 import { DateTime } from './scalars.js';
@@ -46,4 +47,55 @@ export class ClientCertificate {
 
   @Field(() => RevocationReason, { nullable: true })
   revocationReason!: Reason | null;
+}
+
+@ObjectType()
+export class ClientCertificateEdge {
+  @Field(() => String)
+  cursor!: string;
+
+  @Field(() => ClientCertificate)
+  node!: ClientCertificate;
+}
+
+@ObjectType()
+export class ClientCertificateConnection {
+  @Field(() => [ClientCertificateEdge])
+  edges!: ClientCertificateEdge[];
+
+  @Field(() => PageInfo)
+  pageInfo!: PageInfo;
+
+  @Field(() => Int)
+  totalCount!: number;
+}
+
+@ObjectType()
+export class BulkItemError {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => String)
+  code!: string;
+
+  @Field(() => String)
+  message!: string;
+}
+
+@ObjectType()
+export class BulkApprovePayload {
+  @Field(() => [ClientCertificate])
+  approved!: ClientCertificate[];
+
+  @Field(() => [BulkItemError])
+  failed!: BulkItemError[];
+}
+
+@ObjectType({ description: 'A secret the core hands to agents, e.g. a password a core component gives them.' })
+export class SecureDataItem {
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => DateTime)
+  updatedAt!: Date;
 }

@@ -1,20 +1,38 @@
+import type { CaSigner, KeyProtector } from '../pki/index.js';
+import { createAgentAuthService } from './agent-auth-service.js';
 import { createAuditService } from './audit-service.js';
 import type { AuthorityInfo } from './authority-service.js';
+import { createClientAccessService } from './client-access-service.js';
 import { createConnectionService } from './connection-service.js';
 import type { ServiceDeps } from './deps.js';
 import { createDeviceService } from './device-service.js';
+import { createMaintenanceService } from './maintenance-service.js';
+import { createRevocationService } from './revocation-service.js';
 import { createSavedQueryService } from './saved-query-service.js';
 import { createSecurityService } from './security-service.js';
 
-/** createServices wires every domain service over the same database, bus and clock. */
-export function createServices(deps: ServiceDeps & { authority: AuthorityInfo }) {
+export interface ServiceSettings {
+  clientCertDays: number;
+  autoApproveNetworks: string[];
+}
+
+/** createServices wires every domain service over the same database, bus, clock and CA. */
+export function createServices(
+  deps: ServiceDeps & { authority: AuthorityInfo; signer: CaSigner; protector: KeyProtector } & ServiceSettings,
+) {
   const devices = createDeviceService(deps);
+  const connections = createConnectionService(deps);
+  const revocation = createRevocationService(deps);
   return {
     devices,
-    connections: createConnectionService(deps),
+    connections,
+    revocation,
     security: createSecurityService(deps),
     savedQueries: createSavedQueryService({ ...deps, devices }),
     audit: createAuditService(deps),
+    clientAccess: createClientAccessService({ ...deps, revocation }),
+    agentAuth: createAgentAuthService({ ...deps, connections }),
+    maintenance: createMaintenanceService({ ...deps, revocation }),
   };
 }
 

@@ -79,6 +79,7 @@ export async function startTestCore(
   const config = loadConfig({
     DATA_DIR: dataDir,
     PORT: '0',
+    AGENT_PORT: '0',
     CORE_NAME: 'core-under-test',
     ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}),
     ...opts.env,

@@ -1,0 +1,185 @@
+import { and, asc, eq, gt, inArray, ne, sql } from 'drizzle-orm';
+import type { DbExecutor } from './client.js';
+import type { ClientCertificateRow } from './device-queries.js';
+import { clientCertificates, devices, revocationList, secureData, type ClientCertificateStatus } from './schema.js';
+
+export type RevocationListRow = typeof revocationList.$inferSelect;
+export type SecureDataRow = typeof secureData.$inferSelect;
+
+/** insertCertificateRequest opens a PENDING request unless the device asked with this key before; returns the request either way. */
+export async function insertCertificateRequest(
+  tx: DbExecutor,
+  row: typeof clientCertificates.$inferInsert,
+): Promise<{ row: ClientCertificateRow; inserted: boolean }> {
+  const [inserted] = await tx.insert(clientCertificates).values(row).onConflictDoNothing().returning();
+  if (inserted) return { row: inserted, inserted: true };
+  const [existing] = await tx
+    .select()
+    .from(clientCertificates)
+    .where(
+      and(
+        eq(clientCertificates.deviceId, row.deviceId),
+        eq(clientCertificates.publicKeyFingerprint, row.publicKeyFingerprint),
+      ),
+    );
+  if (!existing) throw new Error('certificate request neither inserted nor found');
+  return { row: existing, inserted: false };
+}
+
+/** getCertificateById reads one request or certificate. */
+export async function getCertificateById(db: DbExecutor, id: number): Promise<ClientCertificateRow | undefined> {
+  const [row] = await db.select().from(clientCertificates).where(eq(clientCertificates.id, id));
+  return row;
+}
+
+/** lockCertificatesByIds reads requests and locks them until the transaction ends, so one decision wins. */
+export async function lockCertificatesByIds(tx: DbExecutor, ids: number[]): Promise<ClientCertificateRow[]> {
+  if (ids.length === 0) return [];
+  return tx
+    .select()
+    .from(clientCertificates)
+    .where(inArray(clientCertificates.id, ids))
+    .orderBy(asc(clientCertificates.id))
+    .for('update');
+}
+
+/** getCertificateWithAgentBySerial finds an issued certificate and the agent id of its device. */
+export async function getCertificateWithAgentBySerial(
+  db: DbExecutor,
+  serialNumber: string,
+): Promise<{ cert: ClientCertificateRow; agentId: string | null } | undefined> {
+  const [row] = await db
+    .select({ cert: clientCertificates, agentId: devices.agentId })
+    .from(clientCertificates)
+    .innerJoin(devices, eq(devices.id, clientCertificates.deviceId))
+    .where(eq(clientCertificates.serialNumber, serialNumber));
+  return row;
+}
+
+/** getRequestOfDeviceKey finds the request a device made for a public key. */
+export async function getRequestOfDeviceKey(
+  db: DbExecutor,
+  deviceId: number,
+  publicKeyFingerprint: string,
+): Promise<ClientCertificateRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(clientCertificates)
+    .where(
+      and(eq(clientCertificates.deviceId, deviceId), eq(clientCertificates.publicKeyFingerprint, publicKeyFingerprint)),
+    );
+  return row;
+}
+
+/** listCertificates pages requests by id, optionally of one status. */
+export async function listCertificates(
+  db: DbExecutor,
+  params: { status?: ClientCertificateStatus; afterId?: number; limit: number },
+): Promise<ClientCertificateRow[]> {
+  return db
+    .select()
+    .from(clientCertificates)
+    .where(
+      and(
+        params.status ? eq(clientCertificates.status, params.status) : undefined,
+        params.afterId === undefined ? undefined : gt(clientCertificates.id, params.afterId),
+      ),
+    )
+    .orderBy(asc(clientCertificates.id))
+    .limit(params.limit);
+}
+
+/** countCertificates counts requests, optionally of one status. */
+export async function countCertificates(db: DbExecutor, status?: ClientCertificateStatus): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<string>`count(*)` })
+    .from(clientCertificates)
+    .where(status ? eq(clientCertificates.status, status) : undefined);
+  return Number(row?.n ?? 0);
+}
+
+/** updateCertificate writes the given columns of one request. */
+export async function updateCertificate(
+  tx: DbExecutor,
+  id: number,
+  set: Partial<typeof clientCertificates.$inferInsert>,
+): Promise<ClientCertificateRow> {
+  const [row] = await tx.update(clientCertificates).set(set).where(eq(clientCertificates.id, id)).returning();
+  return row!;
+}
+
+/** supersedeApprovedCertificates revokes a device's other approved certificates once a new one is approved. */
+export async function supersedeApprovedCertificates(
+  tx: DbExecutor,
+  deviceId: number,
+  exceptId: number,
+  at: Date,
+): Promise<ClientCertificateRow[]> {
+  return tx
+    .update(clientCertificates)
+    .set({ status: 'REVOKED', revokedAt: at, revocationReason: 'SUPERSEDED' })
+    .where(
+      and(
+        eq(clientCertificates.deviceId, deviceId),
+        eq(clientCertificates.status, 'APPROVED'),
+        ne(clientCertificates.id, exceptId),
+      ),
+    )
+    .returning();
+}
+
+/** listRevokedUnexpired lists the revoked certificates a CRL must still name. */
+export async function listRevokedUnexpired(db: DbExecutor, now: Date): Promise<ClientCertificateRow[]> {
+  return db
+    .select()
+    .from(clientCertificates)
+    .where(and(eq(clientCertificates.status, 'REVOKED'), gt(clientCertificates.notAfter, now)))
+    .orderBy(asc(clientCertificates.id));
+}
+
+/** getRevocationList reads the current CRL, if one was issued. */
+export async function getRevocationList(db: DbExecutor): Promise<RevocationListRow | undefined> {
+  const [row] = await db.select().from(revocationList).where(eq(revocationList.id, 1));
+  return row;
+}
+
+/** lockRevocationList reads the CRL row and locks it, so CRL numbers are issued one at a time. */
+export async function lockRevocationList(tx: DbExecutor): Promise<RevocationListRow | undefined> {
+  const [row] = await tx.select().from(revocationList).where(eq(revocationList.id, 1)).for('update');
+  return row;
+}
+
+/** saveRevocationList stores a newly issued CRL. */
+export async function saveRevocationList(tx: DbExecutor, row: Omit<RevocationListRow, 'id'>): Promise<void> {
+  await tx
+    .insert(revocationList)
+    .values({ id: 1, ...row })
+    .onConflictDoUpdate({ target: revocationList.id, set: row });
+}
+
+/** upsertSecureData stores a sealed secret under its name. */
+export async function upsertSecureData(tx: DbExecutor, row: SecureDataRow): Promise<SecureDataRow> {
+  const [saved] = await tx
+    .insert(secureData)
+    .values(row)
+    .onConflictDoUpdate({
+      target: secureData.name,
+      set: { sealedValue: row.sealedValue, updatedAt: row.updatedAt, updatedBy: row.updatedBy },
+    })
+    .returning();
+  return saved!;
+}
+
+/** getSecureData reads one sealed secret. */
+export async function getSecureData(db: DbExecutor, name: string): Promise<SecureDataRow | undefined> {
+  const [row] = await db.select().from(secureData).where(eq(secureData.name, name));
+  return row;
+}
+
+/** listSecureDataNames lists the secrets' names and update times, never their values. */
+export async function listSecureDataNames(db: DbExecutor): Promise<{ name: string; updatedAt: Date }[]> {
+  return db
+    .select({ name: secureData.name, updatedAt: secureData.updatedAt })
+    .from(secureData)
+    .orderBy(asc(secureData.name));
+}

@@ -1,0 +1,65 @@
+import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import type { ClientCertificateStatus as Status, RevocationReason as Reason } from '../db/schema.js';
+import {
+  BulkApprovePayload,
+  ClientCertificate,
+  ClientCertificateConnection,
+  SecureDataItem,
+} from '../schema/client-certificate.type.js';
+import { ClientCertificateStatus, RevocationReason } from '../schema/enums.js';
+import type { GraphQLContext } from './context.js';
+
+@Resolver()
+export class ClientAccessResolver {
+  @Query(() => ClientCertificateConnection, { description: 'Configure > Manage client access.' })
+  clientAccessRequests(
+    @Arg('status', () => ClientCertificateStatus, { nullable: true }) status: Status | null,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) first: number | null,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return ctx.services.clientAccess.listRequests(ctx.caller, { status, first: first ?? 50, after });
+  }
+
+  @Mutation(() => ClientCertificate)
+  approveClient(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
+    return ctx.services.clientAccess.approve(ctx.caller, id);
+  }
+
+  @Mutation(() => BulkApprovePayload)
+  approveClients(@Arg('ids', () => [ID]) ids: string[], @Ctx() ctx: GraphQLContext) {
+    return ctx.services.clientAccess.approveMany(ctx.caller, ids);
+  }
+
+  @Mutation(() => ClientCertificate)
+  rejectClient(
+    @Arg('id', () => ID) id: string,
+    @Arg('reason', () => String, { nullable: true }) reason: string | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return ctx.services.clientAccess.reject(ctx.caller, id, reason);
+  }
+
+  @Mutation(() => ClientCertificate)
+  revokeClientCertificate(
+    @Arg('id', () => ID) id: string,
+    @Arg('reason', () => RevocationReason, { nullable: true, defaultValue: 'UNSPECIFIED' }) reason: Reason | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return ctx.services.clientAccess.revoke(ctx.caller, id, reason ?? 'UNSPECIFIED');
+  }
+
+  @Query(() => [SecureDataItem], { description: 'Names only: a value never leaves the core except encrypted to a device.' })
+  secureDataItems(@Ctx() ctx: GraphQLContext) {
+    return ctx.services.agentAuth.listSecureDataItems(ctx.caller);
+  }
+
+  @Mutation(() => SecureDataItem)
+  setSecureData(
+    @Arg('name', () => String) name: string,
+    @Arg('value', () => String) value: string,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return ctx.services.agentAuth.setSecureData(ctx.caller, name, value);
+  }
+}

@@ -1,0 +1,365 @@
+import { BlockList, isIP } from 'node:net';
+import { parseCidr } from '../config.js';
+import { insertAuditEvent } from '../db/audit-queries.js';
+import {
+  countCertificates,
+  getCertificateById,
+  getCertificateWithAgentBySerial,
+  insertCertificateRequest,
+  listCertificates,
+  lockCertificatesByIds,
+  supersedeApprovedCertificates,
+  updateCertificate,
+} from '../db/client-certificate-queries.js';
+import { adjustCounters } from '../db/counter-queries.js';
+import {
+  failDevicesUsingCertificate,
+  getDevicesByIds,
+  upsertDevices,
+  type ClientCertificateRow,
+} from '../db/device-queries.js';
+import {
+  CLIENT_CERTIFICATE_STATUSES,
+  REVOCATION_REASONS,
+  type ClientCertificateStatus,
+  type RevocationReason,
+} from '../db/schema.js';
+import { PkiError, parseCertificateRequest, type CaSigner } from '../pki/index.js';
+import { AppError, badInput, notFound } from './app-error.js';
+import { parseAgentVersion } from './auth-status-rules.js';
+import type { AuthorityInfo } from './authority-service.js';
+import { requireAdmin, requireViewer, type Caller } from './caller.js';
+import type { ServiceDeps } from './deps.js';
+import { checkAgentId, checkText, parseId } from './input-checks.js';
+import { checkFirst, decodeCursor, pageOf, type Page } from './pagination.js';
+import type { RevocationService } from './revocation-service.js';
+import { transact, type Outbox } from './transaction.js';
+import { clientCertificateView, type ClientCertificateView } from './views.js';
+import type { Tx } from '../db/client.js';
+
+export const MAX_BULK_APPROVALS = 500;
+const MAX_CSR_LENGTH = 16 * 1024;
+
+export interface EnrollInput {
+  agentId: string;
+  deviceName: string;
+  agentVersion: string;
+  csrPem: string;
+  remoteAddress: string;
+  /** The DER of the certificate the agent presented over TLS, if any (a renewal). */
+  presentedCertificate: Buffer | null;
+}
+
+export interface BulkApproveResult {
+  approved: ClientCertificateView[];
+  failed: { id: string; code: string; message: string }[];
+}
+
+/** csrInvalid turns a PKI finding about a request into the error agents and scripts branch on. */
+function csrInvalid(reason: string): AppError {
+  return new AppError('CSR_INVALID', `the certificate request is not acceptable: ${reason}`);
+}
+
+/** createClientAccessService is Configure > Manage client access: requests, decisions, issuance, revocation. */
+export function createClientAccessService(
+  deps: ServiceDeps & {
+    authority: AuthorityInfo;
+    signer: CaSigner;
+    revocation: RevocationService;
+    clientCertDays: number;
+    autoApproveNetworks: string[];
+  },
+) {
+  const { db } = deps;
+  const autoApprove = new BlockList();
+  for (const cidr of deps.autoApproveNetworks) {
+    const n = parseCidr(cidr)!;
+    autoApprove.addSubnet(n.address, n.prefix, n.family);
+  }
+
+  function fromAutoApproveNetwork(address: string): boolean {
+    const plain = address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
+    const family = isIP(plain);
+    return family !== 0 && autoApprove.check(plain, family === 4 ? 'ipv4' : 'ipv6');
+  }
+
+  /** issue signs the certificate of a locked PENDING request and records the decision. */
+  async function issue(
+    tx: Tx,
+    row: ClientCertificateRow,
+    agentId: string,
+    decidedBy: string,
+    how: 'manual' | 'renewal' | 'auto-approval',
+    now: Date,
+  ): Promise<ClientCertificateRow> {
+    const csr = await parseCertificateRequest(row.csrPem);
+    const cert = await deps.signer.issueClientCertificate({
+      subjectCommonName: agentId,
+      publicKeySpki: csr.publicKeySpki,
+      validityDays: deps.clientCertDays,
+      now,
+    });
+    const approved = await updateCertificate(tx, row.id, {
+      status: 'APPROVED',
+      decidedAt: now,
+      decidedBy,
+      serialNumber: cert.serialNumber,
+      notBefore: cert.notBefore,
+      notAfter: cert.notAfter,
+      certificatePem: cert.certificatePem,
+    });
+    // The new certificate replaces the device's older ones only now that it is approved.
+    const superseded = await supersedeApprovedCertificates(tx, row.deviceId, row.id, now);
+    if (superseded.length > 0) await deps.revocation.reissueCrl(tx, now);
+    await insertAuditEvent(tx, {
+      actor: decidedBy,
+      action: 'clientAccess.approved',
+      targetId: String(row.id),
+      details: { agentId, how, serialNumber: cert.serialNumber, superseded: superseded.map((s) => s.serialNumber) },
+      at: now,
+    });
+    return approved;
+  }
+
+  /** renewalOf says whether a presented certificate is a valid, approved certificate of this same agent. */
+  async function isRenewal(agentId: string, der: Buffer | null, now: Date): Promise<boolean> {
+    if (!der) return false;
+    let presented;
+    try {
+      presented = await deps.signer.inspectPresentedCertificate(der);
+    } catch {
+      return false;
+    }
+    if (!presented.chainsToCa) return false;
+    const rec = await getCertificateWithAgentBySerial(db, presented.serialNumber);
+    return (
+      rec !== undefined &&
+      rec.cert.status === 'APPROVED' &&
+      rec.agentId === agentId &&
+      presented.subjectCommonName === agentId &&
+      presented.notBefore.getTime() <= now.getTime() &&
+      now.getTime() <= presented.notAfter.getTime()
+    );
+  }
+
+  async function decide(
+    caller: Caller,
+    id: string,
+    fn: (tx: Tx, row: ClientCertificateRow, outbox: Outbox, now: Date) => Promise<ClientCertificateRow>,
+  ): Promise<ClientCertificateView> {
+    requireAdmin(caller);
+    const dbId = parseId(id);
+    const now = deps.clock();
+    const row = await transact(deps, async (tx, outbox) => {
+      const [locked] = await lockCertificatesByIds(tx, [dbId]);
+      if (!locked) throw notFound('client certificate request', id);
+      return fn(tx, locked, outbox, now);
+    });
+    return clientCertificateView(row);
+  }
+
+  function notPending(row: ClientCertificateRow): AppError {
+    return new AppError(
+      'REQUEST_NOT_PENDING',
+      `request ${row.id} is ${row.status}${row.decidedBy ? ` (decided by ${row.decidedBy})` : ''}; only a PENDING request can be decided`,
+      { status: row.status },
+    );
+  }
+
+  return {
+    /**
+     * enroll takes an agent's certificate request: it creates or updates the device and opens a
+     * PENDING request, or returns the request made before with the same key.
+     */
+    async enroll(input: EnrollInput): Promise<{ requestId: string; status: ClientCertificateStatus }> {
+      const agentId = checkAgentId(input.agentId);
+      const deviceName = checkText(input.deviceName, 'deviceName', { max: 255 });
+      const agentVersion = input.agentVersion.trim();
+      parseAgentVersion(agentVersion);
+      if (input.csrPem.length > MAX_CSR_LENGTH) throw csrInvalid(`csrPem is longer than ${MAX_CSR_LENGTH} characters`);
+      let csr;
+      try {
+        csr = await parseCertificateRequest(input.csrPem);
+      } catch (err) {
+        if (err instanceof PkiError) throw csrInvalid(err.message);
+        throw err;
+      }
+      if (csr.subjectCommonName !== agentId) {
+        throw csrInvalid(`its subject CN ${JSON.stringify(csr.subjectCommonName.slice(0, 70))} must equal agentId ${JSON.stringify(agentId)}`);
+      }
+      const now = deps.clock();
+      const renewal = await isRenewal(agentId, input.presentedCertificate, now);
+      const auto = !renewal && fromAutoApproveNetwork(input.remoteAddress);
+      const row = await transact(deps, async (tx, outbox) => {
+        const [device] = await upsertDevices(tx, [{ name: deviceName, agentId, agentVersion }], now);
+        if (device!.inserted) {
+          await adjustCounters(tx, { NO_AUTHENTICATION_INFO: 1 });
+          outbox.publish({ type: 'summaryChanged' });
+        }
+        const { row, inserted } = await insertCertificateRequest(tx, {
+          deviceId: device!.row.id,
+          status: 'PENDING',
+          subject: `CN=${agentId}`,
+          keyAlgorithm: csr.keyAlgorithm,
+          publicKeyFingerprint: csr.publicKeyFingerprint,
+          csrPem: csr.csrPem,
+          requestedAt: now,
+          requestedFrom: input.remoteAddress.slice(0, 64),
+        });
+        if (!inserted) return row;
+        await insertAuditEvent(tx, {
+          actor: `agent:${agentId}`,
+          action: 'clientAccess.requested',
+          targetId: String(row.id),
+          details: { keyAlgorithm: csr.keyAlgorithm, publicKeyFingerprint: csr.publicKeyFingerprint, from: input.remoteAddress },
+          at: now,
+        });
+        if (renewal) return issue(tx, row, agentId, 'system:renewal', 'renewal', now);
+        if (auto) return issue(tx, row, agentId, 'system:auto-approval', 'auto-approval', now);
+        outbox.publish({ type: 'clientAccessRequested', requestId: row.id });
+        return row;
+      });
+      return { requestId: String(row.id), status: row.status };
+    },
+
+    /** getEnrollment tells an agent where its request stands and hands over the certificate once approved. */
+    async getEnrollment(
+      requestId: string,
+    ): Promise<{ status: ClientCertificateStatus; certificatePem?: string; caCertificatePem?: string }> {
+      const row = await getCertificateById(db, parseId(requestId, 'requestId'));
+      if (!row) throw notFound('certificate request', requestId);
+      if (row.status !== 'APPROVED') return { status: row.status };
+      return { status: row.status, certificatePem: row.certificatePem!, caCertificatePem: deps.authority.certificatePem };
+    },
+
+    /** listRequests pages the requests and certificates for Manage client access. */
+    async listRequests(
+      caller: Caller,
+      args: { status?: ClientCertificateStatus | null; first: number; after?: string | null },
+    ): Promise<Page<ClientCertificateView> & { totalCount: number }> {
+      requireViewer(caller);
+      const first = checkFirst(args.first);
+      const afterId = decodeCursor('request', args.after);
+      const status = args.status ?? undefined;
+      if (status && !CLIENT_CERTIFICATE_STATUSES.includes(status)) throw badInput(`unknown status ${status}`, 'status');
+      const [rows, totalCount] = await Promise.all([
+        listCertificates(db, { status, afterId, limit: first + 1 }),
+        countCertificates(db, status),
+      ]);
+      return { ...pageOf(rows, first, 'request', (r) => r.id, clientCertificateView), totalCount };
+    },
+
+    /** approve issues the certificate of one PENDING request; concurrent approvals issue exactly one. */
+    async approve(caller: Caller, id: string): Promise<ClientCertificateView> {
+      return decide(caller, id, async (tx, row, _outbox, now) => {
+        if (row.status !== 'PENDING') throw notPending(row);
+        const [device] = await getDevicesByIds(tx, [row.deviceId]);
+        return issue(tx, row, device!.agentId!, caller.subject, 'manual', now);
+      });
+    },
+
+    /** approveMany approves in bulk; each id that cannot be approved fails alone, with its reason. */
+    async approveMany(caller: Caller, ids: string[]): Promise<BulkApproveResult> {
+      requireAdmin(caller);
+      if (ids.length > MAX_BULK_APPROVALS) {
+        throw badInput(`ids may list at most ${MAX_BULK_APPROVALS} requests per call (got ${ids.length})`, 'ids');
+      }
+      const failed: BulkApproveResult['failed'] = [];
+      const wanted = new Map<number, string>();
+      for (const id of ids) {
+        try {
+          const dbId = parseId(id, 'ids');
+          if (!wanted.has(dbId)) wanted.set(dbId, id);
+        } catch (err) {
+          failed.push({ id, code: (err as AppError).code, message: (err as AppError).message });
+        }
+      }
+      const now = deps.clock();
+      const approved = await transact(deps, async (tx) => {
+        const rows = await lockCertificatesByIds(tx, [...wanted.keys()]);
+        const found = new Map(rows.map((r) => [r.id, r]));
+        const devices = new Map((await getDevicesByIds(tx, [...new Set(rows.map((r) => r.deviceId))])).map((d) => [d.id, d]));
+        const out: ClientCertificateRow[] = [];
+        for (const [dbId, id] of wanted) {
+          const row = found.get(dbId);
+          if (!row) {
+            failed.push({ id, code: 'NOT_FOUND', message: `client certificate request "${id}" not found` });
+          } else if (row.status !== 'PENDING') {
+            const e = notPending(row);
+            failed.push({ id, code: e.code, message: e.message });
+          } else {
+            out.push(await issue(tx, row, devices.get(row.deviceId)!.agentId!, caller.subject, 'manual', now));
+          }
+        }
+        return out;
+      });
+      return { approved: approved.map(clientCertificateView), failed };
+    },
+
+    /** reject refuses a PENDING request, with an optional reason kept for the audit. */
+    async reject(caller: Caller, id: string, reason?: string | null): Promise<ClientCertificateView> {
+      const note = reason == null || reason.trim() === '' ? null : checkText(reason, 'reason', { max: 500 });
+      return decide(caller, id, async (tx, row, _outbox, now) => {
+        if (row.status !== 'PENDING') throw notPending(row);
+        const rejected = await updateCertificate(tx, row.id, {
+          status: 'REJECTED',
+          decidedAt: now,
+          decidedBy: caller.subject,
+          decisionNote: note,
+        });
+        await insertAuditEvent(tx, {
+          actor: caller.subject,
+          action: 'clientAccess.rejected',
+          targetId: String(row.id),
+          details: { reason: note },
+          at: now,
+        });
+        return rejected;
+      });
+    },
+
+    /**
+     * revoke withdraws an approved certificate: a new CRL is issued and a device authenticated with
+     * it turns to AUTHENTICATION_FAILED (CERTIFICATE_REVOKED) in the same transaction.
+     */
+    async revoke(caller: Caller, id: string, reason: RevocationReason = 'UNSPECIFIED'): Promise<ClientCertificateView> {
+      if (!REVOCATION_REASONS.includes(reason)) throw badInput(`unknown revocation reason ${reason}`, 'reason');
+      return decide(caller, id, async (tx, row, outbox, now) => {
+        if (row.status !== 'APPROVED') {
+          throw new AppError('CONFLICT', `request ${row.id} is ${row.status}; only an APPROVED certificate can be revoked`, {
+            status: row.status,
+          });
+        }
+        const revoked = await updateCertificate(tx, row.id, { status: 'REVOKED', revokedAt: now, revocationReason: reason });
+        await deps.revocation.reissueCrl(tx, now);
+        const failedDevices = await failDevicesUsingCertificate(tx, row.serialNumber!, now);
+        if (failedDevices.length > 0) {
+          await adjustCounters(tx, {
+            AUTHENTICATION_SUCCEEDED: -failedDevices.length,
+            AUTHENTICATION_FAILED: failedDevices.length,
+          });
+          outbox.publish({ type: 'summaryChanged' });
+          for (const d of failedDevices) {
+            outbox.publish({
+              type: 'deviceAuthStatusChanged',
+              deviceId: d.id,
+              previous: 'AUTHENTICATION_SUCCEEDED',
+              current: 'AUTHENTICATION_FAILED',
+              at: now.toISOString(),
+            });
+          }
+        }
+        await insertAuditEvent(tx, {
+          actor: caller.subject,
+          action: 'clientAccess.revoked',
+          targetId: String(row.id),
+          details: { serialNumber: row.serialNumber, reason, devicesFailed: failedDevices.length },
+          at: now,
+        });
+        return revoked;
+      });
+    },
+  };
+}
+
+export type ClientAccessService = ReturnType<typeof createClientAccessService>;

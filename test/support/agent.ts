@@ -1,0 +1,30 @@
+import { createAgentClient, type AgentClient, type AgentClientOptions } from '../../src/agent-client/agent-client.js';
+
+export {
+  certificateFingerprint,
+  fetchCaCertificate,
+  type AgentClient,
+  type AgentClientOptions,
+  type AgentKeyType,
+  type AgentResponse,
+  type CertificateChoice,
+  type ConnectOptions,
+  type SecureDataOptions,
+} from '../../src/agent-client/agent-client.js';
+
+/** TestAgent is a simulated device agent: the real client, over real mutual TLS. */
+export type TestAgent = AgentClient;
+
+/** createAgent makes a simulated agent with a fresh key (EC-P256 unless keyType says otherwise). */
+export function createAgent(opts: AgentClientOptions): TestAgent {
+  return createAgentClient(opts);
+}
+
+/** errorOf reads the {"error": {code, message}} body of a refused call, or fails loudly if the body has another shape. */
+export function errorOf(body: unknown): { code: string; message: string } {
+  const error = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+  if (typeof error?.code !== 'string' || typeof error.message !== 'string') {
+    throw new Error(`expected an {"error": {code, message}} body, got ${JSON.stringify(body)}`);
+  }
+  return { code: error.code, message: error.message };
+}

@@ -1,0 +1,14 @@
+import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { createCertificateAuthority, createCaSigner } from '../../../src/pki/index.js';
+const ca = await createCertificateAuthority({ commonName: 'core' });
+const signer = await createCaSigner({ certificatePem: ca.certificatePem, privateKey: createPrivateKey({ key: ca.privateKeyPkcs8, format: 'der', type: 'pkcs8' }) });
+const d = mkdtempSync('/tmp/cf-');
+const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'der' });
+const c = await signer.issueClientCertificate({ subjectCommonName: 'agent-ü', publicKeySpki: rsa, validityDays: 30 });
+writeFileSync(d + '/ca.pem', ca.certificatePem); writeFileSync(d + '/c.pem', c.certificatePem);
+const s = await signer.issueServerCertificate({ hostnames: ['gw.example.com', 'localhost'], ipAddresses: ['127.0.0.1', '::1'], validityDays: 30 });
+writeFileSync(d + '/s.pem', s.certificatePem);
+const crl = await signer.createCrl({ entries: [{ serialNumber: c.serialNumber, revokedAt: new Date(), reason: 'KEY_COMPROMISE' }, { serialNumber: 'ff', revokedAt: new Date(), reason: 'UNSPECIFIED' }], crlNumber: 300, thisUpdate: new Date(), nextUpdate: new Date(Date.now() + 3600e3) });
+writeFileSync(d + '/crl.pem', crl);
+console.log(d);
