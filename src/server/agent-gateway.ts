@@ -90,7 +90,6 @@ class ClientGone extends Error {}
 const badInput = (message: string) => new GatewayError(400, 'BAD_USER_INPUT', message);
 const tooLarge = () => new GatewayError(413, 'BAD_USER_INPUT', `request body is larger than ${MAX_BODY_BYTES} bytes`);
 
-
 interface Reply {
   status: number;
   body: string;
@@ -283,9 +282,14 @@ export async function startAgentGateway(opts: AgentGatewayOptions): Promise<Runn
   });
 
   let closing = false;
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    void handle(req, res);
-  });
+  // handle answers every error itself; this catch is for a bug in answering (e.g. a service's invalid HTTP status).
+  const serve = (req: IncomingMessage, res: ServerResponse) => {
+    handle(req, res).catch((err: unknown) => {
+      log.error('agent gateway: could not answer a request', { method: req.method ?? '', error: err });
+      res.destroy();
+    });
+  };
+  server.on('request', serve);
   // Expect: 100-continue lets a client learn that its body is too large before sending it.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
     const declared = declaredLength(req);
@@ -295,7 +299,7 @@ export async function startAgentGateway(opts: AgentGatewayOptions): Promise<Runn
       return;
     }
     res.writeContinue();
-    void handle(req, res);
+    serve(req, res);
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

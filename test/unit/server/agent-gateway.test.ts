@@ -3,6 +3,7 @@ import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/logger.js';
+import { encryptForCertificate } from '../../../src/pki/index.js';
 import { startAgentGateway, MAX_BODY_BYTES, type AgentGatewayServices } from '../../../src/server/agent-gateway.js';
 import { AppError, badInput } from '../../../src/services/app-error.js';
 import { createAgent, errorOf, type TestAgent } from '../../support/agent.js';
@@ -186,6 +187,16 @@ describe('routes', () => {
     const input = fake.last<{ presentedCertificate: Buffer }>('fetchSecureData');
     expect(input).toMatchObject({ agentId: 'agent-1', agentVersion: '2024.1', name: 'patch-credentials' });
     expect(input.presentedCertificate.equals(issued.der)).toBe(true);
+  });
+
+  it.each(['RSA-2048', 'EC-P256', 'EC-P384'] as const)('an %s agent decrypts the JWE the core encrypts to its certificate', async (keyType) => {
+    const a = newAgent({ agentId: `jwe-${keyType}`, keyType });
+    const pair = await fx.issueClient(a.agentId, a.keyPair.publicKey);
+    a.useCertificate(pair.certPem);
+    fake.impl.fetchSecureData = async () => ({ kind: 'jwe', body: await encryptForCertificate('s3cret value', pair.certPem) });
+    const res = await a.secureData('creds');
+    expect(res.status).toBe(200);
+    expect(await a.decrypt(res.body as string)).toBe('s3cret value');
   });
 
   it('serves legacy secure data as JSON {name, value}, identity from x-agent-* headers, no version → null', async () => {
@@ -447,6 +458,12 @@ describe('service errors', () => {
     expect(res.body).toEqual({ error: { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error' } });
     expect(JSON.stringify(res.body)).not.toContain('hunter2');
     expect(logs.some((l) => l.includes('ERROR') && l.includes('database password=hunter2 rejected') && l.includes('at '))).toBe(true);
+  });
+
+  it('survives a service answering an impossible HTTP status: the connection is dropped and logged', async () => {
+    fake.impl.authenticate = async () => ({ httpStatus: 7, status: 'WEIRD', reason: null });
+    await expect(agent.connect({ cert: 'none' })).rejects.toThrow();
+    expect(logs.some((l) => l.includes('could not answer a request'))).toBe(true);
   });
 
   it('masks a failing CRL or a rejected promise of a non-Error the same way', async () => {
