@@ -28,6 +28,10 @@ describe('loadConfig', () => {
       caKeyPassphrase: undefined,
       coreName: hostname().slice(0, 50),
       logLevel: 'info',
+      clientCertDays: 365,
+      autoApproveNetworks: [],
+      agentHostnames: ['localhost', '127.0.0.1', '::1', hostname()],
+      sweepIntervalMs: 15_000,
       auth: {
         mode: 'local',
         issuer: 'urn:certfleet:core',
@@ -36,6 +40,21 @@ describe('loadConfig', () => {
         rolesClaim: 'roles',
         dataDir: resolve('./data'),
       },
+    });
+  });
+
+  it('reads the client access settings', () => {
+    const config = loadConfig({
+      CLIENT_CERT_DAYS: '30',
+      AUTO_APPROVE_NETWORKS: '10.1.0.0/16, fd00::/8',
+      AGENT_HOSTNAMES: 'core.example.com,10.1.2.3',
+      SWEEP_INTERVAL_MS: '1000',
+    });
+    expect(config).toMatchObject({
+      clientCertDays: 30,
+      autoApproveNetworks: ['10.1.0.0/16', 'fd00::/8'],
+      agentHostnames: ['core.example.com', '10.1.2.3'],
+      sweepIntervalMs: 1000,
     });
   });
 
@@ -114,6 +133,12 @@ describe('loadConfig', () => {
     { variable: 'AUTH_JWKS_URL', env: { ...JWKS, AUTH_JWKS_URL: 'jwks.json' } },
     { variable: 'AUTH_ALGORITHMS', env: { ...JWKS, AUTH_ALGORITHMS: 'RS256,HS256' } },
     { variable: 'AUTH_ALGORITHMS', env: { ...JWKS, AUTH_ALGORITHMS: 'none' } },
+    { variable: 'CLIENT_CERT_DAYS', env: { CLIENT_CERT_DAYS: '0' } },
+    { variable: 'CLIENT_CERT_DAYS', env: { CLIENT_CERT_DAYS: '3651' } },
+    { variable: 'SWEEP_INTERVAL_MS', env: { SWEEP_INTERVAL_MS: 'soon' } },
+    { variable: 'AUTO_APPROVE_NETWORKS', env: { AUTO_APPROVE_NETWORKS: '10.0.0.0/33' } },
+    { variable: 'AUTO_APPROVE_NETWORKS', env: { AUTO_APPROVE_NETWORKS: '10.0.0.0/8,everyone' } },
+    { variable: 'AGENT_HOSTNAMES', env: { AGENT_HOSTNAMES: 'core host' } },
   ])('rejects $env with a one-line ConfigError naming $variable', ({ variable, env }) => {
     const err = configError(env);
     expect(err.message).toContain(variable);
