@@ -14,6 +14,7 @@ export class DerError extends Error {
   override readonly name = 'DerError';
 }
 
+/** TAG holds the DER tags certfleet reads and writes. */
 export const TAG = {
   INTEGER: 0x02,
   BIT_STRING: 0x03,

@@ -4,15 +4,14 @@ import { promisify } from 'node:util';
 import { readCertificateParts, readCommonNames, subjectKeyBits, type CertificateParts } from './certificate-der.js';
 import { commonNameProblem } from './csr.js';
 import {
-  encodeAuthorityKeyIdentifier,
   encodeCommonNameSubject,
-  encodeExtension,
   encodeSignedCertificate,
   encodeTbsCertificate,
   endEntityExtensions,
   type KeyUsageBits,
 } from './certificate-encoding.js';
-import { DerError, TAG, ecdsaSignatureToDer, encodeTime, encodeTlv, encodeTlvList, encodeUnsignedInteger } from './der.js';
+import { encodeTbsCertList, type CrlReasonCode } from './crl-encoding.js';
+import { DerError, ecdsaSignatureToDer } from './der.js';
 import { PkiError } from './errors.js';
 import { checkPublicKey, publicKeyFingerprint } from './key-policy.js';
 import { decodeSinglePem, encodePem } from './pem.js';
@@ -98,24 +97,12 @@ export interface CaSigner {
 const CLOCK_SKEW_MS = 5 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 const CLIENT_AUTH_OID = '1.3.6.1.5.5.7.3.2';
-const REASON_CODES: Record<RevocationReason, number | undefined> = {
+const REASON_CODES: Record<RevocationReason, CrlReasonCode | undefined> = {
   UNSPECIFIED: undefined,
   KEY_COMPROMISE: 1,
   SUPERSEDED: 4,
   CESSATION_OF_OPERATION: 5,
 };
-// Extension OIDs in DER (2.5.29.x), for the CRL we encode ourselves.
-const OID_CRL_NUMBER = Buffer.from('0603551d14', 'hex');
-const OID_CRL_REASON = Buffer.from('0603551d15', 'hex');
-const OID_AUTHORITY_KEY_ID = Buffer.from('0603551d23', 'hex');
-const EMPTY = Buffer.alloc(0);
-// crlEntryExtensions holding only a reasonCode, one per code, built once.
-const REASON_EXTENSIONS: Record<number, Buffer> = Object.fromEntries(
-  [1, 4, 5].map((code) => [
-    code,
-    encodeTlv(TAG.SEQUENCE, encodeExtension(OID_CRL_REASON, encodeTlv(TAG.ENUMERATED, Buffer.from([code])))),
-  ]),
-);
 const MAX_SERIAL_OCTETS = 20;
 const HOSTNAME = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
 
@@ -306,67 +293,33 @@ export async function createCaSigner(ca: { certificatePem: string; privateKey: K
         throw new RangeError('nextUpdate must come after thisUpdate');
       }
       const seen = new Set<string>();
-      const revoked: Buffer[] = [];
-      for (const entry of opts.entries) {
-        const serial = normalizeSerialNumber(entry.serialNumber);
-        if (serial.length > MAX_SERIAL_OCTETS * 2) {
-          throw new RangeError(`serial number ${serial} is longer than ${MAX_SERIAL_OCTETS} octets`);
+      const entries = opts.entries.map((entry) => {
+        const serialNumber = normalizeSerialNumber(entry.serialNumber);
+        if (serialNumber.length > MAX_SERIAL_OCTETS * 2) {
+          throw new RangeError(`serial number ${serialNumber} is longer than ${MAX_SERIAL_OCTETS} octets`);
         }
-        if (seen.has(serial)) {
-          throw new RangeError(`serial number ${serial} is listed twice`);
+        if (seen.has(serialNumber)) {
+          throw new RangeError(`serial number ${serialNumber} is listed twice`);
         }
-        seen.add(serial);
+        seen.add(serialNumber);
         if (!Object.hasOwn(REASON_CODES, entry.reason)) {
           throw new RangeError(`unknown revocation reason ${JSON.stringify(entry.reason)}`);
         }
-        revoked.push(encodeRevokedCertificate(serial, entry.revokedAt, REASON_CODES[entry.reason]));
-      }
-      const extensions = encodeTlv(
-        TAG.CONTEXT_0,
-        encodeTlv(
-          TAG.SEQUENCE,
-          encodeExtension(OID_AUTHORITY_KEY_ID, encodeAuthorityKeyIdentifier(caKeyId)),
-          encodeExtension(OID_CRL_NUMBER, encodeUnsignedInteger(BigInt(opts.crlNumber))),
-        ),
-      );
-      const tbs = encodeTlv(
-        TAG.SEQUENCE,
-        encodeUnsignedInteger(1n), // v2
-        signing.algorithmIdentifier,
-        caParts.subjectDer,
-        encodeTime(opts.thisUpdate),
-        encodeTime(opts.nextUpdate),
-        // RFC 5280 5.1.2.6: with no entries, the list is left out rather than written empty.
-        ...(revoked.length > 0 ? [encodeTlvList(TAG.SEQUENCE, revoked)] : []),
-        extensions,
-      );
+        return { serialNumber, revokedAt: entry.revokedAt, reasonCode: REASON_CODES[entry.reason] };
+      });
+      const tbs = encodeTbsCertList({
+        signatureAlgorithm: signing.algorithmIdentifier,
+        issuerDer: caParts.subjectDer,
+        authorityKeyId: caKeyId,
+        crlNumber: BigInt(opts.crlNumber),
+        thisUpdate: opts.thisUpdate,
+        nextUpdate: opts.nextUpdate,
+        entries,
+      });
       const crl = encodeSignedCertificate(tbs, signing.algorithmIdentifier, await signing.sign(tbs));
       return encodePem(crl, 'X509 CRL');
     },
   };
-}
-
-// The CRL is encoded here rather than through @peculiar/x509, whose generator is slow per entry and checks
-// duplicates pairwise (quadratic): a fleet of a million devices can revoke tens of thousands of certificates.
-function encodeRevokedCertificate(serial: string, revokedAt: Date, reasonCode: number | undefined): Buffer {
-  // The canonical serial drops the sign octet; DER needs it back when the top bit is set.
-  const octets = Buffer.from(serial, 'hex');
-  const pad = octets[0] & 0x80 ? 1 : 0;
-  const time = encodeTime(revokedAt);
-  const reason = reasonCode === undefined ? EMPTY : REASON_EXTENSIONS[reasonCode];
-  // Serials are at most 20 octets, so every length here fits the one-octet form.
-  const length = 2 + pad + octets.length + time.length + reason.length;
-  const out = Buffer.allocUnsafe(2 + length);
-  out[0] = TAG.SEQUENCE;
-  out[1] = length;
-  out[2] = TAG.INTEGER;
-  out[3] = pad + octets.length;
-  let at = 4;
-  if (pad) out[at++] = 0;
-  at += octets.copy(out, at);
-  at += time.copy(out, at);
-  reason.copy(out, at);
-  return out;
 }
 
 async function importSigningKey(privateKey: KeyObject, caPublicKey: KeyObject): Promise<SigningKey> {

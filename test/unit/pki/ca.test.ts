@@ -1,34 +1,16 @@
-import 'reflect-metadata';
-import { execFileSync } from 'node:child_process';
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as x509 from '@peculiar/x509';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   checkKeyMatchesCertificate,
   createCertificateAuthority,
   describeCertificate,
-  PkiError,
   type CreatedAuthority,
 } from '../../../src/pki/index.js';
-
-function openssl(args: string[], cwd: string): string {
-  return execFileSync('openssl', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-async function expectPkiError(promise: Promise<unknown> | (() => unknown), code: PkiError['code']): Promise<PkiError> {
-  let caught: unknown;
-  try {
-    await (typeof promise === 'function' ? promise() : promise);
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(PkiError);
-  expect((caught as PkiError).code).toBe(code);
-  return caught as PkiError;
-}
+import { x509 } from '../../../src/pki/x509-provider.js';
+import { expectPkiError, openssl } from './helpers.js';
 
 describe('createCertificateAuthority, checked by openssl', () => {
   let dir: string;
@@ -39,7 +21,7 @@ describe('createCertificateAuthority, checked by openssl', () => {
     dir = await mkdtemp(join(tmpdir(), 'certfleet-pki-ca-'));
     ca = await createCertificateAuthority({ commonName: 'core-01.example.com' });
     await writeFile(join(dir, 'ca.pem'), ca.certificatePem);
-    text = openssl(['x509', '-noout', '-text', '-in', 'ca.pem'], dir);
+    text = openssl(['x509', '-noout', '-text', '-in', 'ca.pem'], dir).output;
   });
 
   afterAll(async () => {
@@ -47,7 +29,7 @@ describe('createCertificateAuthority, checked by openssl', () => {
   });
 
   it('verifies as its own trust anchor', () => {
-    expect(openssl(['verify', '-CAfile', 'ca.pem', 'ca.pem'], dir).trim()).toBe('ca.pem: OK');
+    expect(openssl(['verify', '-CAfile', 'ca.pem', 'ca.pem'], dir).output.trim()).toBe('ca.pem: OK');
   });
 
   it.each([
@@ -64,14 +46,14 @@ describe('createCertificateAuthority, checked by openssl', () => {
   });
 
   it('reports the same SHA-256 fingerprint as openssl', () => {
-    const out = openssl(['x509', '-noout', '-fingerprint', '-sha256', '-in', 'ca.pem'], dir);
+    const out = openssl(['x509', '-noout', '-fingerprint', '-sha256', '-in', 'ca.pem'], dir).output;
     const normalised = out.trim().split('=')[1].replaceAll(':', '').toLowerCase();
     expect(ca.fingerprint).toMatch(/^[0-9a-f]{64}$/);
     expect(ca.fingerprint).toBe(normalised);
   });
 
   it('reports the same serial number as openssl', () => {
-    const out = openssl(['x509', '-noout', '-serial', '-in', 'ca.pem'], dir);
+    const out = openssl(['x509', '-noout', '-serial', '-in', 'ca.pem'], dir).output;
     expect(BigInt(`0x${ca.serialNumber}`)).toBe(BigInt(`0x${out.trim().split('=')[1]}`));
     expect(ca.serialNumber).toMatch(/^[0-9a-f]+$/);
   });

@@ -1,9 +1,9 @@
 import * as nodeCrypto from 'node:crypto';
-import { chmod, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { keyFileName, loadKeyProtector, PkiError, type KeyProtector } from '../../../src/pki/index.js';
+import { DEFAULT_SEAL_PURPOSE, keyFileName, loadKeyProtector, PkiError, type KeyProtector } from '../../../src/pki/index.js';
 
 // Count scrypt derivations without changing them, to prove the per-salt cache.
 vi.mock('node:crypto', async (importOriginal) => {
@@ -235,5 +235,68 @@ describe('the key file', () => {
     }
     // No temporary files are left behind by the losers of the race.
     expect(await readdir(dataDir)).toEqual([keyFileName]);
+  });
+});
+
+describe.each(sources)('sealing other secrets by purpose, with source $source', ({ load }) => {
+  it('opens a secret with the purpose it was sealed for', async () => {
+    const protector = await load();
+    expect(protector.open(protector.seal(PLAINTEXT, 'jwt-signing-key'), 'jwt-signing-key')).toEqual(PLAINTEXT);
+  });
+
+  it('seals a string as its UTF-8 bytes', async () => {
+    const protector = await load();
+    expect(protector.open(protector.seal('pässwörd', 'secure-data-0a1b'), 'secure-data-0a1b').toString('utf8')).toBe('pässwörd');
+  });
+
+  it('treats no purpose as the CA key purpose, both ways', async () => {
+    const protector = await load();
+    expect(protector.open(protector.seal(PLAINTEXT), DEFAULT_SEAL_PURPOSE)).toEqual(PLAINTEXT);
+    expect(protector.open(protector.seal(PLAINTEXT, DEFAULT_SEAL_PURPOSE))).toEqual(PLAINTEXT);
+  });
+
+  it.each([
+    ['the CA key opened as a secret: SECRET_UNREADABLE', undefined, 'jwt-signing-key', 'SECRET_UNREADABLE', 'cannot decrypt the sealed jwt-signing-key: '],
+    ['a secret opened as the CA key: CA_KEY_UNREADABLE', 'jwt-signing-key', undefined, 'CA_KEY_UNREADABLE', 'cannot decrypt the CA private key: '],
+    ['a secret opened as another secret: SECRET_UNREADABLE', 'secure-data-aa', 'secure-data-ab', 'SECRET_UNREADABLE', 'cannot decrypt the sealed secure-data-ab: '],
+  ] as const)('refuses %s', async (_what, sealedFor, openedAs, code, prefix) => {
+    const protector = await load();
+    const err = await expectPkiError(() => protector.open(protector.seal(PLAINTEXT, sealedFor), openedAs), code);
+    expect(err.message).toMatch(new RegExp(`^${prefix}.*sealed for another purpose`));
+    expect(err.message).not.toContain(PLAINTEXT.toString('utf8'));
+  });
+
+  it.each([
+    ['empty', ''],
+    ['upper case', 'JWT'],
+    ['with a colon, which could collide with another AAD', 'a:b'],
+    ['with a leading dash', '-key'],
+    ['longer than 64 characters', 'k'.repeat(65)],
+  ])('refuses a purpose that is %s with a RangeError', async (_what, purpose) => {
+    const protector = await load();
+    expect(() => protector.seal(PLAINTEXT, purpose)).toThrow(RangeError);
+    expect(() => protector.open(protector.seal(PLAINTEXT), purpose)).toThrow(RangeError);
+  });
+});
+
+describe('the purpose in the sealed format', () => {
+  function sealByHand(key: Buffer, aad: string): string {
+    const iv = nodeCrypto.randomBytes(12);
+    const cipher = nodeCrypto.createCipheriv('aes-256-gcm', key, iv);
+    cipher.setAAD(Buffer.from(aad));
+    const ciphertext = Buffer.concat([cipher.update(PLAINTEXT), cipher.final()]);
+    return ['cfk1', 'key-file', '-', iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), ciphertext.toString('base64url')].join('.');
+  }
+
+  it('opens a CA key sealed before purposes existed (AAD certfleet:ca-private-key:v1)', async () => {
+    const protector = await loadKeyProtector({ dataDir: dir });
+    const key = await readFile(join(dir, keyFileName));
+    expect(protector.open(sealByHand(key, 'certfleet:ca-private-key:v1'))).toEqual(PLAINTEXT);
+  });
+
+  it('binds the purpose as AAD certfleet:<purpose>:v1', async () => {
+    const protector = await loadKeyProtector({ dataDir: dir });
+    const key = await readFile(join(dir, keyFileName));
+    expect(protector.open(sealByHand(key, 'certfleet:jwt-signing-key:v1'), 'jwt-signing-key')).toEqual(PLAINTEXT);
   });
 });
