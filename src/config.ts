@@ -37,6 +37,8 @@ export interface Config {
   agentHostnames: string[];
   /** How often expired certificates are swept and the CRL checked, in milliseconds. */
   sweepIntervalMs: number;
+  /** At most one summary push per this many milliseconds per replica. */
+  summaryPushMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
 
@@ -176,6 +178,7 @@ export function loadConfig(env: Env = process.env): Config {
 
   const clientCertDays = intIn(env, 'CLIENT_CERT_DAYS', 1, 3650, 365);
   const sweepIntervalMs = intIn(env, 'SWEEP_INTERVAL_MS', 100, 3_600_000, 15_000);
+  const summaryPushMs = intIn(env, 'SUMMARY_PUSH_MS', 0, 60_000, 250);
   const autoApproveNetworks = list(env, 'AUTO_APPROVE_NETWORKS');
   for (const cidr of autoApproveNetworks) {
     if (!parseCidr(cidr)) {
@@ -199,6 +202,7 @@ export function loadConfig(env: Env = process.env): Config {
     autoApproveNetworks,
     agentHostnames: agentHostnames.length > 0 ? agentHostnames : ['localhost', '127.0.0.1', '::1', hostname()],
     sweepIntervalMs,
+    summaryPushMs,
     auth,
     logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
   };

@@ -5,7 +5,9 @@ import type { PGlite } from '@electric-sql/pglite';
 import type { Config } from './config.js';
 import { openDatabase, type Database } from './db/client.js';
 import { migrate } from './db/migrate.js';
-import { createInProcessEventBus } from './events/bus.js';
+import { createInProcessEventBus, type EventBus } from './events/bus.js';
+import { createLiveHub, type LiveHub } from './events/live-hub.js';
+import { createPostgresEventBus } from './events/postgres-bus.js';
 import { createLogger, type Logger } from './logger.js';
 import { createCaSigner, loadKeyProtector } from './pki/index.js';
 import { startAgentGateway, type AgentGatewayServices } from './server/agent-gateway.js';
@@ -26,6 +28,8 @@ export interface CoreHandle {
   services: Services;
   database: Database;
   authority: AuthorityInfo;
+  bus: EventBus;
+  live: LiveHub;
   close(): Promise<void>;
 }
 
@@ -56,7 +60,9 @@ export async function startCore(
     const { applied } = await migrate(database.db);
     if (applied > 0) log.info(`database migrated (${applied} migration${applied === 1 ? '' : 's'} applied)`);
 
-    const bus = createInProcessEventBus((err) => log.error('event listener failed', { error: err }));
+    const bus = database.notifications
+      ? await createPostgresEventBus(database.notifications, log)
+      : createInProcessEventBus((err) => log.error('event listener failed', { error: err }));
     closers.push(['event bus', () => bus.close()]);
     const deps = { db: database.db, bus, clock, log };
 
@@ -77,12 +83,24 @@ export async function startCore(
     await services.revocation.refreshCrlIfDue();
     await services.maintenance.expireCertificates();
     closers.push(['maintenance', services.maintenance.start(config.sweepIntervalMs)]);
+    const live = createLiveHub({
+      bus,
+      pushIntervalMs: config.summaryPushMs,
+      log,
+      sources: {
+        readSummary: () => services.security.readSummary(),
+        loadDevices: (ids) => services.devices.loadDevices(ids),
+        loadRequests: (ids) => services.clientAccess.loadRequests(ids),
+      },
+    });
+    closers.push(['live hub', async () => live.close()]);
     const verifier = await createTokenVerifier(config.auth);
     const http = await startHttpServer({
       host: config.host,
       port: config.port,
       schema: await buildGraphQLSchema(),
       services,
+      live,
       verifier,
       log,
       healthy: () => database.ping(),
@@ -116,6 +134,8 @@ export async function startCore(
       services,
       database,
       authority,
+      bus,
+      live,
       close: closeAll,
     };
   } catch (err) {

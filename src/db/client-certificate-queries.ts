@@ -32,6 +32,12 @@ export async function getCertificateById(db: DbExecutor, id: number): Promise<Cl
   return row;
 }
 
+/** getCertificatesByIds reads several requests in one query (order not kept). */
+export async function getCertificatesByIds(db: DbExecutor, ids: number[]): Promise<ClientCertificateRow[]> {
+  if (ids.length === 0) return [];
+  return db.select().from(clientCertificates).where(inArray(clientCertificates.id, ids));
+}
+
 /** lockCertificatesByIds reads requests and locks them until the transaction ends, so one decision wins. */
 export async function lockCertificatesByIds(tx: DbExecutor, ids: number[]): Promise<ClientCertificateRow[]> {
   if (ids.length === 0) return [];

@@ -24,6 +24,15 @@ export interface Database {
   /** ping throws unless the database answers. */
   ping(): Promise<void>;
   close(): Promise<void>;
+  /** notifications is LISTEN/NOTIFY on a PostgreSQL server (absent on the embedded database). */
+  notifications?: Notifications;
+}
+
+/** Notifications carries small messages between the replicas that share one PostgreSQL server. */
+export interface Notifications {
+  notify(channel: string, payload: string): Promise<void>;
+  /** listen calls onMessage for each notification; onListen after every (re)connection of the listener. */
+  listen(channel: string, onMessage: (payload: string) => void, onListen: () => void): Promise<{ unlisten(): Promise<void> }>;
 }
 
 /** DatabaseUnavailableError means the database could not be opened or reached; its message is one line. */
@@ -100,6 +109,16 @@ async function openPostgres(
     kind: 'postgres',
     ping: async () => {
       await client`select 1`;
+    },
+    notifications: {
+      notify: async (channel, payload) => {
+        await client.notify(channel, payload);
+      },
+      // postgres.js keeps one dedicated listening connection and re-listens after it is lost.
+      listen: async (channel, onMessage, onListen) => {
+        const { unlisten } = await client.listen(channel, onMessage, onListen);
+        return { unlisten: async () => unlisten() };
+      },
     },
     close: async () => {
       await client.end({ timeout: 5 });

@@ -1,4 +1,5 @@
 import DataLoader from 'dataloader';
+import type { LiveHub } from '../events/live-hub.js';
 import type { Services, Caller } from '../services/index.js';
 import type { Page } from '../services/pagination.js';
 import type { ClientCertificateView, ConnectionAttemptView, DeviceView } from '../services/views.js';
@@ -15,6 +16,7 @@ export interface GraphQLContext {
   caller: Caller;
   services: Services;
   loaders: Loaders;
+  live: LiveHub;
 }
 
 /** createLoaders makes fresh loaders for one request, so nothing is cached across callers. */

@@ -141,3 +141,18 @@ export class DeviceInput {
   @Field(() => String, { nullable: true })
   agentVersion?: string | null;
 }
+
+@ObjectType()
+export class DeviceAuthStatusChange {
+  @Field(() => Device)
+  device!: Device;
+
+  @Field(() => AuthenticationStatus)
+  previous!: AuthStatus;
+
+  @Field(() => AuthenticationStatus)
+  current!: AuthStatus;
+
+  @Field(() => DateTime)
+  at!: Date;
+}

@@ -7,6 +7,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
+import type { LiveHub } from '../events/live-hub.js';
 import type { Logger } from '../logger.js';
 import { createLoaders, type GraphQLContext } from '../resolvers/context.js';
 import type { Services } from '../services/index.js';
@@ -18,6 +19,7 @@ export interface HttpServerOptions {
   port: number;
   schema: GraphQLSchema;
   services: Services;
+  live: LiveHub;
   verifier: TokenVerifier;
   log: Logger;
   /** healthy throws unless the database answers. */
@@ -31,6 +33,11 @@ export interface RunningHttpServer {
 }
 
 const MAX_BODY = '1mb';
+// A WebSocket client that lets this much pile up unread is cut off: it cannot keep up.
+const MAX_SOCKET_BUFFER = 4 * 1024 * 1024;
+const SLOW_SOCKET_CHECK_MS = 1000;
+/** Close codes sent to WebSocket clients. */
+export const WS_CLOSE = { unauthorized: 4401, tooSlow: 4408, goingAway: 1001 } as const;
 
 function unauthenticated(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
@@ -38,22 +45,40 @@ function unauthenticated(message: string): GraphQLError {
 
 /** startHttpServer serves GraphQL over HTTP and graphql-ws on one port and path, plus /healthz. */
 export async function startHttpServer(opts: HttpServerOptions): Promise<RunningHttpServer> {
-  const { services, verifier, log } = opts;
+  const { services, verifier, log, live } = opts;
   const app = express();
   app.disable('x-powered-by');
   const httpServer: Server = createServer(app);
+  // Longer than clients' and load balancers' idle timeouts, so the server is never the side that
+  // closes a kept-alive connection a client is about to reuse.
+  httpServer.keepAliveTimeout = 65_000;
+  httpServer.headersTimeout = 66_000;
 
-  async function callerFrom(token: string) {
+  async function verified(token: string) {
     try {
-      const { subject, roles } = await verifier.verify(token);
-      return { subject, roles };
+      return await verifier.verify(token);
     } catch (err) {
       if (err instanceof AuthError) throw unauthenticated(err.message);
       throw err;
     }
   }
 
+  async function callerFrom(token: string) {
+    const { subject, roles } = await verified(token);
+    return { subject, roles };
+  }
+
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: 1024 * 1024 });
+  const slowCheck = setInterval(() => {
+    for (const socket of wsServer.clients) {
+      if (socket.bufferedAmount > MAX_SOCKET_BUFFER) {
+        log.warn('closing a WebSocket client that stopped reading', { buffered: socket.bufferedAmount });
+        socket.close(WS_CLOSE.tooSlow, 'client too slow: too much unread data');
+        socket.terminate();
+      }
+    }
+  }, SLOW_SOCKET_CHECK_MS);
+  slowCheck.unref();
   const wsCleanup = useServer<Record<string, unknown>, { caller?: GraphQLContext['caller'] }>(
     {
       schema: opts.schema,
@@ -66,7 +91,15 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
               ? `Bearer ${params.token}`
               : undefined;
         try {
-          ctx.extra.caller = await callerFrom(parseBearer(raw));
+          const who = await verified(parseBearer(raw));
+          ctx.extra.caller = { subject: who.subject, roles: who.roles };
+          // The socket lives no longer than its token.
+          const socket = ctx.extra.socket;
+          const expiry = setTimeout(
+            () => socket.close(WS_CLOSE.unauthorized, 'Unauthorized: token expired'),
+            Math.max(0, Math.min(who.expiresAt.getTime() - Date.now(), 2 ** 31 - 1)),
+          );
+          socket.once('close', () => clearTimeout(expiry));
           return true;
         } catch (err) {
           const reason = err instanceof AuthError || err instanceof GraphQLError ? err.message : 'unauthorized';
@@ -74,7 +107,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
           return false;
         }
       },
-      context: (ctx) => ({ caller: ctx.extra.caller!, services, loaders: createLoaders(services) }),
+      context: (ctx) => ({ caller: ctx.extra.caller!, services, live, loaders: createLoaders(services) }),
     },
     wsServer,
   );
@@ -121,7 +154,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
         } catch (err) {
           throw unauthenticated((err as Error).message);
         }
-        return { caller: await callerFrom(token), services, loaders: createLoaders(services) };
+        return { caller: await callerFrom(token), services, live, loaders: createLoaders(services) };
       },
     }),
   );
@@ -155,6 +188,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
     url: `http://${hostForUrl}:${port}/graphql`,
     port,
     close: async () => {
+      clearInterval(slowCheck);
+      // Draining disposes graphql-ws, which completes every subscription and closes each socket with 1001.
       await apollo.stop();
       wsServer.close();
     },

@@ -4,6 +4,7 @@ import { insertAuditEvent } from '../db/audit-queries.js';
 import {
   countCertificates,
   getCertificateById,
+  getCertificatesByIds,
   getCertificateWithAgentBySerial,
   insertCertificateRequest,
   listCertificates,
@@ -220,6 +221,11 @@ export function createClientAccessService(
         return row;
       });
       return { requestId: String(row.id), status: row.status };
+    },
+
+    /** loadRequests reads several requests for subscribers (one query for a whole batch of events). */
+    async loadRequests(ids: number[]): Promise<Map<number, ClientCertificateView>> {
+      return new Map((await getCertificatesByIds(db, ids)).map((r) => [r.id, clientCertificateView(r)]));
     },
 
     /** getEnrollment tells an agent where its request stands and hands over the certificate once approved. */

@@ -125,8 +125,9 @@ describe('npm start on the embedded database', () => {
         const timer = setTimeout(() => reject(new Error(`no start within ${TIMEOUT_MS} ms: ${stderr}`)), TIMEOUT_MS);
         child.stderr.on('data', (d: Buffer) => {
           stderr += d.toString();
+          // The token hint is the last line of a start: everything before it has been printed too.
           const m = /GraphQL API at (http:\/\/\S+)/.exec(stderr);
-          if (m) {
+          if (m && /Get a token with/.test(stderr)) {
             clearTimeout(timer);
             resolveUrl(m[1]!);
           }

@@ -32,6 +32,7 @@ describe('loadConfig', () => {
       autoApproveNetworks: [],
       agentHostnames: ['localhost', '127.0.0.1', '::1', hostname()],
       sweepIntervalMs: 15_000,
+      summaryPushMs: 250,
       auth: {
         mode: 'local',
         issuer: 'urn:certfleet:core',
@@ -139,6 +140,7 @@ describe('loadConfig', () => {
     { variable: 'AUTO_APPROVE_NETWORKS', env: { AUTO_APPROVE_NETWORKS: '10.0.0.0/33' } },
     { variable: 'AUTO_APPROVE_NETWORKS', env: { AUTO_APPROVE_NETWORKS: '10.0.0.0/8,everyone' } },
     { variable: 'AGENT_HOSTNAMES', env: { AGENT_HOSTNAMES: 'core host' } },
+    { variable: 'SUMMARY_PUSH_MS', env: { SUMMARY_PUSH_MS: '60001' } },
   ])('rejects $env with a one-line ConfigError naming $variable', ({ variable, env }) => {
     const err = configError(env);
     expect(err.message).toContain(variable);

@@ -1,0 +1,281 @@
+import type { AuthStatus } from '../db/schema.js';
+import type { Logger } from '../logger.js';
+import type { AuthStatusSummaryView, ClientCertificateView, DeviceView } from '../services/views.js';
+import type { EventBus } from './bus.js';
+
+export interface DeviceStatusChange {
+  device: DeviceView;
+  previous: AuthStatus;
+  current: AuthStatus;
+  at: Date;
+}
+
+/** LiveSources are the reads the hub makes: once per push or per batch of events, never per subscriber. */
+export interface LiveSources {
+  readSummary(): Promise<AuthStatusSummaryView>;
+  loadDevices(ids: number[]): Promise<Map<number, DeviceView>>;
+  loadRequests(ids: number[]): Promise<Map<number, ClientCertificateView>>;
+}
+
+/** SubscriberTooSlowError ends a subscription whose client stopped reading events it may not lose. */
+export class SubscriberTooSlowError extends Error {
+  override name = 'SubscriberTooSlowError';
+}
+
+/** MAX_QUEUED_EVENTS is how far a subscriber may fall behind on a stream of events before it is cut off. */
+export const MAX_QUEUED_EVENTS = 1000;
+
+interface Sink<T> {
+  offer(value: T): void;
+}
+
+/**
+ * latestOnly is an async iterator that keeps only the newest value: the summary is state, not a
+ * log, so a client that reads slowly gets the latest state and memory stays bounded.
+ */
+function latestOnly<T>(onClose: () => void): AsyncIterableIterator<T> & Sink<T> {
+  let pending: { value: T } | undefined;
+  let waiting: ((r: IteratorResult<T>) => void) | undefined;
+  let done = false;
+  const finish = (): IteratorResult<T> => {
+    if (!done) {
+      done = true;
+      onClose();
+      waiting?.({ value: undefined, done: true });
+      waiting = undefined;
+    }
+    return { value: undefined, done: true };
+  };
+  return {
+    offer(value: T) {
+      if (done) return;
+      if (waiting) {
+        const w = waiting;
+        waiting = undefined;
+        w({ value, done: false });
+      } else {
+        pending = { value };
+      }
+    },
+    next() {
+      if (done) return Promise.resolve({ value: undefined, done: true });
+      if (pending) {
+        const { value } = pending;
+        pending = undefined;
+        return Promise.resolve({ value, done: false });
+      }
+      return new Promise((resolve) => (waiting = resolve));
+    },
+    return() {
+      return Promise.resolve(finish());
+    },
+    throw(err?: unknown) {
+      finish();
+      return Promise.reject(err);
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
+/** bounded is an async iterator over a queue of at most max events; past that the subscription fails. */
+function bounded<T>(max: number, onClose: () => void): AsyncIterableIterator<T> & Sink<T> {
+  const queue: T[] = [];
+  let waiting: { resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void } | undefined;
+  let done = false;
+  let failure: Error | undefined;
+  const finish = () => {
+    if (done) return;
+    done = true;
+    onClose();
+  };
+  return {
+    offer(value: T) {
+      if (done) return;
+      if (waiting) {
+        const w = waiting;
+        waiting = undefined;
+        w.resolve({ value, done: false });
+      } else if (queue.length >= max) {
+        failure = new SubscriberTooSlowError(`the subscriber fell ${max} events behind: subscribe again`);
+        queue.length = 0;
+        finish();
+      } else {
+        queue.push(value);
+      }
+    },
+    next() {
+      if (queue.length > 0) return Promise.resolve({ value: queue.shift()!, done: false });
+      if (failure) {
+        const f = failure;
+        failure = undefined;
+        return Promise.reject(f);
+      }
+      if (done) return Promise.resolve({ value: undefined, done: true });
+      return new Promise((resolve, reject) => (waiting = { resolve, reject }));
+    },
+    return() {
+      finish();
+      waiting?.resolve({ value: undefined, done: true });
+      waiting = undefined;
+      return Promise.resolve({ value: undefined, done: true });
+    },
+    throw(err?: unknown) {
+      finish();
+      return Promise.reject(err);
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
+/**
+ * createLiveHub turns committed events into subscription messages for this replica. Summary
+ * pushes are coalesced (at most one every pushIntervalMs) and read once per push for all
+ * subscribers; the read after the last event of a burst carries the final state.
+ */
+export function createLiveHub(deps: { bus: EventBus; sources: LiveSources; pushIntervalMs: number; log: Logger }) {
+  const summarySinks = new Set<Sink<AuthStatusSummaryView>>();
+  const deviceSinks = new Set<{ sink: Sink<DeviceStatusChange>; statuses?: Set<AuthStatus> }>();
+  const requestSinks = new Set<Sink<ClientCertificateView>>();
+
+  let lastPushAt = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let reading = false;
+  let dirty = false;
+  let closed = false;
+
+  function schedulePush() {
+    dirty = true;
+    if (timer || reading || closed) return;
+    const wait = Math.max(0, lastPushAt + deps.pushIntervalMs - Date.now());
+    timer = setTimeout(push, wait);
+  }
+
+  async function push() {
+    timer = undefined;
+    dirty = false;
+    if (summarySinks.size === 0) return;
+    reading = true;
+    lastPushAt = Date.now();
+    try {
+      const summary = await deps.sources.readSummary();
+      for (const s of summarySinks) s.offer(summary);
+    } catch (err) {
+      deps.log.error('could not read the summary for subscribers', { error: err });
+      dirty = true;
+    } finally {
+      reading = false;
+      if (dirty) schedulePush();
+    }
+  }
+
+  // Events of one tick are loaded in one query each, then fanned out.
+  let deviceBatch: { deviceId: number; previous: AuthStatus; current: AuthStatus; at: string }[] = [];
+  let requestBatch: number[] = [];
+  let flushQueued = false;
+  function queueFlush() {
+    if (flushQueued) return;
+    flushQueued = true;
+    setImmediate(() => {
+      flushQueued = false;
+      void flush();
+    });
+  }
+  async function flush() {
+    const devices = deviceBatch;
+    const requests = requestBatch;
+    deviceBatch = [];
+    requestBatch = [];
+    try {
+      if (devices.length > 0 && deviceSinks.size > 0) {
+        const views = await deps.sources.loadDevices([...new Set(devices.map((d) => d.deviceId))]);
+        for (const e of devices) {
+          const device = views.get(e.deviceId);
+          if (!device) continue;
+          const change = { device, previous: e.previous, current: e.current, at: new Date(e.at) };
+          for (const d of deviceSinks) if (!d.statuses || d.statuses.has(e.current)) d.sink.offer(change);
+        }
+      }
+      if (requests.length > 0 && requestSinks.size > 0) {
+        const views = await deps.sources.loadRequests([...new Set(requests)]);
+        for (const id of requests) {
+          const view = views.get(id);
+          if (view) for (const s of requestSinks) s.offer(view);
+        }
+      }
+    } catch (err) {
+      deps.log.error('could not load changes for subscribers', { error: err });
+    }
+  }
+
+  const unsubscribe = deps.bus.subscribe((event) => {
+    if (event.type === 'summaryChanged') schedulePush();
+    else if (event.type === 'deviceAuthStatusChanged') {
+      if (deviceSinks.size === 0) return;
+      deviceBatch.push(event);
+      queueFlush();
+    } else if (event.type === 'clientAccessRequested') {
+      if (requestSinks.size === 0) return;
+      requestBatch.push(event.requestId);
+      queueFlush();
+    }
+  });
+
+  return {
+    /** summaries streams the summary: the current one at once, then coalesced updates. */
+    summaries(): AsyncIterableIterator<AuthStatusSummaryView> {
+      const it = latestOnly<AuthStatusSummaryView>(() => summarySinks.delete(sink));
+      // A push that reaches this subscriber first is newer than its first read: that read is then dropped.
+      let pushed = false;
+      const sink: Sink<AuthStatusSummaryView> = {
+        offer(s) {
+          pushed = true;
+          it.offer(s);
+        },
+      };
+      summarySinks.add(sink);
+      deps.sources.readSummary().then(
+        (s) => {
+          if (!pushed) it.offer(s);
+        },
+        (err) => deps.log.error('could not read the summary for a new subscriber', { error: err }),
+      );
+      return it;
+    },
+
+    /** deviceChanges streams every status change, or only those into the given statuses. */
+    deviceChanges(statuses?: AuthStatus[] | null): AsyncIterableIterator<DeviceStatusChange> {
+      const entry = {
+        sink: undefined as unknown as Sink<DeviceStatusChange>,
+        statuses: statuses && statuses.length > 0 ? new Set(statuses) : undefined,
+      };
+      const it = bounded<DeviceStatusChange>(MAX_QUEUED_EVENTS, () => deviceSinks.delete(entry));
+      entry.sink = it;
+      deviceSinks.add(entry);
+      return it;
+    },
+
+    /** accessRequests streams new PENDING client certificate requests. */
+    accessRequests(): AsyncIterableIterator<ClientCertificateView> {
+      const it = bounded<ClientCertificateView>(MAX_QUEUED_EVENTS, () => requestSinks.delete(it));
+      requestSinks.add(it);
+      return it;
+    },
+
+    /** subscriberCount says how many subscriptions this replica serves. */
+    subscriberCount(): number {
+      return summarySinks.size + deviceSinks.size + requestSinks.size;
+    },
+
+    close() {
+      closed = true;
+      unsubscribe();
+      if (timer) clearTimeout(timer);
+    },
+  };
+}
+
+export type LiveHub = ReturnType<typeof createLiveHub>;

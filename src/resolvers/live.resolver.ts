@@ -1,0 +1,48 @@
+import { Arg, Resolver, Root, Subscription } from 'type-graphql';
+import type { AuthStatus } from '../db/schema.js';
+import type { DeviceStatusChange } from '../events/live-hub.js';
+import { ClientCertificate } from '../schema/client-certificate.type.js';
+import { DeviceAuthStatusChange } from '../schema/device.type.js';
+import { AuthenticationStatus } from '../schema/enums.js';
+import { AuthStatusSummary } from '../schema/summary.type.js';
+import { requireViewer } from '../services/caller.js';
+import type { AuthStatusSummaryView, ClientCertificateView } from '../services/views.js';
+import type { GraphQLContext } from './context.js';
+
+// Subscribing is checked like a query (VIEWER or more); the hub then streams without further reads per subscriber.
+const live = ({ context }: { context: unknown }) => {
+  const ctx = context as GraphQLContext;
+  requireViewer(ctx.caller);
+  return ctx.live;
+};
+
+@Resolver()
+export class LiveResolver {
+  @Subscription(() => AuthStatusSummary, {
+    description:
+      'Emits the current summary at once, then after every change (coalesced; the last message of a burst is the final state).',
+    subscribe: (data) => live(data).summaries(),
+  })
+  authStatusSummaryChanged(@Root() summary: AuthStatusSummaryView): AuthStatusSummaryView {
+    return summary;
+  }
+
+  @Subscription(() => DeviceAuthStatusChange, {
+    description: "Every change of a device's authStatus; optionally only those into the given statuses.",
+    subscribe: (data) => live(data).deviceChanges((data.args as { statuses?: AuthStatus[] | null }).statuses),
+  })
+  deviceAuthStatusChanged(
+    @Root() change: DeviceStatusChange,
+    @Arg('statuses', () => [AuthenticationStatus], { nullable: true }) _statuses: AuthStatus[] | null,
+  ): DeviceStatusChange {
+    return change;
+  }
+
+  @Subscription(() => ClientCertificate, {
+    description: 'New pending client certificate requests, for the Manage client access view.',
+    subscribe: (data) => live(data).accessRequests(),
+  })
+  clientAccessRequested(@Root() request: ClientCertificateView): ClientCertificateView {
+    return request;
+  }
+}
