@@ -34,6 +34,7 @@ import type { ServiceDeps } from './deps.js';
 import { checkAgentId, checkText, parseId } from './input-checks.js';
 import { checkFirst, decodeCursor, pageOf, type Page } from './pagination.js';
 import type { RevocationService } from './revocation-service.js';
+import { countMovedDevices } from './status-moves.js';
 import { transact, type Outbox } from './transaction.js';
 import { clientCertificateView, type ClientCertificateView } from './views.js';
 import type { Tx } from '../db/client.js';
@@ -339,22 +340,7 @@ export function createClientAccessService(
         const revoked = await updateCertificate(tx, row.id, { status: 'REVOKED', revokedAt: now, revocationReason: reason });
         await deps.revocation.reissueCrl(tx, now);
         const failedDevices = await failDevicesUsingCertificate(tx, row.serialNumber!, now);
-        if (failedDevices.length > 0) {
-          await adjustCounters(tx, {
-            AUTHENTICATION_SUCCEEDED: -failedDevices.length,
-            AUTHENTICATION_FAILED: failedDevices.length,
-          });
-          outbox.publish({ type: 'summaryChanged' });
-          for (const d of failedDevices) {
-            outbox.publish({
-              type: 'deviceAuthStatusChanged',
-              deviceId: d.id,
-              previous: 'AUTHENTICATION_SUCCEEDED',
-              current: 'AUTHENTICATION_FAILED',
-              at: now.toISOString(),
-            });
-          }
-        }
+        await countMovedDevices(tx, outbox, failedDevices, 'AUTHENTICATION_SUCCEEDED', 'AUTHENTICATION_FAILED', now);
         await insertAuditEvent(tx, {
           actor: caller.subject,
           action: 'clientAccess.revoked',

@@ -1,7 +1,7 @@
-import { adjustCounters } from '../db/counter-queries.js';
 import { expireSucceededDevices } from '../db/device-queries.js';
 import type { ServiceDeps } from './deps.js';
 import type { RevocationService } from './revocation-service.js';
+import { countMovedDevices } from './status-moves.js';
 import { transact } from './transaction.js';
 
 const EXPIRY_BATCH = 1000;
@@ -15,18 +15,7 @@ export function createMaintenanceService(deps: ServiceDeps & { revocation: Revoc
       const now = deps.clock();
       const n = await transact(deps, async (tx, outbox) => {
         const expired = await expireSucceededDevices(tx, now, EXPIRY_BATCH);
-        if (expired.length === 0) return 0;
-        await adjustCounters(tx, { AUTHENTICATION_SUCCEEDED: -expired.length, AUTHENTICATION_FAILED: expired.length });
-        outbox.publish({ type: 'summaryChanged' });
-        for (const d of expired) {
-          outbox.publish({
-            type: 'deviceAuthStatusChanged',
-            deviceId: d.id,
-            previous: 'AUTHENTICATION_SUCCEEDED',
-            current: 'AUTHENTICATION_FAILED',
-            at: now.toISOString(),
-          });
-        }
+        await countMovedDevices(tx, outbox, expired, 'AUTHENTICATION_SUCCEEDED', 'AUTHENTICATION_FAILED', now);
         return expired.length;
       });
       total += n;
