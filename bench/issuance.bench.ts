@@ -16,11 +16,12 @@
  *   process) to DIR; summarise them with `npx tsx bench/profile-summary.ts DIR/*.cpuprofile`.
  *   Profiling slows the run: do not publish figures from a profiled run.
  *
- * Writes bench/results/issuance.json (this run) and bench/results/issuance.<database>.json, and prints
- * markdown table rows for BENCHMARKS.md.
+ * Writes bench/results/issuance.json (this run) and bench/results/issuance.<database>.json (a profiled
+ * run writes DIR/issuance.json instead), and prints markdown table rows for BENCHMARKS.md.
  */
 import 'reflect-metadata';
 import { generateKeyPairSync, randomBytes, sign as cryptoSign, webcrypto, X509Certificate } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -135,6 +136,16 @@ function machine() {
     // not Linux: keep os.cpus()
   }
   return { nproc: cpus().length, node: process.version, cpuModel, platform: `${process.platform} ${process.arch}` };
+}
+
+/** sourceVersion names the commit measured, and whether src/ had uncommitted changes. */
+function sourceVersion(): { commit: string | null; srcDirty: boolean | null } {
+  try {
+    const git = (...a: string[]) => execFileSync('git', a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return { commit: git('rev-parse', 'HEAD'), srcDirty: git('status', '--porcelain', '--', 'src').length > 0 };
+  } catch {
+    return { commit: null, srcDirty: null };
+  }
 }
 
 function redact(url: string): string {
@@ -588,6 +599,7 @@ async function main(): Promise<void> {
       database: dbKind,
       databaseDetail: database.replace(/, in .*\)$/, ')'),
       machine: host,
+      source: sourceVersion(),
       loadAverageAtEnd: loadavg(),
       interleaved: 'round r: approveClients call r, 100 raw signatures, 100 forge certificates; order rotates',
       profiled: args.profileDir !== null,
@@ -602,10 +614,15 @@ async function main(): Promise<void> {
       breakdown,
     };
     const outDir = join(here, 'results');
-    mkdirSync(outDir, { recursive: true });
     const json = `${JSON.stringify(result, null, 2)}\n`;
-    writeFileSync(join(outDir, 'issuance.json'), json);
-    writeFileSync(join(outDir, `issuance.${dbKind}.json`), json);
+    // A profiled run is slower than a real one: its figures go to the profile directory, not to results/.
+    const written = args.profileDir
+      ? [join(args.profileDir, 'issuance.json')]
+      : [join(outDir, 'issuance.json'), join(outDir, `issuance.${dbKind}.json`)];
+    for (const file of written) {
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, json);
+    }
 
     log('');
     log(`end to end / raw signing: ${fmtRatio(vsRaw)} (goal ≥ ${GOAL_VS_RAW}): ${metRaw ? 'MET' : 'NOT MET'}`);
@@ -623,7 +640,7 @@ async function main(): Promise<void> {
         `${fmt(forgeResult.perSecond, 1)} certs/s | ${fmtRatio(vsForge)} | ≥ ${GOAL_VS_FORGE} | ${metForge ? 'yes' : 'no'} |`,
     );
     log('');
-    log(`results: ${join(outDir, 'issuance.json')} (and issuance.${dbKind}.json)`);
+    log(`results: ${written.join(', ')}${args.profileDir ? ' (profiled run: not written to bench/results)' : ''}`);
   } finally {
     await core?.close();
     rmSync(dataDir, { recursive: true, force: true });

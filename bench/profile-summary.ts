@@ -2,7 +2,8 @@
  * Summarises a V8 .cpuprofile: self time by package / source area and the top functions, plus the
  * share of wall time the main thread was idle (waiting on I/O or the thread pool).
  *
- * Usage: npx tsx bench/profile-summary.ts FILE.cpuprofile [--top N]
+ * Usage: npx tsx bench/profile-summary.ts FILE.cpuprofile [FILE…] [--top N]
+ *   (several files, e.g. the per-call profiles of `issuance.bench.ts --profile DIR`, are added up)
  */
 import { readFileSync } from 'node:fs';
 
@@ -40,7 +41,10 @@ export function area(url: string, fn: string): string {
 
 /** CATEGORY_RULES classify a sample by the nearest frame on its stack (leaf first) that one of them names. */
 const CATEGORY_RULES: [string, (cf: CallFrame) => boolean][] = [
-  ['CSR re-parse + proof-of-possession check (parseCertificateRequest)', (cf) => cf.functionName === 'parseCertificateRequest'],
+  ['CSR re-parse + proof-of-possession check (parseCertificateRequest)', (cf) =>
+    cf.functionName === 'parseCertificateRequest' ||
+    // the CSR signature check (@peculiar/x509 verify → WebCrypto) loses its caller across the await
+    (cf.functionName === 'verify' && cf.url.includes('@peculiar/x509'))],
   ['certificate encoding + CA signature (signer.issueClientCertificate)', (cf) => cf.functionName === 'issueClientCertificate' || /\/src\/pki\/(signer|certificate-encoding|der)\./.test(cf.url)],
   ['database: PGlite (Postgres in WebAssembly, on the main thread)', (cf) => /@electric-sql\/pglite|^wasm:/.test(cf.url)],
   ['database: postgres.js driver', (cf) => /node_modules\/postgres\//.test(cf.url)],
@@ -61,56 +65,53 @@ function category(stack: CallFrame[]): string {
 
 function main(): void {
   const args = process.argv.slice(2);
-  const file = args.find((a) => !a.startsWith('--'));
   const topIdx = args.indexOf('--top');
   const top = topIdx >= 0 ? Number(args[topIdx + 1]) : 25;
-  if (!file) {
-    console.error('usage: npx tsx bench/profile-summary.ts FILE.cpuprofile [--top N]');
+  const files = args.filter((a, i) => !a.startsWith('--') && i !== topIdx + 1);
+  if (files.length === 0) {
+    console.error('usage: npx tsx bench/profile-summary.ts FILE.cpuprofile [FILE…] [--top N]');
     process.exit(2);
   }
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const parent = new Map<number, number>();
-  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const self = new Map<number, number>();
-  // The first sample carries the profiler's own start-up; leave it out.
-  for (let i = 1; i < profile.samples.length; i++) {
-    const id = profile.samples[i]!;
-    self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
-  }
-  let total = 0;
-  for (const us of self.values()) total += us;
   const byCategory = new Map<string, number>();
-  for (const [id, us] of self) {
-    const stack: CallFrame[] = [];
-    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) stack.push(byId.get(cur)!.callFrame);
-    const c = category(stack);
-    byCategory.set(c, (byCategory.get(c) ?? 0) + us);
-  }
   const byArea = new Map<string, number>();
   const byFn = new Map<string, number>();
-  for (const [id, us] of self) {
-    const { callFrame: cf } = byId.get(id)!;
-    const a = area(cf.url, cf.functionName);
-    byArea.set(a, (byArea.get(a) ?? 0) + us);
-    const where = cf.url ? `${cf.url.replace(/^.*\/(node_modules|src|bench)\//, '$1/')}:${cf.lineNumber + 1}` : '';
-    const key = `${cf.functionName || '(anonymous)'} ${where}`.trim();
-    byFn.set(key, (byFn.get(key) ?? 0) + us);
+  const add = (m: Map<string, number>, k: string, us: number) => m.set(k, (m.get(k) ?? 0) + us);
+  let total = 0;
+  let samples = 0;
+  for (const file of files) {
+    const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+    const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+    const parent = new Map<number, number>();
+    for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+    const self = new Map<number, number>();
+    // The first sample carries the profiler's own start-up; leave it out.
+    for (let i = 1; i < profile.samples.length; i++) {
+      const id = profile.samples[i]!;
+      self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+    }
+    samples += profile.samples.length - 1;
+    for (const [id, us] of self) {
+      total += us;
+      const stack: CallFrame[] = [];
+      for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) stack.push(byId.get(cur)!.callFrame);
+      add(byCategory, category(stack), us);
+      const cf = stack[0]!;
+      add(byArea, area(cf.url, cf.functionName), us);
+      const where = cf.url ? `${cf.url.replace(/^.*\/(node_modules|src|bench)\//, '$1/')}:${cf.lineNumber + 1}` : '';
+      add(byFn, `${cf.functionName || '(anonymous)'} ${where}`.trim(), us);
+    }
   }
   const pct = (us: number) => `${((100 * us) / total).toFixed(1).padStart(5)} %`;
-  console.log(`profile: ${(total / 1e6).toFixed(2)} s of wall time, ${profile.samples.length} samples`);
-  console.log('\ntime by category (nearest recognised frame on the stack):');
-  for (const [c, us] of [...byCategory].sort((x, y) => y[1] - x[1]).slice(0, top)) {
-    console.log(`  ${pct(us)}  ${(us / 1000).toFixed(0).padStart(7)} ms  ${c}`);
-  }
-  console.log('\nself time by area:');
-  for (const [a, us] of [...byArea].sort((x, y) => y[1] - x[1]).slice(0, top)) {
-    console.log(`  ${pct(us)}  ${(us / 1000).toFixed(0).padStart(7)} ms  ${a}`);
-  }
-  console.log('\ntop functions by self time:');
-  for (const [f, us] of [...byFn].sort((x, y) => y[1] - x[1]).slice(0, top)) {
-    console.log(`  ${pct(us)}  ${(us / 1000).toFixed(0).padStart(7)} ms  ${f}`);
-  }
+  const print = (title: string, m: Map<string, number>) => {
+    console.log(`\n${title}:`);
+    for (const [k, us] of [...m].sort((x, y) => y[1] - x[1]).slice(0, top)) {
+      console.log(`  ${pct(us)}  ${(us / 1000).toFixed(0).padStart(7)} ms  ${k}`);
+    }
+  };
+  console.log(`${files.length} profile(s): ${(total / 1e6).toFixed(2)} s of wall time, ${samples} samples`);
+  print('time by category (nearest recognised frame on the stack, leaf first)', byCategory);
+  print('self time by area', byArea);
+  print('top functions by self time', byFn);
 }
 
 main();
