@@ -30,3 +30,20 @@ export async function listAuditEvents(
     .orderBy(desc(auditEvents.id))
     .limit(params.limit);
 }
+
+/** insertAuditEvents writes several audit records in one statement. */
+export async function insertAuditEvents(
+  tx: DbExecutor,
+  events: { actor: string; action: string; targetId?: string | null; details?: unknown; at: Date }[],
+): Promise<void> {
+  if (events.length === 0) return;
+  await tx.insert(auditEvents).values(
+    events.map((e) => ({
+      actor: e.actor,
+      action: e.action,
+      targetId: e.targetId ?? null,
+      details: e.details === undefined ? null : JSON.stringify(e.details),
+      at: e.at,
+    })),
+  );
+}

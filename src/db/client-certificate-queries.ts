@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, ne, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, notInArray, sql } from 'drizzle-orm';
 import type { DbExecutor } from './client.js';
 import type { ClientCertificateRow } from './device-queries.js';
 import { clientCertificates, devices, revocationList, secureData, type ClientCertificateStatus } from './schema.js';
@@ -114,24 +114,50 @@ export async function updateCertificate(
   return row!;
 }
 
-/** supersedeApprovedCertificates revokes a device's other approved certificates once a new one is approved. */
+/** supersedeApprovedCertificates revokes the devices' other approved certificates once new ones are approved. */
 export async function supersedeApprovedCertificates(
   tx: DbExecutor,
-  deviceId: number,
-  exceptId: number,
+  deviceIds: number[],
+  exceptIds: number[],
   at: Date,
 ): Promise<ClientCertificateRow[]> {
+  if (deviceIds.length === 0) return [];
   return tx
     .update(clientCertificates)
     .set({ status: 'REVOKED', revokedAt: at, revocationReason: 'SUPERSEDED' })
     .where(
       and(
-        eq(clientCertificates.deviceId, deviceId),
+        inArray(clientCertificates.deviceId, deviceIds),
         eq(clientCertificates.status, 'APPROVED'),
-        ne(clientCertificates.id, exceptId),
+        notInArray(clientCertificates.id, exceptIds),
       ),
     )
     .returning();
+}
+
+/** approveCertificates records the issued certificates of several requests in one statement. */
+export async function approveCertificates(
+  tx: DbExecutor,
+  items: { id: number; serialNumber: string; notBefore: Date; notAfter: Date; certificatePem: string }[],
+  decidedBy: string,
+  at: Date,
+): Promise<ClientCertificateRow[]> {
+  if (items.length === 0) return [];
+  // Dates travel as ISO text with a cast: one code path for both drivers.
+  const values = sql.join(
+    items.map(
+      (i) =>
+        sql`(${i.id}::bigint, ${i.serialNumber}::text, ${i.notBefore.toISOString()}::timestamptz, ${i.notAfter.toISOString()}::timestamptz, ${i.certificatePem}::text)`,
+    ),
+    sql`, `,
+  );
+  await tx.execute(sql`
+    update client_certificates as c
+    set status = 'APPROVED', decided_at = ${at.toISOString()}::timestamptz, decided_by = ${decidedBy},
+        serial_number = v.serial, not_before = v.nb, not_after = v.na, certificate_pem = v.pem
+    from (values ${values}) as v(id, serial, nb, na, pem)
+    where c.id = v.id`);
+  return getCertificatesByIds(tx, items.map((i) => i.id));
 }
 
 /** listRevokedUnexpired lists the revoked certificates a CRL must still name. */

@@ -164,6 +164,8 @@ export const clientCertificates = pgTable(
     subject: text('subject').notNull(),
     keyAlgorithm: varchar('key_algorithm', { length: 32 }).notNull(),
     publicKeyFingerprint: varchar('public_key_fingerprint', { length: 64 }).notNull(),
+    /** The requested key (SubjectPublicKeyInfo DER, base64), kept so approval need not parse the CSR again. */
+    publicKeySpki: text('public_key_spki'),
     csrPem: text('csr_pem').notNull(),
     requestedAt: ts('requested_at').notNull().defaultNow(),
     decidedAt: ts('decided_at'),

@@ -1,7 +1,8 @@
 import { BlockList, isIP } from 'node:net';
 import { parseCidr } from '../config.js';
-import { insertAuditEvent } from '../db/audit-queries.js';
+import { insertAuditEvent, insertAuditEvents } from '../db/audit-queries.js';
 import {
+  approveCertificates,
   countCertificates,
   getCertificateById,
   getCertificatesByIds,
@@ -85,42 +86,61 @@ export function createClientAccessService(
     return family !== 0 && autoApprove.check(plain, family === 4 ? 'ipv4' : 'ipv6');
   }
 
-  /** issue signs the certificate of a locked PENDING request and records the decision. */
-  async function issue(
+  /**
+   * issueAll signs the certificates of locked PENDING requests and records the decisions: the
+   * signatures run side by side, the writes are a few statements for the whole batch.
+   */
+  async function issueAll(
     tx: Tx,
-    row: ClientCertificateRow,
-    agentId: string,
+    requests: { row: ClientCertificateRow; agentId: string }[],
     decidedBy: string,
     how: 'manual' | 'renewal' | 'auto-approval',
     now: Date,
-  ): Promise<ClientCertificateRow> {
-    const csr = await parseCertificateRequest(row.csrPem);
-    const cert = await deps.signer.issueClientCertificate({
-      subjectCommonName: agentId,
-      publicKeySpki: csr.publicKeySpki,
-      validityDays: deps.clientCertDays,
+  ): Promise<ClientCertificateRow[]> {
+    if (requests.length === 0) return [];
+    const issued = await Promise.all(
+      requests.map(async ({ row, agentId }) => {
+        // The key was checked at enrollment; rows from before the key was stored are parsed again.
+        const spki = row.publicKeySpki
+          ? Buffer.from(row.publicKeySpki, 'base64')
+          : (await parseCertificateRequest(row.csrPem)).publicKeySpki;
+        const cert = await deps.signer.issueClientCertificate({
+          subjectCommonName: agentId,
+          publicKeySpki: spki,
+          validityDays: deps.clientCertDays,
+          now,
+        });
+        return { id: row.id, agentId, ...cert };
+      }),
+    );
+    const approved = await approveCertificates(tx, issued, decidedBy, now);
+    // New certificates replace their devices' older ones only now that they are approved.
+    const superseded = await supersedeApprovedCertificates(
+      tx,
+      [...new Set(requests.map((r) => r.row.deviceId))],
+      issued.map((i) => i.id),
       now,
-    });
-    const approved = await updateCertificate(tx, row.id, {
-      status: 'APPROVED',
-      decidedAt: now,
-      decidedBy,
-      serialNumber: cert.serialNumber,
-      notBefore: cert.notBefore,
-      notAfter: cert.notAfter,
-      certificatePem: cert.certificatePem,
-    });
-    // The new certificate replaces the device's older ones only now that it is approved.
-    const superseded = await supersedeApprovedCertificates(tx, row.deviceId, row.id, now);
+    );
     if (superseded.length > 0) await deps.revocation.reissueCrl(tx, now);
-    await insertAuditEvent(tx, {
-      actor: decidedBy,
-      action: 'clientAccess.approved',
-      targetId: String(row.id),
-      details: { agentId, how, serialNumber: cert.serialNumber, superseded: superseded.map((s) => s.serialNumber) },
-      at: now,
-    });
-    return approved;
+    const supersededByDevice = new Map<number, string[]>();
+    for (const s of superseded) supersededByDevice.set(s.deviceId, [...(supersededByDevice.get(s.deviceId) ?? []), s.serialNumber!]);
+    await insertAuditEvents(
+      tx,
+      requests.map(({ row }, k) => ({
+        actor: decidedBy,
+        action: 'clientAccess.approved',
+        targetId: String(row.id),
+        details: {
+          agentId: issued[k]!.agentId,
+          how,
+          serialNumber: issued[k]!.serialNumber,
+          superseded: supersededByDevice.get(row.deviceId) ?? [],
+        },
+        at: now,
+      })),
+    );
+    const byId = new Map(approved.map((r) => [r.id, r]));
+    return requests.map(({ row }) => byId.get(row.id)!);
   }
 
   /** renewalOf says whether a presented certificate is a valid, approved certificate of this same agent. */
@@ -204,6 +224,7 @@ export function createClientAccessService(
           subject: `CN=${agentId}`,
           keyAlgorithm: csr.keyAlgorithm,
           publicKeyFingerprint: csr.publicKeyFingerprint,
+          publicKeySpki: csr.publicKeySpki.toString('base64'),
           csrPem: csr.csrPem,
           requestedAt: now,
           requestedFrom: input.remoteAddress.slice(0, 64),
@@ -216,8 +237,8 @@ export function createClientAccessService(
           details: { keyAlgorithm: csr.keyAlgorithm, publicKeyFingerprint: csr.publicKeyFingerprint, from: input.remoteAddress },
           at: now,
         });
-        if (renewal) return issue(tx, row, agentId, 'system:renewal', 'renewal', now);
-        if (auto) return issue(tx, row, agentId, 'system:auto-approval', 'auto-approval', now);
+        if (renewal) return (await issueAll(tx, [{ row, agentId }], 'system:renewal', 'renewal', now))[0]!;
+        if (auto) return (await issueAll(tx, [{ row, agentId }], 'system:auto-approval', 'auto-approval', now))[0]!;
         outbox.publish({ type: 'clientAccessRequested', requestId: row.id });
         return row;
       });
@@ -261,7 +282,7 @@ export function createClientAccessService(
       return decide(caller, id, async (tx, row, _outbox, now) => {
         if (row.status !== 'PENDING') throw notPending(row);
         const [device] = await getDevicesByIds(tx, [row.deviceId]);
-        return issue(tx, row, device!.agentId!, caller.subject, 'manual', now);
+        return (await issueAll(tx, [{ row, agentId: device!.agentId! }], caller.subject, 'manual', now))[0]!;
       });
     },
 
@@ -286,7 +307,7 @@ export function createClientAccessService(
         const rows = await lockCertificatesByIds(tx, [...wanted.keys()]);
         const found = new Map(rows.map((r) => [r.id, r]));
         const devices = new Map((await getDevicesByIds(tx, [...new Set(rows.map((r) => r.deviceId))])).map((d) => [d.id, d]));
-        const out: ClientCertificateRow[] = [];
+        const pending: { row: ClientCertificateRow; agentId: string }[] = [];
         for (const [dbId, id] of wanted) {
           const row = found.get(dbId);
           if (!row) {
@@ -295,10 +316,10 @@ export function createClientAccessService(
             const e = notPending(row);
             failed.push({ id, code: e.code, message: e.message });
           } else {
-            out.push(await issue(tx, row, devices.get(row.deviceId)!.agentId!, caller.subject, 'manual', now));
+            pending.push({ row, agentId: devices.get(row.deviceId)!.agentId! });
           }
         }
-        return out;
+        return issueAll(tx, pending, caller.subject, 'manual', now);
       });
       return { approved: approved.map(clientCertificateView), failed };
     },

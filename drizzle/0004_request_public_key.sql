@@ -1,0 +1,1 @@
+ALTER TABLE "client_certificates" ADD COLUMN "public_key_spki" text;
