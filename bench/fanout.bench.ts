@@ -29,13 +29,14 @@
  * Writes bench/results/fanout.json and bench/results/fanout.<database>.json and prints a markdown table.
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
+import { redactUrl } from '../src/config.js';
+import { machine, sourceVersion, startProfiler } from './bench-common.js';
 import { runInNewContext } from 'node:vm';
 import type WebSocketType from 'ws';
 import type { WebSocketServer as WebSocketServerType } from 'ws';
@@ -342,32 +343,6 @@ function stats(values: number[]) {
   };
 }
 
-function machine() {
-  let cpuModel = cpus()[0]?.model ?? 'unknown';
-  try {
-    const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
-    if (m) cpuModel = m[1]!.trim();
-  } catch {
-    // not Linux: keep os.cpus()
-  }
-  return {
-    nproc: cpus().length,
-    node: process.version,
-    cpuModel,
-    memoryGB: Math.round(totalmem() / 2 ** 30),
-    platform: `${process.platform} ${process.arch}`,
-  };
-}
-
-function sourceVersion(): { commit: string | null; srcDirty: boolean | null } {
-  try {
-    const git = (...a: string[]) => execFileSync('git', a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    return { commit: git('rev-parse', 'HEAD'), srcDirty: git('status', '--porcelain', '--', 'src').length > 0 };
-  } catch {
-    return { commit: null, srcDirty: null };
-  }
-}
-
 /** fdLimits reads this process's open-file limits (a child shell inherits them). */
 function fdLimits(): { soft: number; hard: number } | null {
   try {
@@ -376,16 +351,6 @@ function fdLimits(): { soft: number; hard: number } | null {
     return { soft: num(out[0]), hard: num(out[1]) };
   } catch {
     return null;
-  }
-}
-
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'postgres://…';
   }
 }
 
@@ -424,24 +389,6 @@ async function waitUntil(pred: () => boolean, timeoutMs: number, what: string) {
     if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(20);
   }
-}
-
-async function startProfiler(): Promise<{ stop(file: string): Promise<void> }> {
-  const session = new Session();
-  session.connect();
-  const post = (method: string, params?: object) =>
-    new Promise<unknown>((ok, fail) => session.post(method, params ?? {}, (err, res) => (err ? fail(err) : ok(res))));
-  await post('Profiler.enable');
-  await post('Profiler.setSamplingInterval', { interval: 100 });
-  await post('Profiler.start');
-  return {
-    async stop(file) {
-      const { profile } = (await post('Profiler.stop')) as { profile: object };
-      session.disconnect();
-      mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(file, JSON.stringify(profile));
-    },
-  };
 }
 
 /** ClientProcess is the child holding the client sockets, driven over IPC; every wait is bounded. */
@@ -541,7 +488,7 @@ async function main() {
   const here = dirname(fileURLToPath(import.meta.url));
   const commandLine =
     'npx tsx bench/fanout.bench.ts' + (process.argv.length > 2 ? ` ${process.argv.slice(2).join(' ')}` : '');
-  const command = process.env.DATABASE_URL ? `DATABASE_URL=${redact(process.env.DATABASE_URL)} ${commandLine}` : commandLine;
+  const command = process.env.DATABASE_URL ? `DATABASE_URL=${redactUrl(process.env.DATABASE_URL)} ${commandLine}` : commandLine;
 
   // Each process holds up to 2N sockets at the largest N (N certfleet + N bare), plus a few files.
   const maxN = Math.max(...args.sizes);
@@ -584,7 +531,7 @@ async function main() {
     const c = core;
     const token = await issueToken(config.auth, { subject: 'bench', roles: ['VIEWER'], ttlSeconds: 3600 });
     const database =
-      c.database.kind === 'postgres' ? `PostgreSQL (${redact(process.env.DATABASE_URL!)})` : 'embedded (PGlite, temp DATA_DIR)';
+      c.database.kind === 'postgres' ? `PostgreSQL (${redactUrl(process.env.DATABASE_URL!)})` : 'embedded (PGlite, temp DATA_DIR)';
     const wsUrl = c.url.replace(/^http/, 'ws');
 
     // The measured device: an agent whose status flips between succeeded and failed at each change.
@@ -613,7 +560,7 @@ async function main() {
     let profileIndex = 0;
     const maybeProfile = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
       if (!args.profileDir) return fn();
-      const p = await startProfiler();
+      const p = await startProfiler(100);
       try {
         return await fn();
       } finally {

@@ -21,19 +21,18 @@
  */
 import 'reflect-metadata';
 import { generateKeyPairSync, randomBytes, sign as cryptoSign, webcrypto, X509Certificate } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as x509 from '@peculiar/x509';
 import forge from 'node-forge';
 import { createAgentClient } from '../src/agent-client/agent-client.js';
-import { loadConfig } from '../src/config.js';
+import { loadConfig, redactUrl } from '../src/config.js';
 import { startCore, type CoreHandle } from '../src/main.js';
 import { createCaSigner, parseCertificateRequest } from '../src/pki/index.js';
 import { issueToken } from '../src/server/auth.js';
+import { machine, sourceVersion, startProfiler } from './bench-common.js';
 
 x509.cryptoProvider.set(webcrypto);
 
@@ -127,37 +126,6 @@ function stats(values: number[]) {
   };
 }
 
-function machine() {
-  let cpuModel = cpus()[0]?.model ?? 'unknown';
-  try {
-    const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
-    if (m) cpuModel = m[1]!.trim();
-  } catch {
-    // not Linux: keep os.cpus()
-  }
-  return { nproc: cpus().length, node: process.version, cpuModel, platform: `${process.platform} ${process.arch}` };
-}
-
-/** sourceVersion names the commit measured, and whether src/ had uncommitted changes. */
-function sourceVersion(): { commit: string | null; srcDirty: boolean | null } {
-  try {
-    const git = (...a: string[]) => execFileSync('git', a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    return { commit: git('rev-parse', 'HEAD'), srcDirty: git('status', '--porcelain', '--', 'src').length > 0 };
-  } catch {
-    return { commit: null, srcDirty: null };
-  }
-}
-
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'postgres://…';
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Setup: a real core and N pending requests (not timed)
 // ---------------------------------------------------------------------------------------------
@@ -181,7 +149,7 @@ async function startBenchCore(dataDir: string): Promise<{ core: CoreHandle; toke
   const token = await issueToken(config.auth, { subject: 'bench', roles: ['SECURITY_ADMIN'], ttlSeconds: 3600 });
   const database =
     core.database.kind === 'postgres'
-      ? `PostgreSQL (${redact(process.env.DATABASE_URL!)})`
+      ? `PostgreSQL (${redactUrl(process.env.DATABASE_URL!)})`
       : `embedded (PGlite, in ${join(dataDir, 'pgdata')})`;
   return { core, token, database };
 }
@@ -271,25 +239,6 @@ async function approveOverHttp(core: CoreHandle, token: string, ids: string[]): 
   if (wanted.size > 0 || payload.approved.length !== ids.length) {
     throw new Error(`approveClients approved ${payload.approved.length} of ${ids.length}; missing: ${[...wanted].slice(0, 5).join(', ')}`);
   }
-}
-
-/** startProfiler profiles this process (the core runs in it) through the inspector. */
-async function startProfiler(): Promise<{ stop(file: string): Promise<void> }> {
-  const session = new Session();
-  session.connect();
-  const post = (method: string, params?: object) =>
-    new Promise<unknown>((ok, fail) => session.post(method, params ?? {}, (err, res) => (err ? fail(err) : ok(res))));
-  await post('Profiler.enable');
-  await post('Profiler.setSamplingInterval', { interval: 200 });
-  await post('Profiler.start');
-  return {
-    async stop(file) {
-      const { profile } = (await post('Profiler.stop')) as { profile: object };
-      session.disconnect();
-      mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(file, JSON.stringify(profile));
-    },
-  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -514,7 +463,7 @@ async function main(): Promise<void> {
           // The baselines block the event loop for seconds, so the in-process server's keep-alive timer for
           // the idle connection fires late, just as fetch reuses it (ECONNRESET). Let it fire first (untimed).
           await sleep(20);
-          const profiler = args.profileDir ? await startProfiler() : null;
+          const profiler = args.profileDir ? await startProfiler(200) : null;
           const s = now();
           await approveOverHttp(core, token, batch);
           const ms = now() - s;
@@ -594,7 +543,7 @@ async function main(): Promise<void> {
     const result = {
       benchmark: 'certificate issuance',
       date: started.toISOString(),
-      command: process.env.DATABASE_URL ? `DATABASE_URL=${redact(process.env.DATABASE_URL)} ${command}` : command,
+      command: process.env.DATABASE_URL ? `DATABASE_URL=${redactUrl(process.env.DATABASE_URL)} ${command}` : command,
       count: N,
       database: dbKind,
       databaseDetail: database.replace(/, in .*\)$/, ')'),
