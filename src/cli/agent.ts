@@ -1,9 +1,8 @@
+import { isMain } from './is-main.js';
 import { X509Certificate, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   certificateFingerprint,
@@ -305,15 +304,7 @@ function describeError(e: unknown): string {
   return e.message;
 }
 
-// Run only when executed directly (tsx src/cli/agent.ts), not when imported by a test.
-function isMain(): boolean {
-  try {
-    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isMain()) {
+// Run only when executed directly, not when imported by a test.
+if (isMain(import.meta.url)) {
   process.exitCode = await runAgentCli(process.argv.slice(2));
 }

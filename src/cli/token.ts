@@ -1,5 +1,4 @@
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { isMain } from './is-main.js';
 import { parseArgs } from 'node:util';
 import { ROLES, loadConfig, type Role } from '../config.js';
 import { issueToken, parseDuration } from '../server/auth.js';
@@ -75,15 +74,7 @@ function parseRoles(values: string[]): Role[] {
   return roles;
 }
 
-// Run only when executed directly (tsx src/cli/token.ts), not when imported by a test.
-function isMain(): boolean {
-  try {
-    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isMain()) {
+// Run only when executed directly, not when imported by a test.
+if (isMain(import.meta.url)) {
   process.exitCode = await runTokenCli(process.argv.slice(2));
 }
