@@ -4,7 +4,7 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { LiveHub } from '../events/live-hub.js';
@@ -13,6 +13,7 @@ import { createLoaders, type GraphQLContext } from '../resolvers/context.js';
 import type { Services } from '../services/index.js';
 import { AuthError, parseBearer, type TokenVerifier } from './auth.js';
 import { createFormatError } from './graphql-errors.js';
+import { createDocumentCache, createSharedSubscribe } from './shared-execution.js';
 
 export interface HttpServerOptions {
   host: string;
@@ -79,9 +80,33 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
     }
   }, SLOW_SOCKET_CHECK_MS);
   slowCheck.unref();
+  const formatError = createFormatError(log);
+  const formatErrors = (errors: readonly GraphQLError[]): GraphQLFormattedError[] =>
+    errors.map((e) => formatError(e.toJSON(), e));
+  // Every subscriber with the same query shares its parse, its validation and each event's result.
+  const documents = createDocumentCache(opts.schema);
+  const sharedSubscribe = createSharedSubscribe((contextValue) =>
+    [...(contextValue as GraphQLContext).caller.roles].sort().join(','),
+  );
   const wsCleanup = useServer<Record<string, unknown>, { caller?: GraphQLContext['caller'] }>(
     {
       schema: opts.schema,
+      onSubscribe: (_ctx, _id, payload) => {
+        const parsed = documents.get(payload.query);
+        if ('errors' in parsed) return parsed.errors; // sent through onError below
+        return {
+          schema: opts.schema,
+          document: parsed.document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+        };
+      },
+      subscribe: sharedSubscribe,
+      // Errors over WebSocket get the same codes and masking as over HTTP. A result without errors
+      // is sent as it is (shared by every subscriber of the same request, never copied per socket).
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        result.errors ? { ...result, errors: formatErrors(result.errors) } : result,
+      onError: (_ctx, _id, _payload, errors) => formatErrors(errors),
       onConnect: async (ctx) => {
         const params = ctx.connectionParams ?? {};
         const raw =
@@ -114,7 +139,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
 
   const apollo = new ApolloServer<GraphQLContext>({
     schema: opts.schema,
-    formatError: createFormatError(log),
+    formatError,
     includeStacktraceInErrorResponses: false,
     // src/cli/start.ts owns the signals and stops everything in order.
     stopOnTerminationSignals: false,

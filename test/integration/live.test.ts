@@ -114,6 +114,14 @@ describe('live dashboards over graphql-ws', () => {
     expect(dash.messages.at(-1)!.authStatusSummaryChanged).toEqual(before);
   });
 
+  it('answers a subscription that does not validate with BAD_USER_INPUT, as over HTTP', async () => {
+    const bad = live<Summary>('subscription { authStatusSummaryChanged { nope } }');
+    const errors = (await bad.firstError()) as { message: string; extensions?: { code?: string; reason?: string } }[];
+    expect(bad.messages).toEqual([]);
+    expect(errors?.[0]?.message).toMatch(/Cannot query field "nope"/);
+    expect(errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'GRAPHQL_VALIDATION_FAILED' });
+  });
+
   it('closes the socket with 4401 when the token expires', async () => {
     // Issued 58 s ago with the shortest lifetime: it expires in about 2 s.
     const shortLived = await issueToken(tc.config.auth, {

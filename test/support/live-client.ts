@@ -7,6 +7,8 @@ export interface LiveSubscription<T> {
   errors: unknown[];
   /** until waits (bounded) for a message that satisfies pred, among those received so far or later. */
   until(pred: (m: T) => boolean, timeoutMs?: number, what?: string): Promise<T>;
+  /** firstError waits (bounded) for the first error the subscription receives. */
+  firstError(timeoutMs?: number): Promise<unknown>;
   /** quiet resolves once no message arrived for ms milliseconds. */
   quiet(ms: number, maxWaitMs?: number): Promise<void>;
   /** closed resolves with the socket's close code and reason. */
@@ -74,6 +76,23 @@ export function subscribeLive<T>(
         const timer = setTimeout(() => {
           waiters.delete(check);
           reject(new Error(`timed out waiting for ${what}; got ${JSON.stringify(messages).slice(0, 500)} errors ${JSON.stringify(errors).slice(0, 300)}`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
+    firstError(timeoutMs = 10_000) {
+      return new Promise<unknown>((resolve, reject) => {
+        const check = () => {
+          if (errors.length > 0) {
+            waiters.delete(check);
+            clearTimeout(timer);
+            resolve(errors[0]);
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`timed out waiting for an error; got ${JSON.stringify(messages).slice(0, 500)}`));
         }, timeoutMs);
         waiters.add(check);
         check();
