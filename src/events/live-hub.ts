@@ -142,7 +142,7 @@ export function createLiveHub(deps: { bus: EventBus; sources: LiveSources; pushI
   const requestSinks = new Set<Sink<ClientCertificateView>>();
 
   let lastPushAt = 0;
-  let timer: NodeJS.Timeout | undefined;
+  let timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   let reading = false;
   let dirty = false;
   let closed = false;
@@ -150,8 +150,9 @@ export function createLiveHub(deps: { bus: EventBus; sources: LiveSources; pushI
   function schedulePush() {
     dirty = true;
     if (timer || reading || closed) return;
-    const wait = Math.max(0, lastPushAt + deps.pushIntervalMs - Date.now());
-    timer = setTimeout(push, wait);
+    const wait = lastPushAt + deps.pushIntervalMs - Date.now();
+    // Past the interval the push goes out on the next turn of the event loop, not a timer later.
+    timer = wait > 0 ? setTimeout(push, wait) : setImmediate(push);
   }
 
   async function push() {
@@ -273,7 +274,10 @@ export function createLiveHub(deps: { bus: EventBus; sources: LiveSources; pushI
     close() {
       closed = true;
       unsubscribe();
-      if (timer) clearTimeout(timer);
+      if (timer) {
+        clearTimeout(timer as NodeJS.Timeout);
+        clearImmediate(timer as NodeJS.Immediate);
+      }
     },
   };
 }
