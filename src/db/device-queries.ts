@@ -47,10 +47,15 @@ export async function getDeviceByAgentId(db: DbExecutor, agentId: string): Promi
   return row;
 }
 
-/** lockDeviceById reads a device and locks its row until the transaction ends. */
-export async function lockDeviceById(tx: DbExecutor, id: number): Promise<DeviceRow | undefined> {
-  const [row] = await tx.select().from(devices).where(eq(devices.id, id)).for('update');
-  return row;
+/** lockDevicesByAgentIds reads the devices of these agents and locks their rows, in id order. */
+export async function lockDevicesByAgentIds(tx: DbExecutor, agentIds: readonly string[]): Promise<DeviceRow[]> {
+  if (agentIds.length === 0) return [];
+  return tx
+    .select()
+    .from(devices)
+    .where(inArray(devices.agentId, [...agentIds]))
+    .orderBy(asc(devices.id))
+    .for('update');
 }
 
 /** listDevices pages devices by id (keyset: ids above afterId). */
@@ -157,19 +162,64 @@ export async function insertCoreDevice(tx: DbExecutor, name: string, at: Date): 
   return { row: existing, inserted: false };
 }
 
-/** insertConnectionResult appends one attempt to a device's history. */
-export async function insertConnectionResult(
+/**
+ * insertConnectionResults appends several results in one statement and returns them in the order
+ * given: identity values are drawn row by row in VALUES order, so sorting by id restores it.
+ */
+export async function insertConnectionResults(
   tx: DbExecutor,
-  row: typeof connectionResults.$inferInsert,
-): Promise<ConnectionResultRow> {
-  const [inserted] = await tx.insert(connectionResults).values(row).returning();
-  return inserted!;
+  rows: (typeof connectionResults.$inferInsert)[],
+): Promise<ConnectionResultRow[]> {
+  if (rows.length === 0) return [];
+  const inserted = await tx.insert(connectionResults).values(rows).returning();
+  return inserted.sort((a, b) => a.id - b.id);
 }
 
-/** updateDevice writes the given columns of one device. */
-export async function updateDevice(tx: DbExecutor, id: number, set: Partial<typeof devices.$inferInsert>): Promise<DeviceRow> {
-  const [row] = await tx.update(devices).set(set).where(eq(devices.id, id)).returning();
-  return row!;
+/**
+ * updateDevicesAfterResults writes the connection state (status, reason, versions, last_* columns)
+ * of several devices in one statement. The rows must be locked by the caller's transaction.
+ */
+export async function updateDevicesAfterResults(tx: DbExecutor, rows: readonly DeviceRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  const iso = (d: Date | null) => (d === null ? null : d.toISOString());
+  const values = JSON.stringify(
+    rows.map((r) => ({
+      id: r.id,
+      auth_status: r.authStatus,
+      failure_reason: r.failureReason,
+      agent_version: r.agentVersion,
+      last_connection_id: r.lastConnectionId,
+      last_attempt_at: iso(r.lastAttemptAt),
+      last_source: r.lastSource,
+      last_result: r.lastResult,
+      last_failure_reason: r.lastFailureReason,
+      last_agent_version: r.lastAgentVersion,
+      last_certificate_serial: r.lastCertificateSerial,
+      last_certificate_not_after: iso(r.lastCertificateNotAfter),
+      updated_at: iso(r.updatedAt),
+    })),
+  );
+  // One parameter, whatever the number of devices: the rows travel as JSON and are unpacked by the server.
+  await tx.execute(sql`
+    update devices d set
+      auth_status = v.auth_status,
+      failure_reason = v.failure_reason,
+      agent_version = v.agent_version,
+      last_connection_id = v.last_connection_id,
+      last_attempt_at = v.last_attempt_at,
+      last_source = v.last_source,
+      last_result = v.last_result,
+      last_failure_reason = v.last_failure_reason,
+      last_agent_version = v.last_agent_version,
+      last_certificate_serial = v.last_certificate_serial,
+      last_certificate_not_after = v.last_certificate_not_after,
+      updated_at = v.updated_at
+    from jsonb_to_recordset(${values}::jsonb) as v(
+      id bigint, auth_status text, failure_reason text, agent_version varchar, last_connection_id bigint,
+      last_attempt_at timestamptz, last_source text, last_result text, last_failure_reason text,
+      last_agent_version varchar, last_certificate_serial varchar, last_certificate_not_after timestamptz,
+      updated_at timestamptz)
+    where d.id = v.id`);
 }
 
 /**

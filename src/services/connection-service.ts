@@ -1,11 +1,12 @@
 import { adjustCounters, type StatusCounts } from '../db/counter-queries.js';
 import {
-  getDeviceByAgentId,
-  insertConnectionResult,
-  lockDeviceById,
-  updateDevice,
+  insertConnectionResults,
+  lockDevicesByAgentIds,
+  updateDevicesAfterResults,
   upsertDevices,
+  type DeviceRow,
 } from '../db/device-queries.js';
+import type { Tx } from '../db/client.js';
 import { getCoreSettings } from '../db/settings-queries.js';
 import type { AuthStatus, ConnectionSource } from '../db/schema.js';
 import { CONNECTION_SOURCES } from '../db/schema.js';
@@ -13,7 +14,7 @@ import { badInput } from './app-error.js';
 import { decideConnectionResult, parseAgentVersion, type CertificateFacts, type ConnectionVerdict } from './auth-status-rules.js';
 import type { ServiceDeps } from './deps.js';
 import { checkAgentId, checkText } from './input-checks.js';
-import { transact } from './transaction.js';
+import { transact, type Outbox } from './transaction.js';
 import { deviceView, type DeviceView } from './views.js';
 
 export interface ConnectionResultInput {
@@ -33,81 +34,198 @@ export interface RecordedConnection {
   previousStatus: DeviceView['authStatus'];
 }
 
-/** createConnectionService records connection results: the only way a device's status moves. */
-export function createConnectionService(deps: ServiceDeps) {
+/** GroupCommitOptions bound how many results one transaction writes. */
+export interface GroupCommitOptions {
+  /** At most this many results in one transaction; the rest wait for the next. */
+  maxBatch: number;
+  /** pruneHistory, when given, trims the history of the batch's devices inside the same transaction. */
+  pruneHistory?: (tx: Tx, deviceIds: number[]) => Promise<unknown>;
+}
+
+export const DEFAULT_MAX_BATCH = 500;
+
+/** A result decided and waiting for its transaction. */
+interface Pending {
+  agentId: string;
+  deviceName: string;
+  agentVersion: string | null;
+  source: ConnectionSource;
+  certificate: CertificateFacts | null;
+  at: Date;
+  verdict: ConnectionVerdict;
+  resolve(r: RecordedConnection): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * createConnectionService records connection results: the only way a device's status moves.
+ *
+ * Results are written by group commit. While one transaction is writing, the results that arrive
+ * queue up; the next transaction takes all of them (up to maxBatch) and writes them with a fixed
+ * number of statements, whatever their count. Nobody waits for a timer: a lone result is written
+ * at once, and under load the batches grow by themselves. Each caller's promise settles only after
+ * the transaction holding its result has committed, so an agent answered 200 has its result on disk.
+ */
+export function createConnectionService(deps: ServiceDeps & { groupCommit?: Partial<GroupCommitOptions> }) {
+  const maxBatch = deps.groupCommit?.maxBatch ?? DEFAULT_MAX_BATCH;
+  const pruneHistory = deps.groupCommit?.pruneHistory;
+  const queue: Pending[] = [];
+  let writing = false;
+
+  function schedule() {
+    if (writing || queue.length === 0) return;
+    writing = true;
+    const batch = queue.splice(0, maxBatch);
+    void writeBatch(batch).finally(() => {
+      writing = false;
+      schedule();
+    });
+  }
+
+  async function writeBatch(batch: Pending[]): Promise<void> {
+    let results: RecordedConnection[];
+    try {
+      results = await transact(deps, (tx, outbox) => writeResults(tx, outbox, batch));
+    } catch (err) {
+      if (batch.length === 1) {
+        batch[0]!.reject(err);
+        return;
+      }
+      // Something in the batch failed the whole transaction: write each result on its own, so one
+      // bad result cannot take the others down with it.
+      deps.log.warn('a batch of connection results failed; writing them one by one', {
+        size: batch.length,
+        error: (err as Error).message,
+      });
+      for (const p of batch) await writeBatch([p]);
+      return;
+    }
+    batch.forEach((p, i) => p.resolve(results[i]!));
+  }
+
+  async function writeResults(
+    tx: Tx,
+    outbox: Outbox,
+    batch: Pending[],
+  ): Promise<RecordedConnection[]> {
+    // All counter changes of the transaction go in one adjustCounters call at its end: counter
+    // rows are then always locked last and in one order, so concurrent writers cannot deadlock.
+    const deltas: Partial<StatusCounts> = {};
+    const add = (status: AuthStatus, n: number) => (deltas[status] = (deltas[status] ?? 0) + n);
+
+    // 1. Lock the devices, in id order (the order every writer uses), creating those never seen:
+    //    an unknown agent still shows up in the chart, so the admin sees its failure.
+    const agentIds = [...new Set(batch.map((p) => p.agentId))];
+    const byAgent = new Map((await lockDevicesByAgentIds(tx, agentIds)).map((d) => [d.agentId!, d]));
+    const unknown = agentIds.filter((a) => !byAgent.has(a));
+    if (unknown.length > 0) {
+      const first = new Map<string, Pending>();
+      for (const p of batch) if (!first.has(p.agentId)) first.set(p.agentId, p);
+      const created = await upsertDevices(
+        tx,
+        unknown.map((a) => ({ name: first.get(a)!.deviceName, agentId: a, agentVersion: first.get(a)!.agentVersion })),
+        first.get(unknown[0]!)!.at,
+      );
+      for (const c of created) {
+        byAgent.set(c.row.agentId!, c.row);
+        if (c.inserted) add('NO_AUTHENTICATION_INFO', 1);
+      }
+    }
+    const current = new Map<number, DeviceRow>([...byAgent.values()].map((d) => [d.id, d]));
+    const ids = [...current.keys()];
+
+    // 3. Append the history, in arrival order: the ids come back in the same order.
+    const inserted = await insertConnectionResults(
+      tx,
+      batch.map((p) => ({
+        deviceId: byAgent.get(p.agentId)!.id,
+        at: p.at,
+        source: p.source,
+        result: p.verdict.result,
+        failureReason: p.verdict.failureReason,
+        agentVersion: p.agentVersion,
+        certificateSerialNumber: p.certificate?.serialNumber ?? null,
+        certificateNotAfter: p.certificate?.notAfter ?? null,
+      })),
+    );
+
+    // 4. Walk the results in order: each one moves its device from where the previous left it.
+    const steps: { row: DeviceRow; previous: AuthStatus }[] = [];
+    batch.forEach((p, i) => {
+      const before = current.get(byAgent.get(p.agentId)!.id)!;
+      const attempt = inserted[i]!;
+      const row: DeviceRow = {
+        ...before,
+        authStatus: p.verdict.result,
+        failureReason: p.verdict.failureReason,
+        agentVersion: p.agentVersion ?? before.agentVersion,
+        lastConnectionId: attempt.id,
+        lastAttemptAt: p.at,
+        lastSource: p.source,
+        lastResult: p.verdict.result,
+        lastFailureReason: p.verdict.failureReason,
+        lastAgentVersion: p.agentVersion,
+        lastCertificateSerial: attempt.certificateSerialNumber,
+        lastCertificateNotAfter: attempt.certificateNotAfter,
+        updatedAt: p.at,
+      };
+      current.set(row.id, row);
+      steps.push({ row, previous: before.authStatus });
+      if (before.authStatus !== row.authStatus) {
+        add(before.authStatus, -1);
+        add(row.authStatus, 1);
+        outbox.publish({
+          type: 'deviceAuthStatusChanged',
+          deviceId: row.id,
+          previous: before.authStatus,
+          current: row.authStatus,
+          at: p.at.toISOString(),
+        });
+      }
+    });
+
+    // 5. One write of every device's final state, the counters, the history bound.
+    await updateDevicesAfterResults(tx, [...current.values()]);
+    await adjustCounters(tx, deltas);
+    if (Object.values(deltas).some((d) => d !== 0)) outbox.publish({ type: 'summaryChanged' });
+    if (pruneHistory) await pruneHistory(tx, ids);
+    const settings = await getCoreSettings(tx);
+    return steps.map(({ row, previous }, i) => ({
+      device: deviceView(row, settings.clientCertificateSecurityEnabled),
+      verdict: batch[i]!.verdict,
+      previousStatus: previous,
+    }));
+  }
+
   return {
     /**
      * recordConnectionResult decides the result of one attempt, appends it to the device's history
-     * and moves the device's status and the chart counters in the same transaction.
+     * and moves the device's status and the chart counters in the same transaction (shared with
+     * the other results that arrived meanwhile). It resolves once that transaction has committed.
      */
-    async recordConnectionResult(input: ConnectionResultInput): Promise<RecordedConnection> {
-      if (!CONNECTION_SOURCES.includes(input.source)) throw badInput(`unknown source ${input.source}`, 'source');
-      const agentId = checkAgentId(input.agentId);
-      const agentVersion = input.agentVersion === null ? null : input.agentVersion.trim();
-      if (agentVersion !== null) parseAgentVersion(agentVersion);
-      const deviceName = input.deviceName ? checkText(input.deviceName, 'deviceName', { max: 255 }) : agentId;
-      const now = deps.clock();
-      const verdict = decideConnectionResult({ agentVersion, agentId, certificate: input.certificate }, now);
-
-      return transact(deps, async (tx, outbox) => {
-        // All counter changes of the transaction go in one adjustCounters call at its end: counter
-        // rows are then always locked last and in one order, so concurrent reports cannot deadlock.
-        const deltas: Partial<StatusCounts> = {};
-        const add = (status: AuthStatus, n: number) => (deltas[status] = (deltas[status] ?? 0) + n);
-        let device = await getDeviceByAgentId(tx, agentId);
-        if (!device) {
-          // An agent the core has never seen still shows up in the chart, so the admin sees its failure.
-          const [created] = await upsertDevices(tx, [{ name: deviceName, agentId, agentVersion }], now);
-          device = created!.row;
-          if (created!.inserted) add('NO_AUTHENTICATION_INFO', 1);
-        }
-        const locked = (await lockDeviceById(tx, device.id))!;
-        const attempt = await insertConnectionResult(tx, {
-          deviceId: locked.id,
-          at: now,
-          source: input.source,
-          result: verdict.result,
-          failureReason: verdict.failureReason,
-          agentVersion,
-          certificateSerialNumber: input.certificate?.serialNumber ?? null,
-          certificateNotAfter: input.certificate?.notAfter ?? null,
-        });
-        const updated = await updateDevice(tx, locked.id, {
-          authStatus: verdict.result,
-          failureReason: verdict.failureReason,
-          agentVersion: agentVersion ?? locked.agentVersion,
-          lastConnectionId: attempt.id,
-          lastAttemptAt: now,
-          lastSource: input.source,
-          lastResult: verdict.result,
-          lastFailureReason: verdict.failureReason,
-          lastAgentVersion: agentVersion,
-          lastCertificateSerial: attempt.certificateSerialNumber,
-          lastCertificateNotAfter: attempt.certificateNotAfter,
-          updatedAt: now,
-        });
-        if (locked.authStatus !== verdict.result) {
-          add(locked.authStatus, -1);
-          add(verdict.result, 1);
-        }
-        await adjustCounters(tx, deltas);
-        if (locked.authStatus !== verdict.result) {
-          outbox.publish({ type: 'summaryChanged' });
-          outbox.publish({
-            type: 'deviceAuthStatusChanged',
-            deviceId: locked.id,
-            previous: locked.authStatus,
-            current: verdict.result,
-            at: now.toISOString(),
-          });
-        }
-        const settings = await getCoreSettings(tx);
-        return {
-          device: deviceView(updated, settings.clientCertificateSecurityEnabled),
-          verdict,
-          previousStatus: locked.authStatus,
-        };
+    recordConnectionResult(input: ConnectionResultInput): Promise<RecordedConnection> {
+      let pending: Omit<Pending, 'resolve' | 'reject'>;
+      try {
+        if (!CONNECTION_SOURCES.includes(input.source)) throw badInput(`unknown source ${input.source}`, 'source');
+        const agentId = checkAgentId(input.agentId);
+        const agentVersion = input.agentVersion === null ? null : input.agentVersion.trim();
+        if (agentVersion !== null) parseAgentVersion(agentVersion);
+        const deviceName = input.deviceName ? checkText(input.deviceName, 'deviceName', { max: 255 }) : agentId;
+        const at = deps.clock();
+        const verdict = decideConnectionResult({ agentVersion, agentId, certificate: input.certificate }, at);
+        pending = { agentId, deviceName, agentVersion, source: input.source, certificate: input.certificate, at, verdict };
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      return new Promise<RecordedConnection>((resolve, reject) => {
+        queue.push({ ...pending, resolve, reject });
+        schedule();
       });
+    },
+
+    /** idle resolves once every result handed in so far has been written (or has failed). */
+    async idle(): Promise<void> {
+      while (writing || queue.length > 0) await new Promise((r) => setTimeout(r, 5));
     },
   };
 }

@@ -1,0 +1,150 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getCountersAndSwitch } from '../../src/db/counter-queries.js';
+import { countDevicesByStatus } from '../../src/db/device-queries.js';
+import { rowsOf } from '../../src/db/rows.js';
+import type { AppEvent } from '../../src/events/bus.js';
+import { createConnectionService } from '../../src/services/connection-service.js';
+import { createLogger } from '../../src/logger.js';
+import { factsFor, type ResultKind } from '../support/seed.js';
+import { startTestCore, type TestCore } from '../support/test-core.js';
+
+describe('connection results by group commit', () => {
+  let tc: TestCore;
+
+  beforeAll(async () => {
+    tc = await startTestCore();
+  });
+  afterAll(async () => tc?.close());
+
+  const record = (agentId: string, kind: ResultKind) =>
+    tc.core.services.connections.recordConnectionResult({ source: 'SECURE_CONNECTION', agentId, ...factsFor(kind, agentId) });
+
+  const historyOf = async (agentId: string) =>
+    rowsOf<{ id: string | number; result: string }>(
+      await tc.core.database.db.execute(
+        sql`select c.id, c.result from connection_results c join devices d on d.id = c.device_id where d.agent_id = ${agentId} order by c.id`,
+      ),
+    );
+
+  it('writes a burst from many agents in far fewer transactions, every result committed before its answer', async () => {
+    const kinds: ResultKind[] = ['succeeded', 'revoked', 'mustUpgrade', 'noCertificate', 'succeeded'];
+    const before = tc.queries.filter((q) => /insert into "connection_results"/i.test(q)).length;
+    // 60 agents, 5 results each, all handed in at once; a third of the agents are new to the core.
+    const calls: { agentId: string; kind: ResultKind }[] = [];
+    for (let round = 0; round < 5; round++) {
+      for (let a = 0; a < 60; a++) calls.push({ agentId: `burst-${a}`, kind: kinds[(a + round) % kinds.length]! });
+    }
+    const answers = await Promise.all(
+      calls.map(async (c) => {
+        const r = await record(c.agentId, c.kind);
+        // Answered means written: the row is there the moment the promise settles.
+        const rows = rowsOf<{ n: string | number }>(
+          await tc.core.database.db.execute(sql`select count(*) as n from connection_results where id = ${r.device.lastConnection!.id}`),
+        );
+        expect(Number(rows[0]!.n)).toBe(1);
+        return r;
+      }),
+    );
+    expect(answers).toHaveLength(300);
+    const statements = tc.queries.filter((q) => /insert into "connection_results"/i.test(q)).length - before;
+    expect(statements).toBeGreaterThan(0);
+    expect(statements).toBeLessThan(300 / 5);
+
+    for (let a = 0; a < 60; a += 7) {
+      const agentId = `burst-${a}`;
+      const history = await historyOf(agentId);
+      expect(history).toHaveLength(5);
+      // Each agent's results are in its history in the order they were handed in.
+      const expected = [0, 1, 2, 3, 4].map((round) => kinds[(a + round) % kinds.length]!);
+      const resultOf: Record<ResultKind, string> = {
+        succeeded: 'AUTHENTICATION_SUCCEEDED',
+        revoked: 'AUTHENTICATION_FAILED',
+        mustUpgrade: 'CLIENT_AGENTS_MUST_UPGRADE',
+        noCertificate: 'AUTHENTICATION_FAILED',
+      } as Record<ResultKind, string>;
+      expect(history.map((h) => h.result)).toEqual(expected.map((k) => resultOf[k]));
+      // The device row holds the newest result.
+      const [device] = rowsOf<{ last_connection_id: string | number; auth_status: string }>(
+        await tc.core.database.db.execute(sql`select last_connection_id, auth_status from devices where agent_id = ${agentId}`),
+      );
+      expect(Number(device!.last_connection_id)).toBe(Number(history.at(-1)!.id));
+      expect(device!.auth_status).toBe(history.at(-1)!.result);
+    }
+
+    const { counts } = await getCountersAndSwitch(tc.core.database.db);
+    expect(counts).toEqual(await countDevicesByStatus(tc.core.database.db));
+  });
+
+  it('chains results for one device inside a batch: each answer and event starts where the previous left off', async () => {
+    const events: AppEvent[] = [];
+    const off = tc.core.bus.subscribe((e) => events.push(e));
+    const sequence: ResultKind[] = ['succeeded', 'revoked', 'revoked', 'mustUpgrade', 'succeeded'];
+    const answers = await Promise.all(sequence.map((k) => record('chain-1', k)));
+    // On PostgreSQL events come back through LISTEN/NOTIFY, a little after the commit.
+    const isMove = (e: AppEvent) => e.type === 'deviceAuthStatusChanged';
+    for (let i = 0; i < 100 && events.filter(isMove).length < 4; i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 100));
+    off();
+    expect(answers.map((a) => [a.previousStatus, a.device.authStatus])).toEqual([
+      ['NO_AUTHENTICATION_INFO', 'AUTHENTICATION_SUCCEEDED'],
+      ['AUTHENTICATION_SUCCEEDED', 'AUTHENTICATION_FAILED'],
+      ['AUTHENTICATION_FAILED', 'AUTHENTICATION_FAILED'],
+      ['AUTHENTICATION_FAILED', 'CLIENT_AGENTS_MUST_UPGRADE'],
+      ['CLIENT_AGENTS_MUST_UPGRADE', 'AUTHENTICATION_SUCCEEDED'],
+    ]);
+    const moves = events.filter((e): e is Extract<AppEvent, { type: 'deviceAuthStatusChanged' }> => e.type === 'deviceAuthStatusChanged');
+    expect(moves.map((m) => [m.previous, m.current])).toEqual([
+      ['NO_AUTHENTICATION_INFO', 'AUTHENTICATION_SUCCEEDED'],
+      ['AUTHENTICATION_SUCCEEDED', 'AUTHENTICATION_FAILED'],
+      ['AUTHENTICATION_FAILED', 'CLIENT_AGENTS_MUST_UPGRADE'],
+      ['CLIENT_AGENTS_MUST_UPGRADE', 'AUTHENTICATION_SUCCEEDED'],
+    ]);
+    const { counts } = await getCountersAndSwitch(tc.core.database.db);
+    expect(counts).toEqual(await countDevicesByStatus(tc.core.database.db));
+  });
+
+  it('does not let one result that cannot be written take the rest of its batch down', async () => {
+    const { db } = tc.core.database;
+    let poisoned = 0;
+    const service = createConnectionService({
+      db,
+      bus: tc.core.bus,
+      clock: () => new Date(),
+      log: createLogger('silent'),
+      groupCommit: {
+        // Stands in for any failure inside the transaction: it fails whenever the poisoned device is in the batch.
+        pruneHistory: async (tx, deviceIds) => {
+          const rows = rowsOf<{ id: string | number }>(await tx.execute(sql`select id from devices where agent_id = 'poison-1'`));
+          if (rows.some((r) => deviceIds.includes(Number(r.id)))) {
+            poisoned++;
+            throw new Error('this batch holds the poisoned device');
+          }
+        },
+      },
+    });
+    const agents = ['fine-1', 'fine-2', 'poison-1', 'fine-3', 'fine-4'];
+    const settled = await Promise.allSettled(
+      agents.map((agentId) => service.recordConnectionResult({ source: 'SECURITY_SCANNER', agentId, ...factsFor('succeeded', agentId) })),
+    );
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect(poisoned).toBeGreaterThanOrEqual(2); // once in a batch with others, once alone
+    for (const agentId of ['fine-1', 'fine-2', 'fine-3', 'fine-4']) expect(await historyOf(agentId)).toHaveLength(1);
+    // The failed one left nothing half-written: no device, no history, counters still right.
+    expect(await historyOf('poison-1')).toHaveLength(0);
+    const { counts } = await getCountersAndSwitch(db);
+    expect(counts).toEqual(await countDevicesByStatus(db));
+    await service.idle();
+  });
+
+  it('rejects bad input at once, without queueing it', async () => {
+    await expect(
+      tc.core.services.connections.recordConnectionResult({
+        source: 'SECURE_CONNECTION',
+        agentId: 'bad id with spaces',
+        agentVersion: '2024.1',
+        certificate: null,
+      }),
+    ).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+  });
+});
