@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { cpus, totalmem } from 'node:os';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /** machine describes the computer a result was measured on. */
 export function machine() {
@@ -50,4 +50,13 @@ export async function startProfiler(intervalUs: number): Promise<{ stop(file: st
       writeFileSync(file, JSON.stringify(profile));
     },
   };
+}
+
+/**
+ * resultsDir is where a benchmark writes its JSON: BENCH_RESULTS_DIR when set (the runner's quick
+ * mode points it at a scratch directory, so a smoke run never replaces recorded results), else
+ * bench/results next to the benchmark.
+ */
+export function resultsDir(benchDir: string): string {
+  return process.env.BENCH_RESULTS_DIR || join(benchDir, 'results');
 }

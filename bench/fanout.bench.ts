@@ -26,7 +26,8 @@
  *   server side) for each timed change and broadcast; summarise with
  *   `npx tsx bench/profile-summary.ts DIR/certfleet-*.cpuprofile`. Profiled figures go to DIR/fanout.json.
  *
- * Writes bench/results/fanout.json and bench/results/fanout.<database>.json and prints a markdown table.
+ * Writes bench/results/fanout.json and bench/results/fanout.<database>.json (or into BENCH_RESULTS_DIR)
+ * and prints a markdown table.
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,7 +37,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { redactUrl } from '../src/config.js';
-import { machine, sourceVersion, startProfiler } from './bench-common.js';
+import { machine, resultsDir, sourceVersion, startProfiler } from './bench-common.js';
 import { runInNewContext } from 'node:vm';
 import type WebSocketType from 'ws';
 import type { WebSocketServer as WebSocketServerType } from 'ws';
@@ -759,7 +760,7 @@ async function main() {
   const dbKind = (result as { database: string }).database;
   const written = args.profileDir
     ? [join(args.profileDir, 'fanout.json')]
-    : [join(here, 'results', 'fanout.json'), join(here, 'results', `fanout.${dbKind}.json`)];
+    : [join(resultsDir(here), 'fanout.json'), join(resultsDir(here), `fanout.${dbKind}.json`)];
   for (const file of written) {
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, json);

@@ -16,7 +16,7 @@
  *   process) to DIR; summarise them with `npx tsx bench/profile-summary.ts DIR/*.cpuprofile`.
  *   Profiling slows the run: do not publish figures from a profiled run.
  *
- * Writes bench/results/issuance.json (this run) and bench/results/issuance.<database>.json (a profiled
+ * Writes (into BENCH_RESULTS_DIR if set) bench/results/issuance.json (this run) and bench/results/issuance.<database>.json (a profiled
  * run writes DIR/issuance.json instead), and prints markdown table rows for BENCHMARKS.md.
  */
 import 'reflect-metadata';
@@ -32,7 +32,7 @@ import { loadConfig, redactUrl } from '../src/config.js';
 import { startCore, type CoreHandle } from '../src/main.js';
 import { createCaSigner, parseCertificateRequest } from '../src/pki/index.js';
 import { issueToken } from '../src/server/auth.js';
-import { machine, sourceVersion, startProfiler } from './bench-common.js';
+import { machine, resultsDir, sourceVersion, startProfiler } from './bench-common.js';
 
 x509.cryptoProvider.set(webcrypto);
 
@@ -562,7 +562,7 @@ async function main(): Promise<void> {
       },
       breakdown,
     };
-    const outDir = join(here, 'results');
+    const outDir = resultsDir(here);
     const json = `${JSON.stringify(result, null, 2)}\n`;
     // A profiled run is slower than a real one: its figures go to the profile directory, not to results/.
     const written = args.profileDir

@@ -1,0 +1,381 @@
+/**
+ * The benchmark suite: `npm run bench` (full, a million devices) or `npm run bench -- --quick`
+ * (a small version in about a minute, which CI runs so that the benchmarks keep working).
+ *
+ * Needs a PostgreSQL server: DATABASE_URL names a database on it that the runner only uses to
+ * connect. The suite creates its own scratch database next to it (certfleet_bench_<time>), seeds
+ * it with `npm run seed`, runs every benchmark against it and drops it at the end (--keep keeps it).
+ *
+ *   1. API reads at fleet scale (bench/api.bench.ts, in this process against a core started here):
+ *      authStatusSummary vs a GROUP BY and vs { __typename }; the first devices page vs the page
+ *      1,000 pages deep.
+ *   2. Summary fan-out to 5,000 subscribers vs a bare ws broadcast, with the server's RSS at fleet
+ *      scale (bench/fanout.bench.ts, a child process on the seeded database).
+ *   3. Connection results through the mTLS gateway vs a bare https server (bench/gateway.bench.ts).
+ *   4. Certificate issuance through approveClients vs raw signing and node-forge (bench/issuance.bench.ts).
+ *
+ * Every figure is a ratio against a baseline measured in the same run. The full run writes
+ * bench/results/suite.json and the table at the top of BENCHMARKS.md (between the markers); the
+ * quick run writes its JSON to a scratch directory and changes no recorded result.
+ *
+ * Usage: npm run bench [-- --quick] [--devices N] [--keep] [--only api,fanout,gateway,issuance]
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import postgres from 'postgres';
+import { loadConfig, redactUrl } from '../src/config.js';
+import { startCore } from '../src/main.js';
+import { issueToken } from '../src/server/auth.js';
+import { runApiBench, type ApiBenchResult } from './api.bench.js';
+import { machine, sourceVersion } from './bench-common.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const BENCHES = ['api', 'fanout', 'gateway', 'issuance'] as const;
+type Bench = (typeof BENCHES)[number];
+const MARK_START = '<!-- bench:suite:start -->';
+const MARK_END = '<!-- bench:suite:end -->';
+
+class UsageError extends Error {}
+
+interface Plan {
+  quick: boolean;
+  devices: number;
+  keep: boolean;
+  only: Set<Bench>;
+  apiRounds: number;
+  fanout: string[];
+  gateway: string[];
+  issuance: string[];
+}
+
+function plan(argv: string[]): Plan {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean' },
+      devices: { type: 'string' },
+      keep: { type: 'boolean' },
+      only: { type: 'string' },
+      help: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  if (values.help) throw new UsageError('');
+  const quick = values.quick ?? false;
+  const devices = values.devices === undefined ? (quick ? 20_000 : 1_000_000) : Number(values.devices);
+  if (!Number.isInteger(devices) || devices < 1000 || devices > 10_000_000) {
+    throw new UsageError(`--devices must be a whole number from 1000 to 10000000 (got ${values.devices})`);
+  }
+  const only = new Set<Bench>();
+  for (const name of (values.only ?? BENCHES.join(',')).split(',').map((s) => s.trim())) {
+    if (!(BENCHES as readonly string[]).includes(name)) throw new UsageError(`--only takes ${BENCHES.join(', ')} (got ${name})`);
+    only.add(name as Bench);
+  }
+  return {
+    quick,
+    devices,
+    keep: values.keep ?? false,
+    only,
+    apiRounds: quick ? 30 : 200,
+    fanout: quick ? ['--subscribers', '200', '--changes', '3'] : ['--subscribers', '5000', '--changes', '10'],
+    gateway: quick ? ['--quick'] : [],
+    issuance: quick ? ['--quick', '--no-breakdown'] : ['--count', '2000', '--no-breakdown'],
+  };
+}
+
+const USAGE = `Usage: npm run bench [-- --quick] [--devices N] [--keep] [--only ${BENCHES.join(',')}]
+
+Runs the benchmark suite against a scratch database on the PostgreSQL server DATABASE_URL points at.
+  --quick      a small version (${20_000} devices, few rounds): about a minute; writes no recorded result
+  --devices N  fleet size to seed (default 1000000; quick: 20000)
+  --keep       keep the scratch database afterwards (its name is printed)
+  --only LIST  run only some benchmarks
+`;
+
+/** run runs a command to completion, passing its output through, and fails on a non-zero exit. */
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('error', reject);
+    child.on('exit', (code, signal) =>
+      code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} ended with ${signal ?? `exit code ${code}`}`)),
+    );
+  });
+}
+
+function readJson(file: string): any {
+  return JSON.parse(readFileSync(file, 'utf8'));
+}
+
+const fmt = (n: number, digits = 2) =>
+  Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a';
+
+interface Row {
+  what: string;
+  measured: string;
+  baseline: string;
+  ratio: string;
+  goal: string;
+  met: boolean | null;
+}
+
+async function main(): Promise<number> {
+  let p: Plan;
+  try {
+    p = plan(process.argv.slice(2));
+  } catch (err) {
+    const msg = err instanceof UsageError || err instanceof TypeError ? (err as Error).message : String(err);
+    process.stderr.write(`${msg ? `${msg}\n\n` : ''}${USAGE}`);
+    return msg ? 2 : 0;
+  }
+  const baseUrl = process.env.DATABASE_URL;
+  if (!baseUrl) {
+    process.stderr.write(
+      'npm run bench needs a PostgreSQL server: set DATABASE_URL, e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres\n' +
+        '(the suite creates and drops its own scratch database there).\n',
+    );
+    return 2;
+  }
+  const log = (s: string) => process.stdout.write(`${s}\n`);
+  const started = new Date();
+  const load = [loadavg()];
+  const host = machine();
+  const stamp = started.toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  const scratch = `certfleet_bench_${stamp}_${process.pid}`;
+  const scratchUrl = (() => {
+    const u = new URL(baseUrl);
+    u.pathname = `/${scratch}`;
+    return u.toString();
+  })();
+  const outDir = p.quick ? mkdtempSync(join(tmpdir(), 'certfleet-bench-quick-')) : join(here, 'results');
+  mkdirSync(outDir, { recursive: true });
+  const childEnv = { ...process.env, DATABASE_URL: scratchUrl, BENCH_RESULTS_DIR: outDir, LOG_LEVEL: 'warn' };
+
+  log(`certfleet benchmark suite (${p.quick ? 'quick' : 'full'}): ${p.devices.toLocaleString('en-US')} devices`);
+  log(`machine: ${host.nproc} CPUs (${host.cpuModel}), ${host.memoryGB} GB, Node ${host.node}; load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  log(`scratch database: ${redactUrl(scratchUrl)}`);
+
+  const admin = postgres(baseUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database "${scratch}"`); // a name made here from digits: nothing from outside
+  const results: Record<string, unknown> = {};
+  const ran: Bench[] = [];
+  const dataDir = mkdtempSync(join(tmpdir(), 'certfleet-bench-'));
+  try {
+    log('\n== seeding');
+    const seedStart = performance.now();
+    await run('npx', ['tsx', 'src/cli/seed.ts', '--devices', String(p.devices)], childEnv);
+    results.seed = { devices: p.devices, seconds: (performance.now() - seedStart) / 1000 };
+    load.push(loadavg());
+
+    if (p.only.has('api')) {
+      log('\n== API reads (summary, pagination)');
+      const config = loadConfig({
+        ...process.env,
+        DATABASE_URL: scratchUrl,
+        DATA_DIR: dataDir,
+        PORT: '0',
+        AGENT_PORT: '0',
+        LOG_LEVEL: 'warn',
+      });
+      const core = await startCore(config);
+      try {
+        const token = await issueToken(config.auth, { subject: 'bench', roles: ['VIEWER'], ttlSeconds: 3600 });
+        const rssBefore = process.memoryUsage().rss;
+        results.api = await runApiBench({ url: core.url, token, databaseUrl: scratchUrl, rounds: p.apiRounds, log });
+        (results.api as Record<string, unknown>).coreRssBytes = rssBefore;
+      } finally {
+        await core.close();
+      }
+      ran.push('api');
+      load.push(loadavg());
+    }
+    for (const name of ['fanout', 'gateway', 'issuance'] as const) {
+      if (!p.only.has(name)) continue;
+      const script = join('bench', `${name}.bench.ts`);
+      if (!existsSync(join(root, script))) {
+        log(`\n== ${name}: ${script} is missing — skipped`);
+        continue;
+      }
+      log(`\n== ${name}`);
+      await run('npx', ['tsx', script, ...p[name]], childEnv);
+      results[name] = readJson(join(outDir, `${name}.json`));
+      ran.push(name);
+      load.push(loadavg());
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+    if (!p.keep) {
+      await admin.unsafe(`drop database if exists "${scratch}" with (force)`).catch((err: Error) => {
+        log(`could not drop the scratch database ${scratch}: ${err.message}`);
+      });
+    } else log(`kept the scratch database: ${redactUrl(scratchUrl)}`);
+    await admin.end({ timeout: 5 });
+  }
+
+  const rows = tableRows(results);
+  const suite = {
+    benchmark: 'suite',
+    quick: p.quick,
+    date: started.toISOString(),
+    seconds: (Date.now() - started.getTime()) / 1000,
+    command: `DATABASE_URL=${redactUrl(baseUrl)} npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    machine: host,
+    source: sourceVersion(),
+    loadAverages: load,
+    devices: p.devices,
+    ran,
+    rows,
+    results,
+  };
+  const jsonFile = join(outDir, p.quick ? 'suite.quick.json' : 'suite.json');
+  writeFileSync(jsonFile, `${JSON.stringify(suite, null, 2)}\n`);
+  const table = markdown(suite);
+  log(`\n${table}`);
+  log(`results: ${jsonFile}`);
+  if (!p.quick) writeBenchmarksMd(table);
+
+  // The suite asserts that every benchmark ran and produced its figures, not how fast they were.
+  const missing = [...p.only].filter((b) => !ran.includes(b));
+  const empty = rows.filter((r) => r.measured === 'n/a');
+  if (missing.length > 0 || empty.length > 0) {
+    log(`INCOMPLETE: not run: ${missing.join(', ') || '-'}; without a figure: ${empty.map((r) => r.what).join('; ') || '-'}`);
+    return 1;
+  }
+  return 0;
+}
+
+function tableRows(results: Record<string, any>): Row[] {
+  const rows: Row[] = [];
+  const api = results.api as (ApiBenchResult & { coreRssBytes: number }) | undefined;
+  if (api) {
+    const s = api.summary;
+    rows.push({
+      what: `\`authStatusSummary\` over HTTP at ${api.devices.toLocaleString('en-US')} devices (median latency)`,
+      measured: `${fmt(s.summary.medianMs)} ms`,
+      baseline: `\`GROUP BY auth_status\` over devices: ${fmt(s.groupBy.medianMs)} ms`,
+      ratio: `${fmt(s.groupByOverSummary, 0)} × faster`,
+      goal: '≥ 100 × faster',
+      met: s.groupByOverSummary >= 100,
+    });
+    rows.push({
+      what: '`authStatusSummary` vs the HTTP + GraphQL floor',
+      measured: `${fmt(s.summary.medianMs)} ms`,
+      baseline: `\`{ __typename }\` on the same server: ${fmt(s.typename.medianMs)} ms`,
+      ratio: `${fmt(s.summaryOverTypename)} ×`,
+      goal: '≤ 1.5 ×',
+      met: s.summaryOverTypename <= 1.5,
+    });
+    const g = api.pagination;
+    rows.push({
+      what: `\`devices(filter: {authStatus})\`, page ${g.depth + 1} (${g.pageSize} per page)`,
+      measured: g.deepPageFound ? `${fmt(g.deep.medianMs)} ms` : 'n/a',
+      baseline: `first page: ${fmt(g.first.medianMs)} ms`,
+      ratio: `${fmt(g.deepOverFirst)} ×`,
+      goal: '≤ 2 ×',
+      met: g.deepPageFound ? g.deepOverFirst <= 2 : null,
+    });
+  }
+  const fan = results.fanout;
+  if (fan) {
+    const big = fan.sizes.at(-1);
+    const ratio = big.certfleet.total.median / big.bare.total.median;
+    rows.push({
+      what: `summary fan-out to ${big.subscribers.toLocaleString('en-US')} subscribers (median, change → last subscriber)`,
+      measured: `${fmt(big.certfleet.total.median, 1)} ms`,
+      baseline: `bare \`ws\` broadcast: ${fmt(big.bare.total.median, 1)} ms`,
+      ratio: `${fmt(ratio)} ×`,
+      goal: '≤ 2 ×',
+      met: ratio <= 2,
+    });
+    const rss = big.memory?.withSubscribers?.rss;
+    rows.push({
+      what: `server memory with ${big.subscribers.toLocaleString('en-US')} subscribers on the seeded fleet`,
+      measured: typeof rss === 'number' ? `RSS ${fmt(rss / 2 ** 20, 0)} MiB` : 'n/a',
+      baseline: '—',
+      ratio: '—',
+      goal: 'report',
+      met: null,
+    });
+  }
+  const gw = results.gateway;
+  if (gw) {
+    for (const mode of gw.modes ?? []) {
+      rows.push({
+        what: `connection results recorded per second through the mTLS gateway, ${mode.name}`,
+        measured: `${fmt(mode.certfleet.perSecond, 0)} /s`,
+        baseline: `bare https with client-certificate auth: ${fmt(mode.bare.perSecond, 0)} /s`,
+        ratio: `${fmt(mode.ratio)} ×`,
+        goal: mode.goal === undefined || mode.goal === null ? 'report' : `≥ ${mode.goal} ×`,
+        met: mode.goal === undefined || mode.goal === null ? null : mode.ratio >= mode.goal,
+      });
+    }
+  }
+  const iss = results.issuance;
+  if (iss) {
+    rows.push({
+      what: 'certificates issued per second through `approveClients`',
+      measured: `${fmt(iss.endToEnd.perSecond, 0)} /s`,
+      baseline: `raw \`node:crypto\` signing: ${fmt(iss.rawSign.perSecond, 0)} /s`,
+      ratio: `${fmt(iss.ratios.endToEndOverRaw)} ×`,
+      goal: `≥ ${iss.goals.endToEndOverRaw.goal} ×`,
+      met: iss.goals.endToEndOverRaw.met,
+    });
+    rows.push({
+      what: 'certificates issued per second through `approveClients`',
+      measured: `${fmt(iss.endToEnd.perSecond, 0)} /s`,
+      baseline: `pure node-forge signing: ${fmt(iss.forge.perSecond, 1)} /s`,
+      ratio: `${fmt(iss.ratios.endToEndOverForge, 1)} ×`,
+      goal: `≥ ${iss.goals.endToEndOverForge.goal} ×`,
+      met: iss.goals.endToEndOverForge.met,
+    });
+  }
+  return rows;
+}
+
+function markdown(suite: { date: string; command: string; machine: ReturnType<typeof machine>; source: { commit: string | null }; loadAverages: number[][]; devices: number; rows: Row[]; seconds: number }): string {
+  const m = suite.machine;
+  const loads = suite.loadAverages.map((l) => l[0]!.toFixed(1));
+  const lines = [
+    `Measured by \`${suite.command}\` on ${suite.date.slice(0, 16).replace('T', ' ')} UTC in ${Math.round(suite.seconds)} s:`,
+    `${m.nproc} CPUs (${m.cpuModel}), ${m.memoryGB} GB, Node ${m.node}, ${m.platform}; commit ${suite.source.commit?.slice(0, 7) ?? 'unknown'};`,
+    `1-minute load average between the steps: ${loads.join(', ')}. The raw figures are in \`bench/results/suite.json\`.`,
+    '',
+    '| what | measured | baseline in the same run | ratio | goal | met? |',
+    '|---|---|---|---|---|---|',
+    ...suite.rows.map(
+      (r) => `| ${r.what} | ${r.measured} | ${r.baseline} | ${r.ratio} | ${r.goal} | ${r.met === null ? '—' : r.met ? 'yes' : '**no**'} |`,
+    ),
+  ];
+  return lines.join('\n');
+}
+
+function writeBenchmarksMd(table: string): void {
+  const file = join(root, 'BENCHMARKS.md');
+  const text = readFileSync(file, 'utf8');
+  const block = `${MARK_START}\n${table}\n${MARK_END}`;
+  const a = text.indexOf(MARK_START);
+  const b = text.indexOf(MARK_END);
+  let next: string;
+  if (a >= 0 && b > a) next = text.slice(0, a) + block + text.slice(b + MARK_END.length);
+  else {
+    // First run: the table goes after the introduction, before the first section.
+    const at = text.indexOf('\n## ');
+    const head = at >= 0 ? text.slice(0, at) : text;
+    const rest = at >= 0 ? text.slice(at) : '';
+    next = `${head}\n## The suite (\`npm run bench\`)\n\n${block}\n${rest}`;
+  }
+  writeFileSync(file, next);
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`benchmark suite failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);
