@@ -62,6 +62,19 @@ export async function getCertificateWithAgentBySerial(
   return row;
 }
 
+/** getCertificatesWithAgentBySerials is getCertificateWithAgentBySerial for several serials in one query. */
+export async function getCertificatesWithAgentBySerials(
+  db: DbExecutor,
+  serialNumbers: readonly string[],
+): Promise<{ cert: ClientCertificateRow; agentId: string | null }[]> {
+  if (serialNumbers.length === 0) return [];
+  return db
+    .select({ cert: clientCertificates, agentId: devices.agentId })
+    .from(clientCertificates)
+    .innerJoin(devices, eq(devices.id, clientCertificates.deviceId))
+    .where(inArray(clientCertificates.serialNumber, [...serialNumbers]));
+}
+
 /** getRequestOfDeviceKey finds the request a device made for a public key. */
 export async function getRequestOfDeviceKey(
   db: DbExecutor,

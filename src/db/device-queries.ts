@@ -47,6 +47,12 @@ export async function getDeviceByAgentId(db: DbExecutor, agentId: string): Promi
   return row;
 }
 
+/** getDevicesByAgentIds reads the devices of several agents in one query (order not kept). */
+export async function getDevicesByAgentIds(db: DbExecutor, agentIds: readonly string[]): Promise<DeviceRow[]> {
+  if (agentIds.length === 0) return [];
+  return db.select().from(devices).where(inArray(devices.agentId, [...agentIds]));
+}
+
 /** lockDevicesByAgentIds reads the devices of these agents and locks their rows, in id order. */
 export async function lockDevicesByAgentIds(tx: DbExecutor, agentIds: readonly string[]): Promise<DeviceRow[]> {
   if (agentIds.length === 0) return [];
@@ -160,6 +166,12 @@ export async function insertCoreDevice(tx: DbExecutor, name: string, at: Date): 
   const [existing] = await tx.select().from(devices).where(eq(devices.isCoreServer, true));
   if (!existing) throw new Error('core device neither inserted nor found');
   return { row: existing, inserted: false };
+}
+
+/** updateDevice writes the given columns of one device. */
+export async function updateDevice(tx: DbExecutor, id: number, set: Partial<typeof devices.$inferInsert>): Promise<DeviceRow> {
+  const [row] = await tx.update(devices).set(set).where(eq(devices.id, id)).returning();
+  return row!;
 }
 
 /**

@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
+import DataLoader from 'dataloader';
 import {
-  getCertificateWithAgentBySerial,
+  getCertificatesWithAgentBySerials,
   getRequestOfDeviceKey,
   getSecureData,
   listSecureDataNames,
   upsertSecureData,
 } from '../db/client-certificate-queries.js';
 import { insertAuditEvent } from '../db/audit-queries.js';
-import { getDeviceByAgentId } from '../db/device-queries.js';
+import { getDevicesByAgentIds, type DeviceRow } from '../db/device-queries.js';
 import { getCoreSettings } from '../db/settings-queries.js';
 import type { ConnectionSource, FailureReason } from '../db/schema.js';
 import { encryptForCertificate, type CaSigner, type KeyProtector } from '../pki/index.js';
@@ -59,6 +60,22 @@ export function createAgentAuthService(
 ) {
   const { db } = deps;
 
+  // The reads every connection makes, batched across the connections that arrive together: the
+  // loads of one turn of the event loop become one query (nothing is cached between turns, so
+  // each connection still sees the database as it is).
+  const batchPerTurn = { cache: false, maxBatchSize: 500, batchScheduleFn: (run: () => void) => setImmediate(run) };
+  const deviceOfAgent = new DataLoader<string, DeviceRow | null>(async (agentIds) => {
+    const rows = new Map((await getDevicesByAgentIds(db, agentIds)).map((d) => [d.agentId!, d]));
+    return agentIds.map((a) => rows.get(a) ?? null);
+  }, batchPerTurn);
+  const certificateBySerial = new DataLoader<string, Awaited<ReturnType<typeof getCertificatesWithAgentBySerials>>[number] | null>(
+    async (serials) => {
+      const rows = new Map((await getCertificatesWithAgentBySerials(db, serials)).map((r) => [r.cert.serialNumber, r]));
+      return serials.map((s) => rows.get(s) ?? null);
+    },
+    batchPerTurn,
+  );
+
   /** certificateFacts finds out what a presented certificate is: ours and approved, a pending key's, or foreign. */
   async function certificateFacts(agentId: string, der: Buffer | null): Promise<CertificateFacts | null> {
     if (!der) return null;
@@ -83,14 +100,14 @@ export function createAgentAuthService(
       subjectAgentId: p.subjectCommonName ?? '',
     };
     if (p.chainsToCa && p.hasClientAuth) {
-      const rec = await getCertificateWithAgentBySerial(db, p.serialNumber);
+      const rec = await certificateBySerial.load(p.serialNumber);
       // Bound to the device the core issued it for, whatever its subject claims.
       const boundTo = rec ? (rec.agentId ?? '') : base.subjectAgentId;
       return { ...base, issuedByThisCore: true, recordStatus: rec?.cert.status ?? null, subjectAgentId: boundTo === base.subjectAgentId ? boundTo : '' };
     }
     if (p.selfSigned) {
       // A device waiting for approval presents a self-signed certificate of the key it asked for.
-      const device = await getDeviceByAgentId(db, agentId);
+      const device = await deviceOfAgent.load(agentId);
       const rec = device ? await getRequestOfDeviceKey(db, device.id, p.publicKeyFingerprint) : undefined;
       const recordStatus = rec?.status === 'PENDING' || rec?.status === 'REJECTED' ? rec.status : null;
       return { ...base, issuedByThisCore: false, recordStatus };
@@ -100,7 +117,7 @@ export function createAgentAuthService(
 
   async function knownAgent(agentIdRaw: string) {
     const agentId = checkAgentId(agentIdRaw);
-    const device = await getDeviceByAgentId(db, agentId);
+    const device = await deviceOfAgent.load(agentId);
     if (!device) throw new AppError('NOT_FOUND', `agent ${JSON.stringify(agentId)} is not known to this core: enroll first`);
     return agentId;
   }
