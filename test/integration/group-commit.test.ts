@@ -137,6 +137,26 @@ describe('connection results by group commit', () => {
     await service.idle();
   });
 
+  it('batches the reads of agent connections that arrive together', async () => {
+    const agents = Array.from({ length: 40 }, (_, i) => `reader-${i}`);
+    await tc.core.services.devices.registerDevices(
+      { subject: 'seed', roles: ['SECURITY_ADMIN'] },
+      agents.map((agentId) => ({ name: agentId, agentId })),
+    );
+    const lookups = () => tc.queries.filter((q) => /from "devices" where "devices"\."agent_id" in/i.test(q)).length;
+    const before = lookups();
+    const answers = await Promise.all(
+      agents.map((agentId) =>
+        tc.core.services.agentAuth.authenticate({ source: 'SECURE_CONNECTION', agentId, agentVersion: '2024.3', presentedCertificate: null }),
+      ),
+    );
+    expect(answers.every((a) => a.httpStatus === 401 && a.reason === 'NO_CLIENT_CERTIFICATE')).toBe(true);
+    const used = lookups() - before;
+    expect(used).toBeGreaterThan(0);
+    expect(used).toBeLessThan(agents.length / 4);
+    for (const agentId of agents.slice(0, 3)) expect(await historyOf(agentId)).toHaveLength(1);
+  });
+
   it('rejects bad input at once, without queueing it', async () => {
     await expect(
       tc.core.services.connections.recordConnectionResult({
