@@ -39,6 +39,10 @@ export interface Config {
   sweepIntervalMs: number;
   /** At most one summary push per this many milliseconds per replica. */
   summaryPushMs: number;
+  /** Connection results older than this many days are deleted (each device's newest is kept). */
+  connectionHistoryDays: number;
+  /** At most this many connection results are kept per device, the newest. */
+  connectionHistoryPerDevice: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
 
@@ -179,6 +183,8 @@ export function loadConfig(env: Env = process.env): Config {
   const clientCertDays = intIn(env, 'CLIENT_CERT_DAYS', 1, 3650, 365);
   const sweepIntervalMs = intIn(env, 'SWEEP_INTERVAL_MS', 100, 3_600_000, 15_000);
   const summaryPushMs = intIn(env, 'SUMMARY_PUSH_MS', 0, 60_000, 250);
+  const connectionHistoryDays = intIn(env, 'CONNECTION_HISTORY_DAYS', 1, 3650, 30);
+  const connectionHistoryPerDevice = intIn(env, 'CONNECTION_HISTORY_PER_DEVICE', 1, 10_000, 100);
   const autoApproveNetworks = list(env, 'AUTO_APPROVE_NETWORKS');
   for (const cidr of autoApproveNetworks) {
     if (!parseCidr(cidr)) {
@@ -203,6 +209,8 @@ export function loadConfig(env: Env = process.env): Config {
     agentHostnames: agentHostnames.length > 0 ? agentHostnames : ['localhost', '127.0.0.1', '::1', hostname()],
     sweepIntervalMs,
     summaryPushMs,
+    connectionHistoryDays,
+    connectionHistoryPerDevice,
     auth,
     logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
   };

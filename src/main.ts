@@ -79,6 +79,8 @@ export async function startCore(
       protector,
       clientCertDays: config.clientCertDays,
       autoApproveNetworks: config.autoApproveNetworks,
+      connectionHistoryDays: config.connectionHistoryDays,
+      connectionHistoryPerDevice: config.connectionHistoryPerDevice,
     });
     await services.revocation.refreshCrlIfDue();
     await services.maintenance.expireCertificates();

@@ -101,6 +101,8 @@ export const connectionResults = pgTable(
     certificateNotAfter: ts('certificate_not_after'),
   },
   (t) => [
+    // A device's history, newest first; it also finds what the per-device cap deletes. Its order is
+    // "id desc nulls last": a query must say the same (not a bare "desc") to read it without a sort.
     index('connection_results_device_id_idx').on(t.deviceId, t.id.desc()),
     check('connection_results_source_check', sql`${t.source} in (${inList(CONNECTION_SOURCES)})`),
     check(

@@ -14,6 +14,10 @@ import { createSecurityService } from './security-service.js';
 export interface ServiceSettings {
   clientCertDays: number;
   autoApproveNetworks: string[];
+  /** Connection results older than this many days are deleted by the maintenance rounds. */
+  connectionHistoryDays: number;
+  /** At most this many connection results are kept per device (pruneDeviceHistory, as results are recorded). */
+  connectionHistoryPerDevice: number;
 }
 
 /** createServices wires every domain service over the same database, bus, clock and CA. */

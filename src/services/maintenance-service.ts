@@ -1,13 +1,26 @@
 import { expireSucceededDevices } from '../db/device-queries.js';
+import { pruneHistoryOlderThan } from '../db/history-queries.js';
 import type { ServiceDeps } from './deps.js';
 import type { RevocationService } from './revocation-service.js';
 import { countMovedDevices } from './status-moves.js';
 import { transact } from './transaction.js';
 
 const EXPIRY_BATCH = 1000;
+/** Connection results deleted per statement by the age retention: one short transaction each. */
+export const HISTORY_BATCH = 10_000;
+/** The age retention counts in days: a walk every few minutes is plenty, whatever the sweep interval. */
+export const HISTORY_PRUNE_EVERY_MS = 10 * 60_000;
+const DAY_MS = 86_400_000;
 
-/** createMaintenanceService runs the periodic work: expired certificates and the CRL's freshness. */
-export function createMaintenanceService(deps: ServiceDeps & { revocation: RevocationService }) {
+/**
+ * createMaintenanceService runs the periodic work: expired certificates, the CRL's freshness and
+ * the connection history's age limit.
+ */
+export function createMaintenanceService(
+  deps: ServiceDeps & { revocation: RevocationService; connectionHistoryDays: number },
+) {
+  let historyPrunedAt: number | undefined;
+
   /** expireCertificates turns devices whose certificate has run out to FAILED (CERTIFICATE_EXPIRED), counters kept right. */
   async function expireCertificates(): Promise<number> {
     let total = 0;
@@ -23,12 +36,25 @@ export function createMaintenanceService(deps: ServiceDeps & { revocation: Revoc
     }
   }
 
+  /** pruneHistory deletes the connection results older than the retention, each device's newest excepted. */
+  async function pruneHistory(): Promise<number> {
+    const now = deps.clock();
+    const cutoff = new Date(now.getTime() - deps.connectionHistoryDays * DAY_MS);
+    const deleted = await pruneHistoryOlderThan(deps.db, cutoff, HISTORY_BATCH);
+    historyPrunedAt = now.getTime();
+    return deleted;
+  }
+
   /** runOnce does one round of maintenance; errors are logged, and the next round tries again. */
   async function runOnce(): Promise<void> {
     try {
       const expired = await expireCertificates();
       if (expired > 0) deps.log.info(`${expired} device(s) turned to Authentication failed: certificate expired`);
       await deps.revocation.refreshCrlIfDue();
+      if (historyPrunedAt === undefined || deps.clock().getTime() - historyPrunedAt >= HISTORY_PRUNE_EVERY_MS) {
+        const pruned = await pruneHistory();
+        if (pruned > 0) deps.log.info(`${pruned} connection result(s) older than ${deps.connectionHistoryDays} days deleted`);
+      }
     } catch (err) {
       deps.log.error('maintenance round failed', { error: err });
     }
@@ -36,6 +62,7 @@ export function createMaintenanceService(deps: ServiceDeps & { revocation: Revoc
 
   return {
     expireCertificates,
+    pruneHistory,
     runOnce,
 
     /** start runs a round every intervalMs until the returned stop is called. */

@@ -33,6 +33,8 @@ describe('loadConfig', () => {
       agentHostnames: ['localhost', '127.0.0.1', '::1', hostname()],
       sweepIntervalMs: 15_000,
       summaryPushMs: 250,
+      connectionHistoryDays: 30,
+      connectionHistoryPerDevice: 100,
       auth: {
         mode: 'local',
         issuer: 'urn:certfleet:core',
@@ -101,6 +103,16 @@ describe('loadConfig', () => {
         c.auth.mode === 'local' && c.auth.issuer === 'urn:me' && c.auth.audience === 'urn:api' && c.auth.rolesClaim === 'groups',
     },
     { name: 'LOG_LEVEL silent is allowed', env: { LOG_LEVEL: 'silent' }, check: (c) => c.logLevel === 'silent' },
+    {
+      name: 'the connection history bounds at their lowest',
+      env: { CONNECTION_HISTORY_DAYS: '1', CONNECTION_HISTORY_PER_DEVICE: '1' },
+      check: (c) => c.connectionHistoryDays === 1 && c.connectionHistoryPerDevice === 1,
+    },
+    {
+      name: 'the connection history bounds at their highest',
+      env: { CONNECTION_HISTORY_DAYS: '3650', CONNECTION_HISTORY_PER_DEVICE: '10000' },
+      check: (c) => c.connectionHistoryDays === 3650 && c.connectionHistoryPerDevice === 10_000,
+    },
   ])('accepts: $name', ({ env, check }) => {
     expect(check(loadConfig(env))).toBe(true);
   });
@@ -141,6 +153,12 @@ describe('loadConfig', () => {
     { variable: 'AUTO_APPROVE_NETWORKS', env: { AUTO_APPROVE_NETWORKS: '10.0.0.0/8,everyone' } },
     { variable: 'AGENT_HOSTNAMES', env: { AGENT_HOSTNAMES: 'core host' } },
     { variable: 'SUMMARY_PUSH_MS', env: { SUMMARY_PUSH_MS: '60001' } },
+    { variable: 'CONNECTION_HISTORY_DAYS', env: { CONNECTION_HISTORY_DAYS: '0' } },
+    { variable: 'CONNECTION_HISTORY_DAYS', env: { CONNECTION_HISTORY_DAYS: '3651' } },
+    { variable: 'CONNECTION_HISTORY_DAYS', env: { CONNECTION_HISTORY_DAYS: '7d' } },
+    { variable: 'CONNECTION_HISTORY_PER_DEVICE', env: { CONNECTION_HISTORY_PER_DEVICE: '0' } },
+    { variable: 'CONNECTION_HISTORY_PER_DEVICE', env: { CONNECTION_HISTORY_PER_DEVICE: '10001' } },
+    { variable: 'CONNECTION_HISTORY_PER_DEVICE', env: { CONNECTION_HISTORY_PER_DEVICE: '-5' } },
   ])('rejects $env with a one-line ConfigError naming $variable', ({ variable, env }) => {
     const err = configError(env);
     expect(err.message).toContain(variable);
