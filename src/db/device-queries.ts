@@ -257,7 +257,7 @@ export async function listConnectionHistories(
     cross join lateral (
       select c.* from connection_results c
       where c.device_id = d.id ${before}
-      order by c.id desc
+      order by c.id desc nulls last -- matches connection_results_device_id_idx, so no sort
       limit ${params.limit}
     ) r
     order by r.device_id, r.id desc`);

@@ -3,6 +3,7 @@ import { createAgentAuthService } from './agent-auth-service.js';
 import { createAuditService } from './audit-service.js';
 import type { AuthorityInfo } from './authority-service.js';
 import { createClientAccessService } from './client-access-service.js';
+import { pruneDeviceHistory } from '../db/history-queries.js';
 import { createConnectionService } from './connection-service.js';
 import type { ServiceDeps } from './deps.js';
 import { createDeviceService } from './device-service.js';
@@ -25,7 +26,11 @@ export function createServices(
   deps: ServiceDeps & { authority: AuthorityInfo; signer: CaSigner; protector: KeyProtector } & ServiceSettings,
 ) {
   const devices = createDeviceService(deps);
-  const connections = createConnectionService(deps);
+  // Each batch of connection results trims its devices' history to the newest connectionHistoryPerDevice.
+  const connections = createConnectionService({
+    ...deps,
+    groupCommit: { pruneHistory: (tx, ids) => pruneDeviceHistory(tx, ids, deps.connectionHistoryPerDevice) },
+  });
   const revocation = createRevocationService(deps);
   return {
     devices,

@@ -194,4 +194,13 @@ describe('bounded connection history', () => {
       expect((await device(agentId)).lastConnectionId).toBe(ids[0]);
     }
   });
+  it('the running core keeps at most CONNECTION_HISTORY_PER_DEVICE results a device (default 100)', async () => {
+    expect(tc.config.connectionHistoryPerDevice).toBe(100);
+    // Half at once (batched), half one by one: both paths go through the same transaction.
+    await Promise.all(Array.from({ length: 60 }, () => record('chatty-1')));
+    await record('chatty-1', 50);
+    const ids = await historyIds('chatty-1');
+    expect(ids).toHaveLength(100);
+    expect((await device('chatty-1')).lastConnectionId).toBe(ids[0]);
+  });
 });
