@@ -182,9 +182,11 @@ export function createLiveHub(deps: { bus: EventBus; sources: LiveSources; pushI
     flushQueued = true;
     setImmediate(() => {
       flushQueued = false;
-      void flush();
+      // One flush at a time: a later batch must not overtake an earlier one whose read is slower.
+      flushing = flushing.then(flush);
     });
   }
+  let flushing: Promise<void> = Promise.resolve();
   async function flush() {
     const devices = deviceBatch;
     const requests = requestBatch;

@@ -4,6 +4,8 @@ import type { AppEvent, EventBus, EventListener } from './bus.js';
 
 /** CHANNEL is the NOTIFY channel every replica listens on. */
 export const CHANNEL = 'certfleet_events';
+/** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more; events are ASCII JSON, so characters are bytes. */
+const MAX_PAYLOAD_CHARS = 7900;
 
 /**
  * createPostgresEventBus carries committed events to the subscribers of every replica through
@@ -26,14 +28,15 @@ export async function createPostgresEventBus(notifications: Notifications, log: 
   const subscription = await notifications.listen(
     CHANNEL,
     (payload) => {
-      let event: AppEvent;
+      let events: AppEvent[];
       try {
-        event = JSON.parse(payload) as AppEvent;
+        const parsed = JSON.parse(payload) as AppEvent | AppEvent[];
+        events = Array.isArray(parsed) ? parsed : [parsed];
       } catch {
         log.warn('ignored a malformed notification', { channel: CHANNEL });
         return;
       }
-      deliver(event);
+      for (const event of events) deliver(event);
     },
     () => {
       connections++;
@@ -44,14 +47,40 @@ export async function createPostgresEventBus(notifications: Notifications, log: 
     },
   );
 
+  // Events leave in the order they were published: one notification at a time (two in flight on
+  // different pool connections could arrive swapped), and what queued up meanwhile goes together
+  // as one JSON array, kept under the NOTIFY payload limit.
+  const outgoing: string[] = [];
+  let sending = false;
+  async function drain() {
+    if (sending) return;
+    sending = true;
+    try {
+      while (outgoing.length > 0) {
+        let payload = outgoing.shift()!;
+        let count = 1;
+        while (outgoing.length > 0 && payload.length + outgoing[0]!.length + 3 <= MAX_PAYLOAD_CHARS) {
+          payload += `,${outgoing.shift()!}`;
+          count++;
+        }
+        try {
+          await notifications.notify(CHANNEL, count === 1 ? payload : `[${payload}]`);
+        } catch (err) {
+          // The changes themselves are committed; a dashboard catches up with the next change or reconnect.
+          log.error('could not notify the other replicas', { error: err, events: count });
+        }
+      }
+    } finally {
+      sending = false;
+    }
+  }
+  const send = (event: AppEvent) => {
+    outgoing.push(JSON.stringify(event));
+    void drain();
+  };
+
   // A burst of changes needs one summaryChanged notification, not one per change.
   let summaryQueued = false;
-  const send = (event: AppEvent) => {
-    notifications.notify(CHANNEL, JSON.stringify(event)).catch((err) => {
-      // The change itself is committed; a dashboard catches up with the next change or reconnect.
-      log.error('could not notify the other replicas', { error: err, event: event.type });
-    });
-  };
   return {
     publish(event) {
       if (event.type !== 'summaryChanged') return send(event);

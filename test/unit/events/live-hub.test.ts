@@ -121,4 +121,36 @@ describe('the live hub', () => {
     expect(h.hub.subscriberCount()).toBe(1);
     h.hub.close();
   });
+  it('keeps device changes in order when an earlier batch loads slower than a later one', async () => {
+    const bus = createInProcessEventBus(() => {});
+    let call = 0;
+    const hub = createLiveHub({
+      bus,
+      pushIntervalMs: 10,
+      log,
+      sources: {
+        async readSummary() {
+          return { total: 0 } as AuthStatusSummaryView;
+        },
+        async loadDevices(ids) {
+          // The first read is slow, the second fast.
+          if (call++ === 0) await tick(80);
+          return new Map(ids.map((id) => [id, { id: String(id) } as DeviceView]));
+        },
+        async loadRequests() {
+          return new Map();
+        },
+      },
+    });
+    const sub = hub.deviceChanges();
+    const at = new Date().toISOString();
+    bus.publish({ type: 'deviceAuthStatusChanged', deviceId: 1, previous: 'NO_AUTHENTICATION_INFO', current: 'AUTHENTICATION_SUCCEEDED', at });
+    await tick(5); // the next event lands in a batch of its own
+    bus.publish({ type: 'deviceAuthStatusChanged', deviceId: 1, previous: 'AUTHENTICATION_SUCCEEDED', current: 'AUTHENTICATION_FAILED', at });
+    const first = await sub.next();
+    const second = await sub.next();
+    expect([first.value!.current, second.value!.current]).toEqual(['AUTHENTICATION_SUCCEEDED', 'AUTHENTICATION_FAILED']);
+    expect(call).toBe(2);
+    hub.close();
+  });
 });
