@@ -217,8 +217,9 @@ export async function startAgentGateway(opts: AgentGatewayOptions): Promise<Runn
     if (der === undefined) {
       // On a resumed session OpenSSL restores the peer certificate from the session, so this holds for both
       // full and abbreviated handshakes (test/unit/server/agent-gateway.test.ts proves it for TLS 1.2 and 1.3).
-      const cert = socket.getPeerCertificate(false) as { raw?: Buffer } | null;
-      der = cert?.raw && cert.raw.length > 0 ? Buffer.from(cert.raw) : null;
+      // getPeerX509Certificate hands over the DER without building getPeerCertificate's whole object.
+      const raw = socket.getPeerX509Certificate()?.raw;
+      der = raw && raw.length > 0 ? Buffer.from(raw) : null;
       peerCertificates.set(socket, der);
     }
     return der;

@@ -75,18 +75,29 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
   function schedule() {
     if (writing || queue.length === 0) return;
     writing = true;
-    const batch = queue.splice(0, maxBatch);
-    void writeBatch(batch).finally(() => {
+    void writeNext().finally(() => {
       writing = false;
       schedule();
     });
   }
 
-  async function writeBatch(batch: Pending[]): Promise<void> {
+  async function writeNext(): Promise<void> {
+    let batch: Pending[] | undefined;
     let results: RecordedConnection[];
     try {
-      results = await transact(deps, (tx, outbox) => writeResults(tx, outbox, batch));
+      results = await transact(deps, (tx, outbox) => {
+        // The batch is taken once the transaction holds its connection, not when it was asked
+        // for: what arrived while it waited (on the embedded database, behind other requests'
+        // reads) goes into this transaction too. A retried transaction writes the same batch.
+        batch ??= queue.splice(0, maxBatch);
+        return writeResults(tx, outbox, batch);
+      });
     } catch (err) {
+      // The transaction could not even start: fail what it would have written, not everything queued.
+      if (!batch) {
+        for (const p of queue.splice(0, maxBatch)) p.reject(err);
+        return;
+      }
       if (batch.length === 1) {
         batch[0]!.reject(err);
         return;
@@ -97,10 +108,17 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
         size: batch.length,
         error: (err as Error).message,
       });
-      for (const p of batch) await writeBatch([p]);
+      for (const p of batch) {
+        try {
+          const [one] = await transact(deps, (tx, outbox) => writeResults(tx, outbox, [p]));
+          p.resolve(one!);
+        } catch (e) {
+          p.reject(e);
+        }
+      }
       return;
     }
-    batch.forEach((p, i) => p.resolve(results[i]!));
+    batch!.forEach((p, i) => p.resolve(results[i]!));
   }
 
   async function writeResults(
