@@ -10,7 +10,8 @@ import { createDeviceService } from './device-service.js';
 import { createMaintenanceService } from './maintenance-service.js';
 import { createRevocationService } from './revocation-service.js';
 import { createSavedQueryService } from './saved-query-service.js';
-import { createSecurityService } from './security-service.js';
+import { createSecurityService, type SecurityService } from './security-service.js';
+import type { EventBus } from '../events/bus.js';
 
 export interface ServiceSettings {
   clientCertDays: number;
@@ -23,8 +24,21 @@ export interface ServiceSettings {
 
 /** createServices wires every domain service over the same database, bus, clock and CA. */
 export function createServices(
-  deps: ServiceDeps & { authority: AuthorityInfo; signer: CaSigner; protector: KeyProtector } & ServiceSettings,
+  rawDeps: ServiceDeps & { authority: AuthorityInfo; signer: CaSigner; protector: KeyProtector } & ServiceSettings,
 ) {
+  // This replica's own summary changes drop the remembered summary the moment they commit; other
+  // replicas' reach it through the bus (on PostgreSQL a NOTIFY round trip later).
+  let security: SecurityService | undefined;
+  const bus: EventBus = {
+    publish(event) {
+      if (event.type === 'summaryChanged') security?.invalidateSummary();
+      rawDeps.bus.publish(event);
+    },
+    subscribe: (listener) => rawDeps.bus.subscribe(listener),
+    close: () => rawDeps.bus.close(),
+  };
+  const deps = { ...rawDeps, bus };
+  security = createSecurityService(deps);
   const devices = createDeviceService(deps);
   // Each batch of connection results trims its devices' history to the newest connectionHistoryPerDevice.
   const connections = createConnectionService({
@@ -36,7 +50,7 @@ export function createServices(
     devices,
     connections,
     revocation,
-    security: createSecurityService(deps),
+    security,
     savedQueries: createSavedQueryService({ ...deps, devices }),
     audit: createAuditService(deps),
     clientAccess: createClientAccessService({ ...deps, revocation }),

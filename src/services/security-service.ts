@@ -8,6 +8,9 @@ import type { ServiceDeps } from './deps.js';
 import { transact } from './transaction.js';
 import { summaryView, type AuthStatusSummaryView } from './views.js';
 
+/** The longest a remembered summary is served without a change event having dropped it. */
+export const SUMMARY_CACHE_MS = 1000;
+
 export interface SecuritySettingsView {
   clientCertificateSecurityEnabled: boolean;
   enabledAt: Date | null;
@@ -38,12 +41,36 @@ export function createSecurityService(deps: ServiceDeps & { authority: Authority
     return summaryView(counts, securityEnabled, deps.clock());
   }
 
+  // The chart read over the API is served from memory between changes: every summaryChanged (from
+  // this replica at its commit, from others through the bus) drops it, and it is never older than
+  // SUMMARY_CACHE_MS in case a change reached the counters without an event (e.g. bulk seeding).
+  let cached: { view: Promise<AuthStatusSummaryView>; until: number } | undefined;
+  const invalidateSummary = () => {
+    cached = undefined;
+  };
+  deps.bus.subscribe((e) => {
+    if (e.type === 'summaryChanged') invalidateSummary();
+  });
+  function cachedSummary(): Promise<AuthStatusSummaryView> {
+    const now = Date.now();
+    if (cached && cached.until > now) return cached.view;
+    const entry = { view: readSummary(), until: now + SUMMARY_CACHE_MS };
+    cached = entry;
+    entry.view.catch(() => {
+      if (cached === entry) cached = undefined;
+    });
+    return entry.view;
+  }
+
   return {
     /** getAuthStatusSummary reads the chart from the kept counters: one small read at any fleet size. */
     async getAuthStatusSummary(caller: Caller): Promise<AuthStatusSummaryView> {
       requireViewer(caller);
-      return readSummary();
+      return cachedSummary();
     },
+
+    /** invalidateSummary drops the remembered summary: called for this replica's own changes at their commit. */
+    invalidateSummary,
 
     /** readSummary is the summary without a caller, for pushes to already authorised subscribers. */
     readSummary,
