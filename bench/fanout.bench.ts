@@ -527,6 +527,8 @@ async function main() {
       SWEEP_INTERVAL_MS: '3600000',
     };
     if (process.env.DATABASE_URL) env.DATABASE_URL = process.env.DATABASE_URL;
+    // The suite runs several cores, one after another, on one database: they share the CA key passphrase.
+    if (process.env.CA_KEY_PASSPHRASE) env.CA_KEY_PASSPHRASE = process.env.CA_KEY_PASSPHRASE;
     const config = loadConfig(env);
     core = await startCore(config);
     const c = core;

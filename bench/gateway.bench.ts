@@ -619,6 +619,8 @@ export async function runGatewayBench(opts: GatewayBenchOptions = {}): Promise<G
       SWEEP_INTERVAL_MS: '3600000',
     };
     if (databaseUrl) env.DATABASE_URL = databaseUrl;
+    // The suite runs several cores, one after another, on one database: they share the CA key passphrase.
+    if (process.env.CA_KEY_PASSPHRASE) env.CA_KEY_PASSPHRASE = process.env.CA_KEY_PASSPHRASE;
     try {
       core = await startCore(loadConfig(env), {
         onQuery: (text) => {

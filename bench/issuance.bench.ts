@@ -144,6 +144,8 @@ async function startBenchCore(dataDir: string): Promise<{ core: CoreHandle; toke
     SWEEP_INTERVAL_MS: '3600000',
   };
   if (process.env.DATABASE_URL) env.DATABASE_URL = process.env.DATABASE_URL;
+  // The suite runs several cores, one after another, on one database: they share the CA key passphrase.
+  if (process.env.CA_KEY_PASSPHRASE) env.CA_KEY_PASSPHRASE = process.env.CA_KEY_PASSPHRASE;
   const config = loadConfig(env);
   const core = await startCore(config, { onQuery: () => void queryCount++ });
   const token = await issueToken(config.auth, { subject: 'bench', roles: ['SECURITY_ADMIN'], ttlSeconds: 3600 });

@@ -21,6 +21,7 @@
  * Usage: npm run bench [-- --quick] [--devices N] [--keep] [--only api,fanout,gateway,issuance]
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -48,6 +49,8 @@ interface Plan {
   keep: boolean;
   only: Set<Bench>;
   apiRounds: number;
+  /** How many pages deep the deep devices page is. */
+  depth: number;
   fanout: string[];
   gateway: string[];
   issuance: string[];
@@ -82,6 +85,7 @@ function plan(argv: string[]): Plan {
     keep: values.keep ?? false,
     only,
     apiRounds: quick ? 30 : 200,
+    depth: quick ? 100 : 1000,
     fanout: quick ? ['--subscribers', '200', '--changes', '3'] : ['--subscribers', '5000', '--changes', '10'],
     gateway: quick ? ['--quick'] : [],
     issuance: quick ? ['--quick', '--no-breakdown'] : ['--count', '2000', '--no-breakdown'],
@@ -154,7 +158,9 @@ async function main(): Promise<number> {
   })();
   const outDir = p.quick ? mkdtempSync(join(tmpdir(), 'certfleet-bench-quick-')) : join(here, 'results');
   mkdirSync(outDir, { recursive: true });
-  const childEnv = { ...process.env, DATABASE_URL: scratchUrl, BENCH_RESULTS_DIR: outDir, LOG_LEVEL: 'warn' };
+  // Every core of the run opens the same CA on the scratch database: one passphrase for all (never printed).
+  const passphrase = randomBytes(24).toString('base64url');
+  const childEnv = { ...process.env, DATABASE_URL: scratchUrl, BENCH_RESULTS_DIR: outDir, LOG_LEVEL: 'warn', CA_KEY_PASSPHRASE: passphrase };
 
   log(`certfleet benchmark suite (${p.quick ? 'quick' : 'full'}): ${p.devices.toLocaleString('en-US')} devices`);
   log(`machine: ${host.nproc} CPUs (${host.cpuModel}), ${host.memoryGB} GB, Node ${host.node}; load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
@@ -178,6 +184,7 @@ async function main(): Promise<number> {
         ...process.env,
         DATABASE_URL: scratchUrl,
         DATA_DIR: dataDir,
+        CA_KEY_PASSPHRASE: passphrase,
         PORT: '0',
         AGENT_PORT: '0',
         LOG_LEVEL: 'warn',
@@ -186,7 +193,7 @@ async function main(): Promise<number> {
       try {
         const token = await issueToken(config.auth, { subject: 'bench', roles: ['VIEWER'], ttlSeconds: 3600 });
         const rssBefore = process.memoryUsage().rss;
-        results.api = await runApiBench({ url: core.url, token, databaseUrl: scratchUrl, rounds: p.apiRounds, log });
+        results.api = await runApiBench({ url: core.url, token, databaseUrl: scratchUrl, rounds: p.apiRounds, depth: p.depth, log });
         (results.api as Record<string, unknown>).coreRssBytes = rssBefore;
       } finally {
         await core.close();
