@@ -241,7 +241,7 @@ async function main(): Promise<number> {
   };
   const jsonFile = join(outDir, p.quick ? 'suite.quick.json' : 'suite.json');
   writeFileSync(jsonFile, `${JSON.stringify(suite, null, 2)}\n`);
-  const table = markdown(suite);
+  const table = markdown({ ...suite, jsonName: p.quick ? jsonFile : 'bench/results/suite.json' });
   log(`\n${table}`);
   log(`results: ${jsonFile}`);
   if (!p.quick) writeBenchmarksMd(table);
@@ -350,13 +350,13 @@ function tableRows(results: Record<string, any>): Row[] {
   return rows;
 }
 
-function markdown(suite: { date: string; command: string; machine: ReturnType<typeof machine>; source: { commit: string | null }; loadAverages: number[][]; devices: number; rows: Row[]; seconds: number }): string {
+function markdown(suite: { jsonName: string; date: string; command: string; machine: ReturnType<typeof machine>; source: { commit: string | null }; loadAverages: number[][]; devices: number; rows: Row[]; seconds: number }): string {
   const m = suite.machine;
   const loads = suite.loadAverages.map((l) => l[0]!.toFixed(1));
   const lines = [
     `Measured by \`${suite.command}\` on ${suite.date.slice(0, 16).replace('T', ' ')} UTC in ${Math.round(suite.seconds)} s:`,
     `${m.nproc} CPUs (${m.cpuModel}), ${m.memoryGB} GB, Node ${m.node}, ${m.platform}; commit ${suite.source.commit?.slice(0, 7) ?? 'unknown'};`,
-    `1-minute load average between the steps: ${loads.join(', ')}. The raw figures are in \`bench/results/suite.json\`.`,
+    `1-minute load average between the steps: ${loads.join(', ')}. The raw figures are in \`${suite.jsonName}\`.`,
     '',
     '| what | measured | baseline in the same run | ratio | goal | met? |',
     '|---|---|---|---|---|---|',
