@@ -1,5 +1,5 @@
 // Helpers both benchmarks use: what machine and commit a result belongs to, and a CPU profiler.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { cpus, totalmem } from 'node:os';
@@ -59,4 +59,81 @@ export async function startProfiler(intervalUs: number): Promise<{ stop(file: st
  */
 export function resultsDir(benchDir: string): string {
   return process.env.BENCH_RESULTS_DIR || join(benchDir, 'results');
+}
+
+/**
+ * ClientProcess drives a benchmark's load-generating child process over IPC: messages with an `op`,
+ * `{ op: 'error', message }` failing every wait, `{ op: 'exit' }` asking it to stop. Every wait is
+ * bounded.
+ */
+export class ClientProcess<ToClient extends object, FromClient extends { op: string }> {
+  private backlog: FromClient[] = [];
+  private waiters = new Set<{ pred: (m: FromClient) => boolean; ok: (m: FromClient) => void; fail: (e: Error) => void }>();
+  private failure: Error | undefined;
+  readonly exited: Promise<number | null>;
+
+  constructor(readonly child: ChildProcess) {
+    child.on('message', (raw) => {
+      const m = raw as FromClient;
+      if (m.op === 'error') return this.failAll(new Error(`client process: ${(m as { message?: string }).message}`));
+      for (const w of this.waiters) {
+        if (w.pred(m)) {
+          this.waiters.delete(w);
+          w.ok(m);
+          return;
+        }
+      }
+      this.backlog.push(m);
+    });
+    this.exited = new Promise((ok) =>
+      child.once('exit', (code) => {
+        this.failAll(new Error(`client process exited (code ${code})`));
+        ok(code);
+      }),
+    );
+  }
+
+  private failAll(err: Error) {
+    this.failure ??= err;
+    for (const w of this.waiters) w.fail(err);
+    this.waiters.clear();
+  }
+
+  send(m: ToClient) {
+    this.child.send(m);
+  }
+
+  /** waitFor resolves with the first message (already received or to come) that matches pred. */
+  waitFor<T extends FromClient>(pred: (m: FromClient) => boolean, timeoutMs: number, what: string): Promise<T> {
+    const i = this.backlog.findIndex(pred);
+    if (i >= 0) return Promise.resolve(this.backlog.splice(i, 1)[0] as T);
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<T>((ok, fail) => {
+      const w = {
+        pred,
+        ok: (m: FromClient) => {
+          clearTimeout(timer);
+          ok(m as T);
+        },
+        fail: (e: Error) => {
+          clearTimeout(timer);
+          fail(e);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(w);
+        fail(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      this.waiters.add(w);
+    });
+  }
+
+  async stop() {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      if (this.child.connected) this.child.send({ op: 'exit' });
+      const t = setTimeout(() => this.child.kill('SIGKILL'), 15_000);
+      await this.exited;
+      clearTimeout(t);
+    }
+  }
 }

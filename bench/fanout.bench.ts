@@ -29,7 +29,7 @@
  * Writes bench/results/fanout.json and bench/results/fanout.<database>.json (or into BENCH_RESULTS_DIR)
  * and prints a markdown table.
  */
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
@@ -37,7 +37,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { redactUrl } from '../src/config.js';
-import { machine, resultsDir, sourceVersion, startProfiler } from './bench-common.js';
+import { ClientProcess as BenchClientProcess, machine, resultsDir, sourceVersion, startProfiler } from './bench-common.js';
 import { runInNewContext } from 'node:vm';
 import type WebSocketType from 'ws';
 import type { WebSocketServer as WebSocketServerType } from 'ws';
@@ -392,78 +392,6 @@ async function waitUntil(pred: () => boolean, timeoutMs: number, what: string) {
   }
 }
 
-/** ClientProcess is the child holding the client sockets, driven over IPC; every wait is bounded. */
-class ClientProcess {
-  private backlog: FromClient[] = [];
-  private waiters = new Set<{ pred: (m: FromClient) => boolean; ok: (m: FromClient) => void; fail: (e: Error) => void }>();
-  private failure: Error | undefined;
-  readonly exited: Promise<number | null>;
-
-  constructor(readonly child: ChildProcess) {
-    child.on('message', (raw) => {
-      const m = raw as FromClient;
-      if (m.op === 'error') return this.failAll(new Error(`client process: ${m.message}`));
-      for (const w of this.waiters) {
-        if (w.pred(m)) {
-          this.waiters.delete(w);
-          w.ok(m);
-          return;
-        }
-      }
-      this.backlog.push(m);
-    });
-    this.exited = new Promise((ok) =>
-      child.once('exit', (code) => {
-        this.failAll(new Error(`client process exited (code ${code})`));
-        ok(code);
-      }),
-    );
-  }
-
-  private failAll(err: Error) {
-    this.failure ??= err;
-    for (const w of this.waiters) w.fail(err);
-    this.waiters.clear();
-  }
-
-  send(m: ToClient) {
-    this.child.send(m);
-  }
-
-  /** waitFor resolves with the first message (already received or to come) that matches pred. */
-  waitFor<T extends FromClient>(pred: (m: FromClient) => boolean, timeoutMs: number, what: string): Promise<T> {
-    const i = this.backlog.findIndex(pred);
-    if (i >= 0) return Promise.resolve(this.backlog.splice(i, 1)[0] as T);
-    if (this.failure) return Promise.reject(this.failure);
-    return new Promise<T>((ok, fail) => {
-      const w = {
-        pred,
-        ok: (m: FromClient) => {
-          clearTimeout(timer);
-          ok(m as T);
-        },
-        fail: (e: Error) => {
-          clearTimeout(timer);
-          fail(e);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(w);
-        fail(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
-      }, timeoutMs);
-      this.waiters.add(w);
-    });
-  }
-
-  async stop() {
-    if (this.child.exitCode === null && this.child.signalCode === null) {
-      if (this.child.connected) this.send({ op: 'exit' });
-      const t = setTimeout(() => this.child.kill('SIGKILL'), 15_000);
-      await this.exited;
-      clearTimeout(t);
-    }
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Server side: the run
@@ -513,7 +441,7 @@ async function main() {
   const dataDir = mkdtempSync(join(tmpdir(), 'certfleet-fanout-'));
   let core: CoreHandle | undefined;
   let bare: WebSocketServerType | undefined;
-  let clients: ClientProcess | undefined;
+  let clients: BenchClientProcess<ToClient, FromClient> | undefined;
   let result: object | undefined;
   const rows: string[] = [];
   try {
@@ -550,7 +478,7 @@ async function main() {
     const bareUrl = `ws://127.0.0.1:${(b.address() as AddressInfo).port}/`;
 
     const childArgv = process.execArgv.filter((a) => !a.startsWith('--cpu-prof') && !a.startsWith('--inspect'));
-    clients = new ClientProcess(fork(fileURLToPath(import.meta.url), [CHILD_FLAG], { execArgv: childArgv, stdio: 'inherit' }));
+    clients = new BenchClientProcess<ToClient, FromClient>(fork(fileURLToPath(import.meta.url), [CHILD_FLAG], { execArgv: childArgv, stdio: 'inherit' }));
     const cp = clients;
     await cp.waitFor((m) => m.op === 'ready', 30_000, 'the client process to start');
 

@@ -53,7 +53,7 @@
  */
 import 'reflect-metadata';
 import { createHash, randomBytes } from 'node:crypto';
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Agent as HttpsAgent, RequestOptions, Server as HttpsServer } from 'node:https';
@@ -62,7 +62,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { ConnectionOptions, SecureContext, TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
-import { machine, sourceVersion, startProfiler } from './bench-common.js';
+import { ClientProcess as BenchClientProcess, machine, sourceVersion, startProfiler } from './bench-common.js';
 import type { CoreHandle } from '../src/main.js';
 
 const CHILD_FLAG = '--gateway-client';
@@ -326,78 +326,6 @@ async function runClient(): Promise<void> {
   send({ op: 'ready' });
 }
 
-/** ClientProcess is the child holding the load generator, driven over IPC; every wait is bounded. */
-class ClientProcess {
-  private backlog: FromClient[] = [];
-  private waiters = new Set<{ pred: (m: FromClient) => boolean; ok: (m: FromClient) => void; fail: (e: Error) => void }>();
-  private failure: Error | undefined;
-  readonly exited: Promise<number | null>;
-
-  constructor(readonly child: ChildProcess) {
-    child.on('message', (raw) => {
-      const m = raw as FromClient;
-      if (m.op === 'error') return this.failAll(new Error(`client process: ${m.message}`));
-      for (const w of this.waiters) {
-        if (w.pred(m)) {
-          this.waiters.delete(w);
-          w.ok(m);
-          return;
-        }
-      }
-      this.backlog.push(m);
-    });
-    this.exited = new Promise((ok) =>
-      child.once('exit', (code) => {
-        this.failAll(new Error(`client process exited (code ${code})`));
-        ok(code);
-      }),
-    );
-  }
-
-  private failAll(err: Error) {
-    this.failure ??= err;
-    for (const w of this.waiters) w.fail(err);
-    this.waiters.clear();
-  }
-
-  send(m: ToClient) {
-    this.child.send(m);
-  }
-
-  waitFor<T extends FromClient>(pred: (m: FromClient) => boolean, timeoutMs: number, what: string): Promise<T> {
-    const i = this.backlog.findIndex(pred);
-    if (i >= 0) return Promise.resolve(this.backlog.splice(i, 1)[0] as T);
-    if (this.failure) return Promise.reject(this.failure);
-    return new Promise<T>((ok, fail) => {
-      const w = {
-        pred,
-        ok: (m: FromClient) => {
-          clearTimeout(timer);
-          ok(m as T);
-        },
-        fail: (e: Error) => {
-          clearTimeout(timer);
-          fail(e);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(w);
-        fail(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
-      }, timeoutMs);
-      this.waiters.add(w);
-    });
-  }
-
-  async stop() {
-    if (this.child.exitCode === null && this.child.signalCode === null) {
-      if (this.child.connected) this.send({ op: 'exit' });
-      const t = setTimeout(() => this.child.kill('SIGKILL'), 15_000);
-      await this.exited;
-      clearTimeout(t);
-    }
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Options, result and helpers
 // ---------------------------------------------------------------------------------------------
@@ -605,7 +533,7 @@ export async function runGatewayBench(opts: GatewayBenchOptions = {}): Promise<G
   const dataDir = mkdtempSync(join(tmpdir(), 'certfleet-gateway-'));
   let core: CoreHandle | undefined;
   let bare: HttpsServer | undefined;
-  let clients: ClientProcess | undefined;
+  let clients: BenchClientProcess<ToClient, FromClient> | undefined;
   let statements = 0;
   let historyInserts = 0;
   try {
@@ -692,7 +620,7 @@ export async function runGatewayBench(opts: GatewayBenchOptions = {}): Promise<G
     const barePort = (b.address() as AddressInfo).port;
 
     const childArgv = process.execArgv.filter((a) => !a.startsWith('--cpu-prof') && !a.startsWith('--inspect'));
-    clients = new ClientProcess(fork(fileURLToPath(import.meta.url), [CHILD_FLAG], { execArgv: childArgv, stdio: 'inherit' }));
+    clients = new BenchClientProcess<ToClient, FromClient>(fork(fileURLToPath(import.meta.url), [CHILD_FLAG], { execArgv: childArgv, stdio: 'inherit' }));
     const cp = clients;
     await cp.waitFor((m) => m.op === 'ready', 30_000, 'the client process to start');
 
