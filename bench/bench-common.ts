@@ -137,3 +137,24 @@ export class ClientProcess<ToClient extends object, FromClient extends { op: str
     }
   }
 }
+
+/**
+ * benchCoreEnv is the environment a benchmark starts its in-process core with: a temp DATA_DIR,
+ * ports chosen by the system, quiet logs, no expiry sweep inside the timed part (an hour is longer
+ * than any run), PostgreSQL when databaseUrl is given, and the suite's shared CA key passphrase
+ * (several cores of one suite run open the same CA, one after another).
+ */
+export function benchCoreEnv(dataDir: string, databaseUrl: string | undefined, extra: Record<string, string> = {}) {
+  const env: Record<string, string | undefined> = {
+    DATA_DIR: dataDir,
+    PORT: '0',
+    AGENT_PORT: '0',
+    LOG_LEVEL: 'warn',
+    CORE_NAME: 'bench-core',
+    SWEEP_INTERVAL_MS: '3600000',
+    ...extra,
+  };
+  if (databaseUrl) env.DATABASE_URL = databaseUrl;
+  if (process.env.CA_KEY_PASSPHRASE) env.CA_KEY_PASSPHRASE = process.env.CA_KEY_PASSPHRASE;
+  return env;
+}

@@ -37,7 +37,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { redactUrl } from '../src/config.js';
-import { ClientProcess as BenchClientProcess, machine, resultsDir, sourceVersion, startProfiler } from './bench-common.js';
+import { benchCoreEnv, ClientProcess as BenchClientProcess, machine, resultsDir, sourceVersion, startProfiler } from './bench-common.js';
 import { runInNewContext } from 'node:vm';
 import type WebSocketType from 'ws';
 import type { WebSocketServer as WebSocketServerType } from 'ws';
@@ -445,18 +445,7 @@ async function main() {
   let result: object | undefined;
   const rows: string[] = [];
   try {
-    const env: Record<string, string | undefined> = {
-      DATA_DIR: dataDir,
-      PORT: '0',
-      AGENT_PORT: '0',
-      LOG_LEVEL: 'warn',
-      CORE_NAME: 'bench-core',
-      SUMMARY_PUSH_MS,
-      SWEEP_INTERVAL_MS: '3600000',
-    };
-    if (process.env.DATABASE_URL) env.DATABASE_URL = process.env.DATABASE_URL;
-    // The suite runs several cores, one after another, on one database: they share the CA key passphrase.
-    if (process.env.CA_KEY_PASSPHRASE) env.CA_KEY_PASSPHRASE = process.env.CA_KEY_PASSPHRASE;
+    const env = benchCoreEnv(dataDir, process.env.DATABASE_URL, { SUMMARY_PUSH_MS });
     const config = loadConfig(env);
     core = await startCore(config);
     const c = core;

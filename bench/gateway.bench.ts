@@ -62,7 +62,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { ConnectionOptions, SecureContext, TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
-import { ClientProcess as BenchClientProcess, machine, sourceVersion, startProfiler } from './bench-common.js';
+import { benchCoreEnv, ClientProcess as BenchClientProcess, machine, sourceVersion, startProfiler } from './bench-common.js';
 import type { CoreHandle } from '../src/main.js';
 
 const CHILD_FLAG = '--gateway-client';
@@ -537,18 +537,7 @@ export async function runGatewayBench(opts: GatewayBenchOptions = {}): Promise<G
   let statements = 0;
   let historyInserts = 0;
   try {
-    const env: Record<string, string | undefined> = {
-      DATA_DIR: dataDir,
-      PORT: '0',
-      AGENT_PORT: '0',
-      LOG_LEVEL: 'warn',
-      CORE_NAME: 'bench-core',
-      // The expiry sweep would be noise inside the timed part; an hour is longer than any run.
-      SWEEP_INTERVAL_MS: '3600000',
-    };
-    if (databaseUrl) env.DATABASE_URL = databaseUrl;
-    // The suite runs several cores, one after another, on one database: they share the CA key passphrase.
-    if (process.env.CA_KEY_PASSPHRASE) env.CA_KEY_PASSPHRASE = process.env.CA_KEY_PASSPHRASE;
+    const env = benchCoreEnv(dataDir, databaseUrl);
     try {
       core = await startCore(loadConfig(env), {
         onQuery: (text) => {

@@ -32,7 +32,7 @@ import { loadConfig, redactUrl } from '../src/config.js';
 import { startCore, type CoreHandle } from '../src/main.js';
 import { createCaSigner, parseCertificateRequest } from '../src/pki/index.js';
 import { issueToken } from '../src/server/auth.js';
-import { machine, resultsDir, sourceVersion, startProfiler } from './bench-common.js';
+import { benchCoreEnv, machine, resultsDir, sourceVersion, startProfiler } from './bench-common.js';
 
 x509.cryptoProvider.set(webcrypto);
 
@@ -134,18 +134,7 @@ function stats(values: number[]) {
 let queryCount = 0;
 
 async function startBenchCore(dataDir: string): Promise<{ core: CoreHandle; token: string; database: string }> {
-  const env: Record<string, string | undefined> = {
-    DATA_DIR: dataDir,
-    PORT: '0',
-    AGENT_PORT: '0',
-    LOG_LEVEL: 'warn',
-    CORE_NAME: 'bench-core',
-    // The expiry sweep would be noise inside the timed part; an hour is longer than any run.
-    SWEEP_INTERVAL_MS: '3600000',
-  };
-  if (process.env.DATABASE_URL) env.DATABASE_URL = process.env.DATABASE_URL;
-  // The suite runs several cores, one after another, on one database: they share the CA key passphrase.
-  if (process.env.CA_KEY_PASSPHRASE) env.CA_KEY_PASSPHRASE = process.env.CA_KEY_PASSPHRASE;
+  const env = benchCoreEnv(dataDir, process.env.DATABASE_URL);
   const config = loadConfig(env);
   const core = await startCore(config, { onQuery: () => void queryCount++ });
   const token = await issueToken(config.auth, { subject: 'bench', roles: ['SECURITY_ADMIN'], ttlSeconds: 3600 });
