@@ -4,7 +4,7 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
+import { GraphQLError, type ExecutionResult, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { LiveHub } from '../events/live-hub.js';
@@ -13,7 +13,7 @@ import { createLoaders, type GraphQLContext } from '../resolvers/context.js';
 import type { Services } from '../services/index.js';
 import { AuthError, parseBearer, type TokenVerifier } from './auth.js';
 import { createFormatError } from './graphql-errors.js';
-import { createDocumentCache, createSharedSubscribe } from './shared-execution.js';
+import { createDocumentCache, createSharedSubscribe, socketChannel, type SubscriptionChannel } from './shared-execution.js';
 
 export interface HttpServerOptions {
   host: string;
@@ -85,9 +85,17 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
     errors.map((e) => formatError(e.toJSON(), e));
   // Every subscriber with the same query shares its parse, its validation and each event's result.
   const documents = createDocumentCache(opts.schema);
-  const sharedSubscribe = createSharedSubscribe((contextValue) =>
-    [...(contextValue as GraphQLContext).caller.roles].sort().join(','),
-  );
+  // Errors over WebSocket get the same codes and masking as over HTTP. A result without errors
+  // is sent as it is (shared by every subscriber of the same request, never copied per socket).
+  const formatResult = (result: ExecutionResult) =>
+    result.errors ? { ...result, errors: formatErrors(result.errors) } : result;
+  // Each subscription's context and the socket channel its messages go out on.
+  const channels = new WeakMap<object, SubscriptionChannel>();
+  const sharedSubscribe = createSharedSubscribe({
+    shareKey: (contextValue) => [...(contextValue as GraphQLContext).caller.roles].sort().join(','),
+    channel: (contextValue) => channels.get(contextValue as object),
+    formatResult,
+  });
   const wsCleanup = useServer<Record<string, unknown>, { caller?: GraphQLContext['caller'] }>(
     {
       schema: opts.schema,
@@ -102,10 +110,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
         };
       },
       subscribe: sharedSubscribe,
-      // Errors over WebSocket get the same codes and masking as over HTTP. A result without errors
-      // is sent as it is (shared by every subscriber of the same request, never copied per socket).
-      onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: formatErrors(result.errors) } : result,
+      // Used for the results graphql-ws sends itself (those of subscriptions without a channel).
+      onNext: (_ctx, _id, _payload, _args, result) => formatResult(result),
       onError: (_ctx, _id, _payload, errors) => formatErrors(errors),
       onConnect: async (ctx) => {
         const params = ctx.connectionParams ?? {};
@@ -132,7 +138,11 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
           return false;
         }
       },
-      context: (ctx) => ({ caller: ctx.extra.caller!, services, live, loaders: createLoaders(services) }),
+      context: (ctx, id) => {
+        const contextValue: GraphQLContext = { caller: ctx.extra.caller!, services, live, loaders: createLoaders(services) };
+        channels.set(contextValue, socketChannel(ctx.extra.socket, id));
+        return contextValue;
+      },
     },
     wsServer,
   );

@@ -68,16 +68,97 @@ function withCode(err: GraphQLError, code: string): GraphQLError {
 type Executed = ExecutionResult | Promise<ExecutionResult>;
 
 /**
+ * A SubscriptionChannel lets a subscription write its `next` messages straight to its socket.
+ * graphql-ws would otherwise build, check and serialize the same message once per subscriber
+ * and wait on a promise for every write; here the payload is serialized once per event and
+ * request, and each subscriber only adds its own message id around it.
+ */
+export interface SubscriptionChannel {
+  /** The start of every `next` message of this subscription, up to its payload: `{"id":…,"type":"next","payload":`. */
+  readonly nextPrefix: string;
+  /**
+   * write sends one whole message. It returns a promise when the socket could not take the
+   * message at once (the client reads slowly): the next event is taken only once it settles, so
+   * the source's own rules (newest summary only, a bounded queue of changes) apply to slow
+   * clients. It throws, or the promise rejects, when the socket is gone.
+   */
+  write(message: string): void | Promise<void>;
+}
+
+/** The little of a `ws` WebSocket that socketChannel uses. */
+export interface ChannelSocket {
+  readonly readyState: number;
+  readonly OPEN: number;
+  /** Bytes handed to send() that the operating system has not taken yet. */
+  readonly bufferedAmount: number;
+  send(data: string, cb: (err?: Error) => void): void;
+}
+
+/**
+ * socketChannel writes one subscription's messages to its WebSocket. A message the socket takes
+ * at once needs no waiting; otherwise the subscription waits until the socket has flushed what it
+ * holds, so a client that reads slowly never has more than one message queued for it here.
+ */
+export function socketChannel(socket: ChannelSocket, id: string): SubscriptionChannel {
+  let wake: (() => void) | undefined;
+  let failure: Error | undefined;
+  // One callback for every write of the subscription, not a closure per message.
+  const written = (err?: Error) => {
+    if (err) failure ??= err;
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const drained = async () => {
+    while (!failure && socket.readyState === socket.OPEN && socket.bufferedAmount > 0) {
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+    if (failure) throw failure;
+  };
+  return {
+    nextPrefix: `{"id":${JSON.stringify(id)},"type":"next","payload":`,
+    write(message) {
+      if (failure) throw failure;
+      if (socket.readyState !== socket.OPEN) throw new Error('the WebSocket is closed');
+      socket.send(message, written);
+      return socket.bufferedAmount > 0 ? drained() : undefined;
+    },
+  };
+}
+
+export interface SharedSubscribeOptions {
+  /** shareKey names what else a result may depend on (for certfleet: the caller's roles). */
+  shareKey(contextValue: unknown): string;
+  /** channel, when it gives one, makes the subscription write to its socket itself. */
+  channel?(contextValue: unknown): SubscriptionChannel | undefined;
+  /** formatResult shapes a result into the payload sent (errors masked and coded); the default sends it as is. */
+  formatResult?(result: ExecutionResult): unknown;
+}
+
+/** One event's result for one distinct request, and its serialized payload once a channel asked for it. */
+interface SharedResult {
+  result: Executed;
+  json?: string | Promise<string>;
+}
+
+/**
  * createSharedSubscribe is a drop-in for graphql's `subscribe`: it resolves the source stream per
  * subscriber (so every subscriber's own checks run), then executes each event at most once per
- * distinct request. shareKey names what else the result may depend on (for certfleet: the
- * caller's roles); requests that differ in it never share a result. Events that are not objects
- * cannot be remembered and are executed per subscriber.
+ * distinct request. Requests that differ in their share key never share a result. Events that are
+ * not objects cannot be remembered and are executed per subscriber.
+ *
+ * A subscriber whose context gives a channel gets an iterator that yields nothing: its messages
+ * go straight to its socket (see SubscriptionChannel), and the iterator only tells graphql-ws when
+ * the stream ends or fails, so graphql-ws still sends `complete` or `error` and can end it.
  */
-export function createSharedSubscribe(shareKey: (contextValue: unknown) => string) {
+export function createSharedSubscribe(options: SharedSubscribeOptions) {
   const documentIds = new WeakMap<DocumentNode, number>();
   let nextDocumentId = 1;
-  const results = new WeakMap<object, Map<string, Executed>>();
+  const results = new WeakMap<object, Map<string, SharedResult>>();
+  // The latest event of each distinct request, so that the subscribers after the first find its
+  // result without a lookup by event. Dropped with the last subscriber of the request.
+  const latest = new Map<string, { users: number; event?: object; shared?: SharedResult }>();
+  const format = options.formatResult ?? ((r: ExecutionResult) => r);
 
   return async function subscribe(args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
     const source = await createSourceEventStream(args);
@@ -88,23 +169,130 @@ export function createSharedSubscribe(shareKey: (contextValue: unknown) => strin
       docId = nextDocumentId++;
       documentIds.set(args.document, docId);
     }
-    const key = `${docId}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? null)}\u0000${shareKey(args.contextValue)}`;
+    const key = `${docId}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? null)}\u0000${options.shareKey(args.contextValue)}`;
+    let group = latest.get(key);
+    if (!group) {
+      group = { users: 0 };
+      latest.set(key, group);
+    }
+    group.users++;
+    const g = group;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      if (--g.users === 0 && latest.get(key) === g) latest.delete(key);
+    };
 
     const run = (payload: unknown): Executed => execute({ ...args, rootValue: payload });
-    return mapIterator(source[Symbol.asyncIterator](), (payload) => {
-      if (payload === null || typeof payload !== 'object') return run(payload);
-      let byKey = results.get(payload);
+    const shared = (event: object): SharedResult => {
+      if (g.event === event) return g.shared!;
+      let byKey = results.get(event);
       if (!byKey) {
         byKey = new Map();
-        results.set(payload, byKey);
+        results.set(event, byKey);
       }
-      let result = byKey.get(key);
-      if (result === undefined) {
-        result = run(payload);
-        byKey.set(key, result);
+      let s = byKey.get(key);
+      if (s === undefined) {
+        s = { result: run(event) };
+        byKey.set(key, s);
       }
-      return result;
-    });
+      g.event = event;
+      g.shared = s;
+      return s;
+    };
+
+    const iterator = source[Symbol.asyncIterator]() as AsyncIterator<unknown>;
+    const channel = options.channel?.(args.contextValue);
+    if (channel) {
+      const payloadOf = (event: unknown): string | Promise<string> => {
+        if (event === null || typeof event !== 'object') return serialize(run(event));
+        const s = shared(event);
+        if (s.json === undefined) {
+          const json = serialize(s.result);
+          s.json = json;
+          if (typeof json !== 'string') void json.then((done) => (s.json = done), () => undefined);
+        }
+        return s.json;
+      };
+      const serialize = (r: Executed): string | Promise<string> =>
+        isPromise(r) ? r.then((done) => JSON.stringify(format(done))) : JSON.stringify(format(r));
+      return writeToChannel(iterator, channel, payloadOf, release);
+    }
+
+    return mapIterator(
+      iterator,
+      (payload) => (payload === null || typeof payload !== 'object' ? run(payload) : shared(payload).result),
+      release,
+    );
+  };
+}
+
+/**
+ * writeToChannel pumps the source into the channel and returns the iterator graphql-ws holds: its
+ * first next() starts the pump (graphql-ws calls it once the subscription is registered, so no
+ * message can precede that), and it settles only when the stream ends (done), fails (rejects, so
+ * graphql-ws sends an error), or is ended by return().
+ */
+function writeToChannel(
+  source: AsyncIterator<unknown>,
+  channel: SubscriptionChannel,
+  payloadOf: (event: unknown) => string | Promise<string>,
+  release: () => void,
+): AsyncIterableIterator<ExecutionResult> {
+  let ended = false;
+  let started = false;
+  let settle: { resolve(r: IteratorResult<ExecutionResult>): void; reject(err: unknown): void } | undefined;
+  const ending = new Promise<IteratorResult<ExecutionResult>>((resolve, reject) => (settle = { resolve, reject }));
+  ending.catch(() => undefined); // whoever awaits next() sees the failure; nobody else has to
+  const end = (err?: unknown) => {
+    if (ended) return;
+    ended = true;
+    release();
+    if (err === undefined) settle!.resolve({ value: undefined, done: true });
+    else settle!.reject(err);
+  };
+  const pump = async () => {
+    try {
+      for (;;) {
+        const r = await source.next();
+        if (ended) return;
+        if (r.done) break;
+        let payload = payloadOf(r.value);
+        if (typeof payload !== 'string') payload = await payload;
+        if (ended) return;
+        const wait = channel.write(channel.nextPrefix + payload + '}');
+        if (wait) await wait;
+        if (ended) return;
+      }
+      end();
+    } catch (err) {
+      if (ended) return;
+      end(err);
+      await Promise.resolve(source.return?.()).catch(() => undefined);
+    }
+  };
+  const close = async () => {
+    if (!ended) end();
+    await source.return?.();
+    return { value: undefined, done: true } as IteratorResult<ExecutionResult>;
+  };
+  return {
+    next() {
+      if (!started && !ended) {
+        started = true;
+        void pump();
+      }
+      return ending;
+    },
+    return: close,
+    async throw(err?: unknown) {
+      await close();
+      throw err;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
   };
 }
 
@@ -121,8 +309,13 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
  * a generator waiting on the source cannot be returned until the next event arrives, and
  * graphql-ws must be able to end a quiet subscription at once.
  */
-function mapIterator<T, R>(source: AsyncIterator<T>, fn: (value: T) => R | Promise<R>): AsyncIterableIterator<R> {
+function mapIterator<T, R>(
+  source: AsyncIterator<T>,
+  fn: (value: T) => R | Promise<R>,
+  release: () => void,
+): AsyncIterableIterator<R> {
   const close = async () => {
+    release();
     await source.return?.();
   };
   const fail = async (err: unknown): Promise<never> => {
@@ -132,7 +325,10 @@ function mapIterator<T, R>(source: AsyncIterator<T>, fn: (value: T) => R | Promi
   // A result that is already there is passed on without another promise step: with thousands of
   // subscribers on one event, every step is taken thousands of times.
   const map = (r: IteratorResult<T>): IteratorResult<R> | Promise<IteratorResult<R>> => {
-    if (r.done) return { value: undefined, done: true };
+    if (r.done) {
+      release();
+      return { value: undefined, done: true };
+    }
     let mapped: R | Promise<R>;
     try {
       mapped = fn(r.value);

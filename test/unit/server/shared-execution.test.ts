@@ -6,7 +6,7 @@ import {
   GraphQLString,
   type ExecutionResult,
 } from 'graphql';
-import { createDocumentCache, createSharedSubscribe } from '../../../src/server/shared-execution.js';
+import { createDocumentCache, createSharedSubscribe, socketChannel } from '../../../src/server/shared-execution.js';
 
 /** A source that many subscribers share, as the live hub does: offer() reaches every open iterator. */
 function broadcaster() {
@@ -91,7 +91,7 @@ function setup() {
     }),
   });
   const documents = createDocumentCache(schema, 3);
-  const subscribe = createSharedSubscribe((ctx) => (ctx as { role: string }).role);
+  const subscribe = createSharedSubscribe({ shareKey: (ctx) => (ctx as { role: string }).role });
   const open = async (query: string, role = 'viewer', variableValues?: Record<string, unknown>) => {
     const parsed = documents.get(query);
     if ('errors' in parsed) throw new Error(parsed.errors[0]!.message);
@@ -186,5 +186,189 @@ describe('createSharedSubscribe', () => {
     await sub.return!();
     expect(source.openCount).toBe(0);
     await expect(waiting).resolves.toEqual({ value: undefined, done: true });
+  });
+});
+
+/** A stand-in for a ws WebSocket: records what is sent; `stuck` makes it hold writes as a slow client's socket does. */
+function fakeSocket() {
+  const sent: string[] = [];
+  const held: ((err?: Error) => void)[] = [];
+  const socket = {
+    OPEN: 1,
+    readyState: 1,
+    bufferedAmount: 0,
+    stuck: false,
+    sent,
+    send(data: string, cb: (err?: Error) => void) {
+      sent.push(data);
+      if (socket.stuck) {
+        socket.bufferedAmount += data.length;
+        held.push(cb);
+      } else queueMicrotask(() => cb());
+    },
+    /** drain lets the operating system take everything held. */
+    drain() {
+      socket.stuck = false;
+      socket.bufferedAmount = 0;
+      for (const cb of held.splice(0)) cb();
+    },
+    fail(err: Error) {
+      socket.readyState = 3;
+      for (const cb of held.splice(0)) cb(err);
+    },
+  };
+  return socket;
+}
+
+const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
+
+describe('createSharedSubscribe with a socket channel', () => {
+  function channelSetup(format?: (r: ExecutionResult) => unknown) {
+    const base = setup();
+    const sockets = new Map<object, ReturnType<typeof fakeSocket>>();
+    let formatted = 0;
+    const subscribe = createSharedSubscribe({
+      shareKey: (ctx) => (ctx as { role: string }).role,
+      channel: (ctx) => {
+        const s = sockets.get(ctx as object);
+        return s && socketChannel(s, (ctx as { id: string }).id);
+      },
+      formatResult: (r) => {
+        formatted++;
+        return format ? format(r) : r;
+      },
+    });
+    const open = async (query: string, id: string, role = 'viewer') => {
+      const parsed = base.documents.get(query);
+      if ('errors' in parsed) throw new Error(parsed.errors[0]!.message);
+      const contextValue = { role, id };
+      const socket = fakeSocket();
+      sockets.set(contextValue, socket);
+      const it = (await subscribe({ schema: base.schema, document: parsed.document, contextValue })) as AsyncIterableIterator<ExecutionResult>;
+      // graphql-ws starts reading once the subscription is registered.
+      const ending = it.next();
+      return { it, socket, ending };
+    };
+    return { ...base, open, formattedCount: () => formatted };
+  }
+
+  it('writes each event as a graphql-ws next message with its own id, serialized once per event and request', async () => {
+    const { source, calls, open, formattedCount } = channelSetup();
+    const subs = await Promise.all(Array.from({ length: 20 }, (_, i) => open('subscription { counts { total } }', `sub-${i}`)));
+    source.offer({ total: 3 });
+    await tick();
+    source.offer({ total: 4 });
+    await tick();
+    expect(calls.resolve).toBe(2);
+    expect(formattedCount()).toBe(2);
+    subs.forEach(({ socket }, i) => {
+      expect(socket.sent.map((m) => JSON.parse(m))).toEqual([
+        { id: `sub-${i}`, type: 'next', payload: { data: { counts: { total: 3 } } } },
+        { id: `sub-${i}`, type: 'next', payload: { data: { counts: { total: 4 } } } },
+      ]);
+    });
+  });
+
+  it('escapes the id the client chose', async () => {
+    const { source, open } = channelSetup();
+    const { socket } = await open('subscription { counts { total } }', 'a"b\\c');
+    source.offer({ total: 1 });
+    await tick();
+    expect(JSON.parse(socket.sent[0]!).id).toBe('a"b\\c');
+  });
+
+  it('sends the formatted result (errors masked by the caller), not the raw one', async () => {
+    const { source, open } = channelSetup((r) => ({ ...r, extensions: { shaped: true } }));
+    const { socket } = await open('subscription { counts { total } }', '1');
+    source.offer({ total: 9 });
+    await tick();
+    expect(JSON.parse(socket.sent[0]!).payload).toEqual({ data: { counts: { total: 9 } }, extensions: { shaped: true } });
+  });
+
+  it('takes no further event while its socket has not flushed, so a slow client only ever has one message queued here', async () => {
+    const { source, open } = channelSetup();
+    const fast = await open('subscription { counts { total } }', 'fast');
+    const slow = await open('subscription { counts { total } }', 'slow');
+    slow.socket.stuck = true;
+    source.offer({ total: 1 });
+    await tick();
+    for (let n = 2; n <= 5; n++) {
+      source.offer({ total: n });
+      await tick();
+    }
+    expect(fast.socket.sent).toHaveLength(5);
+    // The slow socket got the first message and nothing since: the rest wait in the source (the
+    // broadcaster here queues; the live hub keeps only the newest summary, or cuts off a stream).
+    expect(slow.socket.sent).toHaveLength(1);
+    slow.socket.drain();
+    await tick();
+    expect(slow.socket.sent.map((m) => JSON.parse(m).payload.data.counts.total)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('ends the subscription with the write failure when its socket goes away', async () => {
+    const { source, open } = channelSetup();
+    const { socket, ending } = await open('subscription { counts { total } }', '1');
+    socket.stuck = true;
+    source.offer({ total: 1 });
+    await tick();
+    socket.fail(new Error('socket gone'));
+    await expect(ending).rejects.toThrow('socket gone');
+    expect(source.openCount).toBe(0);
+  });
+
+  it('passes a failing source on as a failed subscription (graphql-ws then sends an error)', async () => {
+    const { schema } = setup();
+    const failing: AsyncIterableIterator<unknown> = {
+      next: () => Promise.reject(new Error('fell behind')),
+      return: async () => ({ value: undefined, done: true }),
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+    const failingSchema = new GraphQLSchema({
+      query: schema.getQueryType(),
+      subscription: new GraphQLObjectType({
+        name: 'Subscription',
+        fields: { counts: { type: GraphQLInt, subscribe: () => failing, resolve: () => 1 } },
+      }),
+    });
+    const doc = createDocumentCache(failingSchema).get('subscription { counts }');
+    if (!('document' in doc)) throw new Error('expected a document');
+    const socket = fakeSocket();
+    const ctx = {};
+    const subscribe = createSharedSubscribe({ shareKey: () => '', channel: (c) => (c === ctx ? socketChannel(socket, 'x') : undefined) });
+    const it = (await subscribe({ schema: failingSchema, document: doc.document, contextValue: ctx })) as AsyncIterableIterator<ExecutionResult>;
+    await expect(it.next()).rejects.toThrow('fell behind');
+    expect(socket.sent).toHaveLength(0);
+  });
+
+  it('ends at once when graphql-ws returns it, writing nothing more and releasing its source', async () => {
+    const { source, open } = channelSetup();
+    const { it, socket, ending } = await open('subscription { counts { total } }', '1');
+    source.offer({ total: 1 });
+    await tick();
+    await it.return!();
+    await expect(ending).resolves.toEqual({ value: undefined, done: true });
+    expect(source.openCount).toBe(0);
+    source.offer({ total: 2 });
+    await tick();
+    expect(socket.sent).toHaveLength(1);
+  });
+
+  it('writes nothing before graphql-ws has registered the subscription (its first next call)', async () => {
+    const { source, documents, schema } = setup();
+    const socket = fakeSocket();
+    const ctx = {};
+    const subscribe = createSharedSubscribe({ shareKey: () => '', channel: () => socketChannel(socket, 'early') });
+    const parsed = documents.get('subscription { counts { total } }');
+    if (!('document' in parsed)) throw new Error('expected a document');
+    const it = (await subscribe({ schema, document: parsed.document, contextValue: ctx })) as AsyncIterableIterator<ExecutionResult>;
+    source.offer({ total: 1 });
+    await tick();
+    expect(socket.sent).toHaveLength(0);
+    void it.next();
+    await tick();
+    expect(socket.sent).toHaveLength(1);
+    await it.return!();
   });
 });
