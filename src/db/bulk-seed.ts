@@ -1244,7 +1244,7 @@ export async function seedFleet(
   // The check: with all four counter rows locked (in adjustCounters' order), no status move can
   // commit between reading the counters and the recount, whatever else runs on the database.
   const counters = await db.transaction(async (tx) => {
-    await tx.execute(sql`select status from auth_status_counters order by status for update`);
+    await tx.execute(sql`select status from auth_status_counters order by status collate "C" for update`);
     const kept = emptyCounts();
     const recount = emptyCounts();
     for (const r of rowsOf<{ status: AuthStatus; count: string | number }>(await tx.execute(sql`select status, count from auth_status_counters`))) {

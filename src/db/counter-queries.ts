@@ -27,16 +27,31 @@ export async function getCountersAndSwitch(
 }
 
 /**
- * adjustCounters adds deltas to the kept counters. Rows are updated one at a time in a fixed
- * order, so two transactions moving devices between the same statuses cannot deadlock.
+ * adjustCounters adds deltas to the kept counters in one statement. Two transactions moving
+ * devices between the same statuses cannot deadlock: the inner `for update` locks the rows one
+ * by one in status order (byte order, whatever the database's collation), and the update can only
+ * reach a row the inner select has handed on, so already locked; every writer of the counters
+ * takes them in that order (the bulk seed's check too).
  */
 export async function adjustCounters(tx: DbExecutor, deltas: Partial<StatusCounts>): Promise<void> {
-  for (const status of [...AUTH_STATUSES].sort()) {
-    const delta = deltas[status] ?? 0;
-    if (delta === 0) continue;
-    await tx
-      .update(authStatusCounters)
-      .set({ count: sql`${authStatusCounters.count} + ${delta}` })
-      .where(eq(authStatusCounters.status, status));
+  const moved = [...AUTH_STATUSES].sort().filter((s) => (deltas[s] ?? 0) !== 0);
+  if (moved.length === 0) return;
+  for (const s of moved) {
+    if (!Number.isSafeInteger(deltas[s])) throw new RangeError(`not a counter change: ${deltas[s]} for ${s}`);
   }
+  const statuses = `{${moved.join(',')}}`;
+  const amounts = `{${moved.map((s) => deltas[s]).join(',')}}`;
+  await tx.execute(sql`
+    update auth_status_counters c set count = c.count + d.delta
+    from (
+      select l.status, v.delta
+      from (
+        select status from auth_status_counters
+        where status = any(${statuses}::text[])
+        order by status collate "C"
+        for update
+      ) l
+      join unnest(${statuses}::text[], ${amounts}::bigint[]) as v(status, delta) on v.status = l.status
+    ) d
+    where c.status = d.status`);
 }

@@ -133,8 +133,10 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
 
     // 1. Lock the devices, in id order (the order every writer uses), creating those never seen:
     //    an unknown agent still shows up in the chart, so the admin sees its failure.
+    //    The switch is read alongside (on PostgreSQL both go out in one round trip).
     const agentIds = [...new Set(batch.map((p) => p.agentId))];
-    const byAgent = new Map((await lockDevicesByAgentIds(tx, agentIds)).map((d) => [d.agentId!, d]));
+    const [locked, settings] = await Promise.all([lockDevicesByAgentIds(tx, agentIds), getCoreSettings(tx)]);
+    const byAgent = new Map(locked.map((d) => [d.agentId!, d]));
     const unknown = agentIds.filter((a) => !byAgent.has(a));
     if (unknown.length > 0) {
       const first = new Map<string, Pending>();
@@ -202,12 +204,14 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
       }
     });
 
-    // 5. One write of every device's final state, the counters, the history bound.
-    await updateDevicesAfterResults(tx, [...current.values()]);
-    await adjustCounters(tx, deltas);
+    // 5. One write of every device's final state, the counters, the history bound: sent together
+    //    (on PostgreSQL one round trip), run by the database in this order.
+    await Promise.all([
+      updateDevicesAfterResults(tx, [...current.values()]),
+      adjustCounters(tx, deltas),
+      pruneHistory?.(tx, ids),
+    ]);
     if (Object.values(deltas).some((d) => d !== 0)) outbox.publish({ type: 'summaryChanged' });
-    if (pruneHistory) await pruneHistory(tx, ids);
-    const settings = await getCoreSettings(tx);
     return steps.map(({ row, previous }, i) => ({
       device: deviceView(row, settings.clientCertificateSecurityEnabled),
       verdict: batch[i]!.verdict,
