@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getCountersAndSwitch } from '../../src/db/counter-queries.js';
+import { adjustCounters, getCountersAndSwitch } from '../../src/db/counter-queries.js';
 import { countDevicesByStatus } from '../../src/db/device-queries.js';
 import { rowsOf } from '../../src/db/rows.js';
 import type { AppEvent } from '../../src/events/bus.js';
@@ -166,5 +166,46 @@ describe('connection results by group commit', () => {
         certificate: null,
       }),
     ).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+  });
+
+  it('moves the counters in one statement, and writers that lock them concurrently in any mix never deadlock', async () => {
+    const { db } = tc.core.database;
+    const before = (await getCountersAndSwitch(db)).counts;
+    const statements = tc.queries.length;
+    await adjustCounters(db, { AUTHENTICATION_FAILED: 2, NO_AUTHENTICATION_INFO: -1, AUTHENTICATION_SUCCEEDED: 0 });
+    expect(tc.queries.length - statements).toBe(1);
+    await adjustCounters(db, { AUTHENTICATION_FAILED: -2, NO_AUTHENTICATION_INFO: 1 });
+    expect((await getCountersAndSwitch(db)).counts).toEqual(before);
+    await expect(adjustCounters(db, { AUTHENTICATION_FAILED: 0.5 })).rejects.toThrow(RangeError);
+
+    // 40 transactions, each moving a different mix of statuses in a different order of the keys,
+    // holding the locks a moment before committing. A deadlock would surface here as an error
+    // (db.transaction, not the service's retrying transact). On the embedded database they run
+    // one after another; on PostgreSQL they contend on the pool's connections.
+    const statuses = ['NO_AUTHENTICATION_INFO', 'AUTHENTICATION_SUCCEEDED', 'CLIENT_AGENTS_MUST_UPGRADE', 'AUTHENTICATION_FAILED'] as const;
+    const net: Record<string, number> = {};
+    const work = Array.from({ length: 40 }, (_, i) => {
+      const deltas: Partial<Record<(typeof statuses)[number], number>> = {};
+      for (let k = 0; k < statuses.length; k++) {
+        const s = statuses[(i + k) % statuses.length]!;
+        if ((i >> k) & 1) deltas[s] = k % 2 === 0 ? 1 : -1;
+      }
+      for (const [s, d] of Object.entries(deltas)) net[s] = (net[s] ?? 0) + d!;
+      return deltas;
+    });
+    // Start high enough that no counter goes below zero on the way.
+    await adjustCounters(db, { NO_AUTHENTICATION_INFO: 100, AUTHENTICATION_SUCCEEDED: 100, CLIENT_AGENTS_MUST_UPGRADE: 100, AUTHENTICATION_FAILED: 100 });
+    await Promise.all(
+      work.map((deltas) =>
+        db.transaction(async (tx) => {
+          await adjustCounters(tx, deltas);
+          await tx.execute(sql`select pg_sleep(0.005)`);
+        }),
+      ),
+    );
+    const after = (await getCountersAndSwitch(db)).counts;
+    for (const s of statuses) expect(after[s]).toBe(before[s] + 100 + (net[s] ?? 0));
+    await adjustCounters(db, { NO_AUTHENTICATION_INFO: -100 - (net.NO_AUTHENTICATION_INFO ?? 0), AUTHENTICATION_SUCCEEDED: -100 - (net.AUTHENTICATION_SUCCEEDED ?? 0), CLIENT_AGENTS_MUST_UPGRADE: -100 - (net.CLIENT_AGENTS_MUST_UPGRADE ?? 0), AUTHENTICATION_FAILED: -100 - (net.AUTHENTICATION_FAILED ?? 0) });
+    expect((await getCountersAndSwitch(db)).counts).toEqual(before);
   });
 });
