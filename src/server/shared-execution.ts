@@ -100,30 +100,38 @@ export interface ChannelSocket {
  * holds, so a client that reads slowly never has more than one message queued for it here.
  */
 export function socketChannel(socket: ChannelSocket, id: string): SubscriptionChannel {
-  let wake: (() => void) | undefined;
-  let failure: Error | undefined;
+  return new SocketChannel(socket, `{"id":${JSON.stringify(id)},"type":"next","payload":`);
+}
+
+class SocketChannel implements SubscriptionChannel {
+  private wake: (() => void) | undefined;
+  private failure: Error | undefined;
   // One callback for every write of the subscription, not a closure per message.
-  const written = (err?: Error) => {
-    if (err) failure ??= err;
-    const w = wake;
-    wake = undefined;
+  private readonly written = (err?: Error) => {
+    if (err) this.failure ??= err;
+    const w = this.wake;
+    this.wake = undefined;
     w?.();
   };
-  const drained = async () => {
-    while (!failure && socket.readyState === socket.OPEN && socket.bufferedAmount > 0) {
-      await new Promise<void>((resolve) => (wake = resolve));
+
+  constructor(
+    private readonly socket: ChannelSocket,
+    readonly nextPrefix: string,
+  ) {}
+
+  write(message: string): void | Promise<void> {
+    if (this.failure) throw this.failure;
+    if (this.socket.readyState !== this.socket.OPEN) throw new Error('the WebSocket is closed');
+    this.socket.send(message, this.written);
+    return this.socket.bufferedAmount > 0 ? this.drained() : undefined;
+  }
+
+  private async drained() {
+    while (!this.failure && this.socket.readyState === this.socket.OPEN && this.socket.bufferedAmount > 0) {
+      await new Promise<void>((resolve) => (this.wake = resolve));
     }
-    if (failure) throw failure;
-  };
-  return {
-    nextPrefix: `{"id":${JSON.stringify(id)},"type":"next","payload":`,
-    write(message) {
-      if (failure) throw failure;
-      if (socket.readyState !== socket.OPEN) throw new Error('the WebSocket is closed');
-      socket.send(message, written);
-      return socket.bufferedAmount > 0 ? drained() : undefined;
-    },
-  };
+    if (this.failure) throw this.failure;
+  }
 }
 
 export interface SharedSubscribeOptions {
@@ -217,7 +225,7 @@ export function createSharedSubscribe(options: SharedSubscribeOptions) {
       };
       const serialize = (r: Executed): string | Promise<string> =>
         isPromise(r) ? r.then((done) => JSON.stringify(format(done))) : JSON.stringify(format(r));
-      return writeToChannel(iterator, channel, payloadOf, release);
+      return new ChannelSubscription(iterator, channel, payloadOf, release);
     }
 
     return mapIterator(
@@ -229,71 +237,93 @@ export function createSharedSubscribe(options: SharedSubscribeOptions) {
 }
 
 /**
- * writeToChannel pumps the source into the channel and returns the iterator graphql-ws holds: its
+ * ChannelSubscription pumps the source into the channel and is the iterator graphql-ws holds: its
  * first next() starts the pump (graphql-ws calls it once the subscription is registered, so no
  * message can precede that), and it settles only when the stream ends (done), fails (rejects, so
- * graphql-ws sends an error), or is ended by return().
+ * graphql-ws sends an error), or is ended by return(). A class rather than closures: thousands of
+ * idle dashboards each hold one, and methods on the prototype cost them nothing.
  */
-function writeToChannel(
-  source: AsyncIterator<unknown>,
-  channel: SubscriptionChannel,
-  payloadOf: (event: unknown) => string | Promise<string>,
-  release: () => void,
-): AsyncIterableIterator<ExecutionResult> {
-  let ended = false;
-  let started = false;
-  let settle: { resolve(r: IteratorResult<ExecutionResult>): void; reject(err: unknown): void } | undefined;
-  const ending = new Promise<IteratorResult<ExecutionResult>>((resolve, reject) => (settle = { resolve, reject }));
-  ending.catch(() => undefined); // whoever awaits next() sees the failure; nobody else has to
-  const end = (err?: unknown) => {
-    if (ended) return;
-    ended = true;
-    release();
-    if (err === undefined) settle!.resolve({ value: undefined, done: true });
-    else settle!.reject(err);
-  };
-  const pump = async () => {
-    try {
-      for (;;) {
-        const r = await source.next();
-        if (ended) return;
-        if (r.done) break;
-        let payload = payloadOf(r.value);
-        if (typeof payload !== 'string') payload = await payload;
-        if (ended) return;
-        const wait = channel.write(channel.nextPrefix + payload + '}');
-        if (wait) await wait;
-        if (ended) return;
-      }
-      end();
-    } catch (err) {
-      if (ended) return;
-      end(err);
-      await Promise.resolve(source.return?.()).catch(() => undefined);
+type Step = 'next' | 'done' | 'stop';
+
+class ChannelSubscription implements AsyncIterableIterator<ExecutionResult> {
+  private ended = false;
+  private started = false;
+  private resolveEnd!: (r: IteratorResult<ExecutionResult>) => void;
+  private rejectEnd!: (err: unknown) => void;
+  private readonly ending = new Promise<IteratorResult<ExecutionResult>>((resolve, reject) => {
+    this.resolveEnd = resolve;
+    this.rejectEnd = reject;
+  });
+
+  constructor(
+    private readonly source: AsyncIterator<unknown>,
+    private readonly channel: SubscriptionChannel,
+    private readonly payloadOf: (event: unknown) => string | Promise<string>,
+    private readonly release: () => void,
+  ) {}
+
+  next(): Promise<IteratorResult<ExecutionResult>> {
+    if (!this.started && !this.ended) {
+      this.started = true;
+      void this.pump();
     }
-  };
-  const close = async () => {
-    if (!ended) end();
-    await source.return?.();
-    return { value: undefined, done: true } as IteratorResult<ExecutionResult>;
-  };
-  return {
-    next() {
-      if (!started && !ended) {
-        started = true;
-        void pump();
+    return this.ending;
+  }
+
+  async return(): Promise<IteratorResult<ExecutionResult>> {
+    this.end();
+    await this.source.return?.();
+    return { value: undefined, done: true };
+  }
+
+  async throw(err?: unknown): Promise<IteratorResult<ExecutionResult>> {
+    await this.return();
+    throw err;
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+
+  private end(failure?: { err: unknown }) {
+    if (this.ended) return;
+    this.ended = true;
+    this.release();
+    if (failure) this.rejectEnd(failure.err);
+    else this.resolveEnd({ value: undefined, done: true });
+  }
+
+  private async pump() {
+    try {
+      // The event and its payload are handled in deliver(), never held here: this frame stays
+      // suspended between events, and whatever it held would stay alive as long as the dashboard.
+      for (;;) {
+        let step = this.deliver(await this.source.next());
+        if (typeof step !== 'string') step = await step;
+        if (step === 'stop') return;
+        if (step === 'done') break;
       }
-      return ending;
-    },
-    return: close,
-    async throw(err?: unknown) {
-      await close();
-      throw err;
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
+      this.end();
+    } catch (err) {
+      if (this.ended) return;
+      this.end({ err });
+      await Promise.resolve(this.source.return?.()).catch(() => undefined);
+    }
+  }
+
+  /** deliver writes one event: 'next' when the next may be taken, 'done' at the end of the source, 'stop' once ended. */
+  private deliver(r: IteratorResult<unknown>): Step | Promise<Step> {
+    if (this.ended) return 'stop';
+    if (r.done) return 'done';
+    const payload = this.payloadOf(r.value);
+    return typeof payload === 'string' ? this.send(payload) : payload.then((p) => this.send(p));
+  }
+
+  private send(payload: string): Step | Promise<Step> {
+    if (this.ended) return 'stop';
+    const wait = this.channel.write(this.channel.nextPrefix + payload + '}');
+    return wait ? wait.then(() => (this.ended ? 'stop' : 'next')) : 'next';
+  }
 }
 
 function isPromise<V>(value: V | Promise<V>): value is Promise<V> {

@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import {
   GraphQLInt,
@@ -14,6 +16,10 @@ function broadcaster() {
   return {
     offer(v: unknown) {
       for (const o of open) o.push(v);
+    },
+    /** offerEach gives every open iterator its own event. */
+    offerEach(make: () => unknown) {
+      for (const o of open) o.push(make());
     },
     get openCount() {
       return open.size;
@@ -370,5 +376,41 @@ describe('createSharedSubscribe with a socket channel', () => {
     await tick();
     expect(socket.sent).toHaveLength(1);
     await it.return!();
+  });
+});
+
+describe('an idle subscription with a socket channel', () => {
+  it('does not keep its last event alive (thousands of idle dashboards would each hold one)', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const { source, documents, schema } = setup();
+    const parsed = documents.get('subscription { counts { total } }');
+    if (!('document' in parsed)) throw new Error('expected a document');
+    const socket = fakeSocket();
+    const subscribe = createSharedSubscribe({ shareKey: () => '', channel: () => socketChannel(socket, '1') });
+    const subs = await Promise.all(
+      Array.from({ length: 3 }, async () => {
+        const it = (await subscribe({ schema, document: parsed.document, contextValue: {} })) as AsyncIterableIterator<ExecutionResult>;
+        void it.next();
+        return it;
+      }),
+    );
+    // Each subscriber gets its own event (as each new dashboard's own first read), then they idle.
+    const refs: WeakRef<object>[] = [];
+    source.offerEach(() => {
+      const event = { total: refs.length };
+      refs.push(new WeakRef(event));
+      return event;
+    });
+    await tick();
+    await tick(10);
+    gc();
+    await tick(10);
+    gc();
+    expect(refs).toHaveLength(3);
+    expect(socket.sent).toHaveLength(3);
+    // The last event is remembered once for the whole request, so that later subscribers share its result.
+    expect(refs.filter((r) => r.deref() !== undefined)).toHaveLength(1);
+    for (const s of subs) await s.return!();
   });
 });
