@@ -243,8 +243,6 @@ export function createSharedSubscribe(options: SharedSubscribeOptions) {
  * graphql-ws sends an error), or is ended by return(). A class rather than closures: thousands of
  * idle dashboards each hold one, and methods on the prototype cost them nothing.
  */
-type Step = 'next' | 'done' | 'stop';
-
 class ChannelSubscription implements AsyncIterableIterator<ExecutionResult> {
   private ended = false;
   private started = false;
@@ -294,14 +292,25 @@ class ChannelSubscription implements AsyncIterableIterator<ExecutionResult> {
   }
 
   private async pump() {
+    // The event and its payload are dropped before each wait: this frame stays suspended between
+    // events, and whatever it held would stay alive as long as the dashboard.
+    let r: IteratorResult<unknown> | undefined;
+    let payload: string | Promise<string> | undefined;
+    let wait: void | Promise<void>;
     try {
-      // The event and its payload are handled in deliver(), never held here: this frame stays
-      // suspended between events, and whatever it held would stay alive as long as the dashboard.
       for (;;) {
-        let step = this.deliver(await this.source.next());
-        if (typeof step !== 'string') step = await step;
-        if (step === 'stop') return;
-        if (step === 'done') break;
+        r = await this.source.next();
+        if (this.ended) return;
+        if (r.done) break;
+        payload = this.payloadOf(r.value);
+        r = undefined;
+        if (typeof payload !== 'string') payload = await payload;
+        if (this.ended) return;
+        wait = this.channel.write(this.channel.nextPrefix + payload + '}');
+        payload = undefined;
+        if (wait) await wait;
+        wait = undefined;
+        if (this.ended) return;
       }
       this.end();
     } catch (err) {
@@ -309,20 +318,6 @@ class ChannelSubscription implements AsyncIterableIterator<ExecutionResult> {
       this.end({ err });
       await Promise.resolve(this.source.return?.()).catch(() => undefined);
     }
-  }
-
-  /** deliver writes one event: 'next' when the next may be taken, 'done' at the end of the source, 'stop' once ended. */
-  private deliver(r: IteratorResult<unknown>): Step | Promise<Step> {
-    if (this.ended) return 'stop';
-    if (r.done) return 'done';
-    const payload = this.payloadOf(r.value);
-    return typeof payload === 'string' ? this.send(payload) : payload.then((p) => this.send(p));
-  }
-
-  private send(payload: string): Step | Promise<Step> {
-    if (this.ended) return 'stop';
-    const wait = this.channel.write(this.channel.nextPrefix + payload + '}');
-    return wait ? wait.then(() => (this.ended ? 'stop' : 'next')) : 'next';
   }
 }
 
