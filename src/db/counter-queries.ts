@@ -1,4 +1,4 @@
-import { eq, sql } from 'drizzle-orm';
+import { eq, sql, type SQL } from 'drizzle-orm';
 import type { DbExecutor } from './client.js';
 import { AUTH_STATUSES, authStatusCounters, coreSettings, type AuthStatus } from './schema.js';
 
@@ -34,14 +34,23 @@ export async function getCountersAndSwitch(
  * takes them in that order (the bulk seed's check too).
  */
 export async function adjustCounters(tx: DbExecutor, deltas: Partial<StatusCounts>): Promise<void> {
+  const statement = counterAdjustment(deltas);
+  if (statement) await tx.execute(statement);
+}
+
+/**
+ * counterAdjustment is adjustCounters' statement, for a caller that runs it as a WITH part of
+ * another statement (the same locking order holds there); undefined when nothing moves.
+ */
+export function counterAdjustment(deltas: Partial<StatusCounts>): SQL | undefined {
   const moved = [...AUTH_STATUSES].sort().filter((s) => (deltas[s] ?? 0) !== 0);
-  if (moved.length === 0) return;
+  if (moved.length === 0) return undefined;
   for (const s of moved) {
     if (!Number.isSafeInteger(deltas[s])) throw new RangeError(`not a counter change: ${deltas[s]} for ${s}`);
   }
   const statuses = `{${moved.join(',')}}`;
   const amounts = `{${moved.map((s) => deltas[s]).join(',')}}`;
-  await tx.execute(sql`
+  return sql`
     update auth_status_counters c set count = c.count + d.delta
     from (
       select l.status, v.delta
@@ -53,5 +62,5 @@ export async function adjustCounters(tx: DbExecutor, deltas: Partial<StatusCount
       ) l
       join unnest(${statuses}::text[], ${amounts}::bigint[]) as v(status, delta) on v.status = l.status
     ) d
-    where c.status = d.status`);
+    where c.status = d.status`;
 }

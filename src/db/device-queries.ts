@@ -1,8 +1,8 @@
 import { and, asc, eq, getTableColumns, gt, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { DbExecutor } from './client.js';
-import { emptyCounts, type StatusCounts } from './counter-queries.js';
+import { counterAdjustment, emptyCounts, type StatusCounts } from './counter-queries.js';
 import { rowsOf } from './rows.js';
-import { clientCertificates, connectionResults, devices, type AuthStatus } from './schema.js';
+import { clientCertificates, connectionResults, coreSettings, devices, type AuthStatus } from './schema.js';
 
 export type DeviceRow = typeof devices.$inferSelect;
 export type ConnectionResultRow = typeof connectionResults.$inferSelect;
@@ -53,15 +53,23 @@ export async function getDevicesByAgentIds(db: DbExecutor, agentIds: readonly st
   return db.select().from(devices).where(inArray(devices.agentId, [...agentIds]));
 }
 
-/** lockDevicesByAgentIds reads the devices of these agents and locks their rows, in id order. */
-export async function lockDevicesByAgentIds(tx: DbExecutor, agentIds: readonly string[]): Promise<DeviceRow[]> {
-  if (agentIds.length === 0) return [];
-  return tx
-    .select()
+/**
+ * lockDevicesByAgentIds reads the devices of these agents and locks their rows, in id order, and
+ * reads the security switch in the same statement (undefined when no device matched).
+ */
+export async function lockDevicesByAgentIds(
+  tx: DbExecutor,
+  agentIds: readonly string[],
+): Promise<{ devices: DeviceRow[]; securityEnabled: boolean | undefined }> {
+  if (agentIds.length === 0) return { devices: [], securityEnabled: undefined };
+  const rows = await tx
+    .select({ device: devices, securityEnabled: coreSettings.clientCertificateSecurityEnabled })
     .from(devices)
+    .innerJoin(coreSettings, eq(coreSettings.id, 1))
     .where(inArray(devices.agentId, [...agentIds]))
     .orderBy(asc(devices.id))
-    .for('update');
+    .for('update', { of: devices });
+  return { devices: rows.map((r) => r.device), securityEnabled: rows[0]?.securityEnabled };
 }
 
 /** listDevices pages devices by id (keyset: ids above afterId). */
@@ -189,10 +197,19 @@ export async function insertConnectionResults(
 
 /**
  * updateDevicesAfterResults writes the connection state (status, reason, versions, last_* columns)
- * of several devices in one statement. The rows must be locked by the caller's transaction.
+ * of several devices in one statement, and moves the counters by `counters` in the same statement
+ * (see counterAdjustment). The rows must be locked by the caller's transaction.
  */
-export async function updateDevicesAfterResults(tx: DbExecutor, rows: readonly DeviceRow[]): Promise<void> {
-  if (rows.length === 0) return;
+export async function updateDevicesAfterResults(
+  tx: DbExecutor,
+  rows: readonly DeviceRow[],
+  counters: Partial<StatusCounts> = {},
+): Promise<void> {
+  const moveCounters = counterAdjustment(counters);
+  if (rows.length === 0) {
+    if (moveCounters) await tx.execute(moveCounters);
+    return;
+  }
   const iso = (d: Date | null) => (d === null ? null : d.toISOString());
   const values = JSON.stringify(
     rows.map((r) => ({
@@ -213,6 +230,7 @@ export async function updateDevicesAfterResults(tx: DbExecutor, rows: readonly D
   );
   // One parameter, whatever the number of devices: the rows travel as JSON and are unpacked by the server.
   await tx.execute(sql`
+    ${moveCounters ? sql`with moved_counters as (${moveCounters})` : sql``}
     update devices d set
       auth_status = v.auth_status,
       failure_reason = v.failure_reason,

@@ -1,4 +1,4 @@
-import { adjustCounters, type StatusCounts } from '../db/counter-queries.js';
+import type { StatusCounts } from '../db/counter-queries.js';
 import {
   insertConnectionResults,
   lockDevicesByAgentIds,
@@ -126,17 +126,17 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
     outbox: Outbox,
     batch: Pending[],
   ): Promise<RecordedConnection[]> {
-    // All counter changes of the transaction go in one adjustCounters call at its end: counter
-    // rows are then always locked last and in one order, so concurrent writers cannot deadlock.
+    // All counter changes of the transaction are made at its end, in one statement: counter rows
+    // are then always locked last and in one order, so concurrent writers cannot deadlock.
     const deltas: Partial<StatusCounts> = {};
     const add = (status: AuthStatus, n: number) => (deltas[status] = (deltas[status] ?? 0) + n);
 
     // 1. Lock the devices, in id order (the order every writer uses), creating those never seen:
     //    an unknown agent still shows up in the chart, so the admin sees its failure.
-    //    The switch is read alongside (on PostgreSQL both go out in one round trip).
+    //    The same statement reads the security switch.
     const agentIds = [...new Set(batch.map((p) => p.agentId))];
-    const [locked, settings] = await Promise.all([lockDevicesByAgentIds(tx, agentIds), getCoreSettings(tx)]);
-    const byAgent = new Map(locked.map((d) => [d.agentId!, d]));
+    const locked = await lockDevicesByAgentIds(tx, agentIds);
+    const byAgent = new Map(locked.devices.map((d) => [d.agentId!, d]));
     const unknown = agentIds.filter((a) => !byAgent.has(a));
     if (unknown.length > 0) {
       const first = new Map<string, Pending>();
@@ -204,16 +204,17 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
       }
     });
 
-    // 5. One write of every device's final state, the counters, the history bound: sent together
-    //    (on PostgreSQL one round trip), run by the database in this order.
-    await Promise.all([
-      updateDevicesAfterResults(tx, [...current.values()]),
-      adjustCounters(tx, deltas),
+    // 5. One statement writes every device's final state and moves the counters; the history
+    //    bound goes out with it (on PostgreSQL in the same round trip), and the switch is read
+    //    here only when no device was locked above (all of them new).
+    const [, , securityEnabled] = await Promise.all([
+      updateDevicesAfterResults(tx, [...current.values()], deltas),
       pruneHistory?.(tx, ids),
-    ]);
+      locked.securityEnabled ?? getCoreSettings(tx).then((s) => s.clientCertificateSecurityEnabled),
+    ] as const);
     if (Object.values(deltas).some((d) => d !== 0)) outbox.publish({ type: 'summaryChanged' });
     return steps.map(({ row, previous }, i) => ({
-      device: deviceView(row, settings.clientCertificateSecurityEnabled),
+      device: deviceView(row, securityEnabled),
       verdict: batch[i]!.verdict,
       previousStatus: previous,
     }));
