@@ -195,11 +195,14 @@ async function main(): Promise<number> {
     u.pathname = `/${scratch}`;
     return u.toString();
   })();
-  const outDir = p.quick ? mkdtempSync(join(tmpdir(), 'certfleet-bench-quick-')) : join(here, 'results');
+  // Each benchmark writes its JSON to a scratch directory; the suite keeps it inside suite.json. The
+  // files under bench/results then stay those of the runs their BENCHMARKS.md sections describe.
+  const childDir = mkdtempSync(join(tmpdir(), p.quick ? 'certfleet-bench-quick-' : 'certfleet-bench-runs-'));
+  const outDir = p.quick ? childDir : join(here, 'results');
   mkdirSync(outDir, { recursive: true });
   // Every core of the run opens the same CA on the scratch database: one passphrase for all (never printed).
   const passphrase = randomBytes(24).toString('base64url');
-  const childEnv = { ...process.env, DATABASE_URL: scratchUrl, BENCH_RESULTS_DIR: outDir, LOG_LEVEL: 'warn', CA_KEY_PASSPHRASE: passphrase };
+  const childEnv = { ...process.env, DATABASE_URL: scratchUrl, BENCH_RESULTS_DIR: childDir, LOG_LEVEL: 'warn', CA_KEY_PASSPHRASE: passphrase };
 
   log(`certfleet benchmark suite (${p.quick ? 'quick' : 'full'}): ${p.devices.toLocaleString('en-US')} devices`);
   log(`machine: ${host.nproc} CPUs (${host.cpuModel}), ${host.memoryGB} GB, Node ${host.node}; load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
@@ -247,12 +250,13 @@ async function main(): Promise<number> {
       }
       log(`\n== ${name}`);
       await run('npx', ['tsx', script, ...p[name]], childEnv);
-      results[name] = readJson(join(outDir, `${name}.json`));
+      results[name] = readJson(join(childDir, `${name}.json`));
       ran.push(name);
       load.push(loadavg());
     }
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
+    if (!p.quick) rmSync(childDir, { recursive: true, force: true });
     if (!p.keep) {
       await admin.unsafe(`drop database if exists "${scratch}" with (force)`).catch((err: Error) => {
         log(`could not drop the scratch database ${scratch}: ${err.message}`);
