@@ -110,7 +110,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
         };
       },
       subscribe: sharedSubscribe,
-      // Used for the results graphql-ws sends itself (those of subscriptions without a channel).
+      // For what graphql-ws sends itself: results of queries and mutations over the socket (each
+      // subscription writes its own messages through its channel, formatted the same way).
       onNext: (_ctx, _id, _payload, _args, result) => formatResult(result),
       onError: (_ctx, _id, _payload, errors) => formatErrors(errors),
       onConnect: async (ctx) => {
