@@ -53,12 +53,28 @@ export async function startProfiler(intervalUs: number): Promise<{ stop(file: st
 }
 
 /**
- * resultsDir is where a benchmark writes its JSON: BENCH_RESULTS_DIR when set (the runner's quick
- * mode points it at a scratch directory, so a smoke run never replaces recorded results), else
- * bench/results next to the benchmark.
+ * resultsDir is where a benchmark writes its JSON: BENCH_RESULTS_DIR when set (the suite runner
+ * points it at a scratch directory, so its runs never replace the results BENCHMARKS.md cites),
+ * else bench/results next to the benchmark.
  */
 export function resultsDir(benchDir: string): string {
   return process.env.BENCH_RESULTS_DIR || join(benchDir, 'results');
+}
+
+/**
+ * writeResults writes a run as `<name>.json` (the latest run) and `<name>.<database>.json` in
+ * resultsDir, or only `<name>.json` in profileDir for a profiled run (slower than a real one, so
+ * never among the results); returns the files written.
+ */
+export function writeResults(benchDir: string, name: string, database: string, result: object, profileDir?: string | null): string[] {
+  const json = `${JSON.stringify(result, null, 2)}\n`;
+  const dir = resultsDir(benchDir);
+  const written = profileDir ? [join(profileDir, `${name}.json`)] : [join(dir, `${name}.json`), join(dir, `${name}.${database}.json`)];
+  for (const file of written) {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, json);
+  }
+  return written;
 }
 
 /**

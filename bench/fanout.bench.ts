@@ -30,14 +30,14 @@
  * and prints a markdown table.
  */
 import { execFileSync, fork } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { redactUrl } from '../src/config.js';
-import { benchCoreEnv, ClientProcess as BenchClientProcess, machine, resultsDir, sourceVersion, startProfiler } from './bench-common.js';
+import { benchCoreEnv, ClientProcess as BenchClientProcess, machine, sourceVersion, startProfiler, writeResults } from './bench-common.js';
 import { runInNewContext } from 'node:vm';
 import type WebSocketType from 'ws';
 import type { WebSocketServer as WebSocketServerType } from 'ws';
@@ -675,15 +675,7 @@ async function main() {
     rmSync(dataDir, { recursive: true, force: true });
   }
 
-  const json = `${JSON.stringify(result, null, 2)}\n`;
-  const dbKind = (result as { database: string }).database;
-  const written = args.profileDir
-    ? [join(args.profileDir, 'fanout.json')]
-    : [join(resultsDir(here), 'fanout.json'), join(resultsDir(here), `fanout.${dbKind}.json`)];
-  for (const file of written) {
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, json);
-  }
+  const written = writeResults(here, 'fanout', (result as { database: string }).database, result, args.profileDir);
   log('');
   log(`results: ${written.join(', ')}`);
   log('');

@@ -54,7 +54,7 @@
 import 'reflect-metadata';
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync, fork } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Agent as HttpsAgent, RequestOptions, Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
@@ -62,7 +62,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { ConnectionOptions, SecureContext, TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
-import { benchCoreEnv, ClientProcess as BenchClientProcess, machine, sourceVersion, startProfiler } from './bench-common.js';
+import { benchCoreEnv, ClientProcess as BenchClientProcess, machine, sourceVersion, startProfiler, writeResults } from './bench-common.js';
 import type { CoreHandle } from '../src/main.js';
 
 const CHILD_FLAG = '--gateway-client';
@@ -823,16 +823,7 @@ export async function runGatewayBench(opts: GatewayBenchOptions = {}): Promise<G
     }
 
     if (opts.write) {
-      const json = `${JSON.stringify(result, null, 2)}\n`;
-      // BENCH_RESULTS_DIR (set by the benchmark runner for smoke runs) wins over bench/results.
-      const resultsDir = process.env.BENCH_RESULTS_DIR || join(dirname(fileURLToPath(import.meta.url)), 'results');
-      const written = profileDir
-        ? [join(profileDir, 'gateway.json')]
-        : [join(resultsDir, 'gateway.json'), join(resultsDir, `gateway.${result.database}.json`)];
-      for (const file of written) {
-        mkdirSync(dirname(file), { recursive: true });
-        writeFileSync(file, json);
-      }
+      const written = writeResults(dirname(fileURLToPath(import.meta.url)), 'gateway', result.database, result, profileDir);
       log('');
       log(`results: ${written.join(', ')}`);
     }

@@ -21,7 +21,7 @@
  */
 import 'reflect-metadata';
 import { generateKeyPairSync, randomBytes, sign as cryptoSign, webcrypto, X509Certificate } from 'node:crypto';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,7 +32,7 @@ import { loadConfig, redactUrl } from '../src/config.js';
 import { startCore, type CoreHandle } from '../src/main.js';
 import { createCaSigner, parseCertificateRequest } from '../src/pki/index.js';
 import { issueToken } from '../src/server/auth.js';
-import { benchCoreEnv, machine, resultsDir, sourceVersion, startProfiler } from './bench-common.js';
+import { benchCoreEnv, machine, sourceVersion, startProfiler, writeResults } from './bench-common.js';
 
 x509.cryptoProvider.set(webcrypto);
 
@@ -553,16 +553,7 @@ async function main(): Promise<void> {
       },
       breakdown,
     };
-    const outDir = resultsDir(here);
-    const json = `${JSON.stringify(result, null, 2)}\n`;
-    // A profiled run is slower than a real one: its figures go to the profile directory, not to results/.
-    const written = args.profileDir
-      ? [join(args.profileDir, 'issuance.json')]
-      : [join(outDir, 'issuance.json'), join(outDir, `issuance.${dbKind}.json`)];
-    for (const file of written) {
-      mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(file, json);
-    }
+    const written = writeResults(here, 'issuance', dbKind, result, args.profileDir);
 
     log('');
     log(`end to end / raw signing: ${fmtRatio(vsRaw)} (goal ≥ ${GOAL_VS_RAW}): ${metRaw ? 'MET' : 'NOT MET'}`);
