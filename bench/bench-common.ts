@@ -157,7 +157,8 @@ export class ClientProcess<ToClient extends object, FromClient extends { op: str
 /**
  * benchCoreEnv is the environment a benchmark starts its in-process core with: a temp DATA_DIR,
  * ports chosen by the system, quiet logs, no expiry sweep inside the timed part (an hour is longer
- * than any run), PostgreSQL when databaseUrl is given, and the suite's shared CA key passphrase
+ * than any run), enrollment limits out of the way of the setups, PostgreSQL when databaseUrl is
+ * given, and the suite's shared CA key passphrase
  * (several cores of one suite run open the same CA, one after another).
  */
 export function benchCoreEnv(dataDir: string, databaseUrl: string | undefined, extra: Record<string, string> = {}) {
@@ -168,6 +169,9 @@ export function benchCoreEnv(dataDir: string, databaseUrl: string | undefined, e
     LOG_LEVEL: 'warn',
     CORE_NAME: 'bench-core',
     SWEEP_INTERVAL_MS: '3600000',
+    // Setups enroll thousands of agents from one address at once, which is what the limits are for.
+    ENROLL_RATE_PER_MINUTE: '1000000',
+    ENROLL_MAX_PENDING: '10000000',
     ...extra,
   };
   if (databaseUrl) env.DATABASE_URL = databaseUrl;

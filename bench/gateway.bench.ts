@@ -640,16 +640,17 @@ export async function runGatewayBench(opts: GatewayBenchOptions = {}): Promise<G
     const admin = { subject: 'bench', roles: ['SECURITY_ADMIN' as const] };
     for (let i = 0; i < requestIds.length; i += 500) {
       const chunk = requestIds.slice(i, i + 500);
-      const pending: string[] = [];
-      for (const id of chunk) if ((await c.services.clientAccess.getEnrollment(id)).status === 'PENDING') pending.push(id);
+      const states = await c.services.clientAccess.loadRequests(chunk.map(Number));
+      const pending = chunk.filter((id) => states.get(Number(id))?.status === 'PENDING');
       if (pending.length === 0) continue;
       const res = await c.services.clientAccess.approveMany(admin, pending);
       if (res.failed.length > 0) throw new Error(`approveMany refused ${res.failed.length}: ${JSON.stringify(res.failed.slice(0, 3))}`);
     }
     const approveMs = performance.now() - tApprove;
     const certs: { agentId: string; certificatePem: string }[] = [];
+    const issued = await c.services.clientAccess.loadRequests(requestIds.map(Number));
     for (let i = 0; i < requestIds.length; i++) {
-      const e = await c.services.clientAccess.getEnrollment(requestIds[i]!);
+      const e = issued.get(Number(requestIds[i]))!;
       if (e.status !== 'APPROVED' || !e.certificatePem) throw new Error(`request ${requestIds[i]} is ${e.status}, not APPROVED with a certificate`);
       certs.push({ agentId: csrs[i]!.agentId, certificatePem: e.certificatePem });
     }

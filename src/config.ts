@@ -44,6 +44,14 @@ export interface Config {
   /** At most this many connection results are kept per device, the newest. */
   connectionHistoryPerDevice: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** Open (PENDING) certificate requests one agent id may have at once. */
+  enrollMaxPendingPerAgent: number;
+  /** Open certificate requests in the whole core. */
+  enrollMaxPending: number;
+  /** Enrollment calls per source address (IPv6: per /64) per minute, per replica. */
+  enrollRatePerMinute: number;
+  /** 'imported': while the security model is off, imported devices without a valid certificate get secure data in the clear. */
+  secureDataLegacyRelease: 'off' | 'imported';
 }
 
 /** ConfigError is a bad setting: its message is one line meant for the operator. */
@@ -213,5 +221,9 @@ export function loadConfig(env: Env = process.env): Config {
     connectionHistoryPerDevice,
     auth,
     logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
+    enrollMaxPendingPerAgent: intIn(env, 'ENROLL_MAX_PENDING_PER_AGENT', 1, 100, 3),
+    enrollMaxPending: intIn(env, 'ENROLL_MAX_PENDING', 1, 10_000_000, 100_000),
+    enrollRatePerMinute: intIn(env, 'ENROLL_RATE_PER_MINUTE', 1, 1_000_000, 1_200),
+    secureDataLegacyRelease: oneOf(env, 'SECURE_DATA_LEGACY_RELEASE', ['off', 'imported'] as const, 'off'),
   };
 }

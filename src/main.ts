@@ -17,6 +17,7 @@ import { startHttpServer } from './server/http-server.js';
 import { loadOrCreateAuthority, type AuthorityInfo } from './services/authority-service.js';
 import { ensureCoreDevice } from './services/bootstrap-service.js';
 import { createServices, type Services } from './services/index.js';
+import type { UnverifiedAttemptLogOptions } from './services/unverified-attempts.js';
 
 /** CoreHandle is a running core: its address, its services and a way to stop it. */
 export interface CoreHandle {
@@ -36,7 +37,14 @@ export interface CoreHandle {
 /** startCore is the composition root: config → database → CA → services → servers. */
 export async function startCore(
   config: Config,
-  opts: { pglite?: PGlite; log?: Logger; clock?: () => Date; onQuery?: (sql: string) => void } = {},
+  opts: {
+    pglite?: PGlite;
+    log?: Logger;
+    clock?: () => Date;
+    onQuery?: (sql: string) => void;
+    /** Overrides for how unverified attempts are gathered (tests use short intervals). */
+    unverifiedAttempts?: Partial<UnverifiedAttemptLogOptions>;
+  } = {},
 ): Promise<CoreHandle> {
   const log = opts.log ?? createLogger(config.logLevel);
   const clock = opts.clock ?? (() => new Date());
@@ -81,7 +89,15 @@ export async function startCore(
       autoApproveNetworks: config.autoApproveNetworks,
       connectionHistoryDays: config.connectionHistoryDays,
       connectionHistoryPerDevice: config.connectionHistoryPerDevice,
+      enrollmentLimits: {
+        maxPendingPerAgent: config.enrollMaxPendingPerAgent,
+        maxPendingTotal: config.enrollMaxPending,
+        perAddressPerMinute: config.enrollRatePerMinute,
+      },
+      legacySecureDataRelease: config.secureDataLegacyRelease,
+      unverifiedAttempts: opts.unverifiedAttempts,
     });
+    closers.push(['unverified attempt log', () => services.unverified.stop()]);
     await services.revocation.refreshCrlIfDue();
     await services.maintenance.expireCertificates();
     closers.push(['maintenance', services.maintenance.start(config.sweepIntervalMs)]);
@@ -113,7 +129,7 @@ export async function startCore(
       caCertificatePem: () => authority.certificatePem,
       currentCrlPem: () => services.revocation.currentCrlPem(),
       enroll: (input) => services.clientAccess.enroll(input),
-      getEnrollment: (requestId) => services.clientAccess.getEnrollment(requestId),
+      getEnrollment: (requestId, presentedCertificate) => services.clientAccess.getEnrollment(requestId, presentedCertificate),
       authenticate: (input) => services.agentAuth.authenticate(input),
       fetchSecureData: (input) => services.agentAuth.fetchSecureData(input),
     };

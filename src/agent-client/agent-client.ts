@@ -85,7 +85,8 @@ export interface AgentClient {
   /** useCertificate makes pem the certificate presented by default. */
   useCertificate(pem: string): void;
   enroll(opts?: { csrPem?: string; clientCert?: { certPem: string; keyPem: string } }): Promise<AgentResponse>;
-  poll(requestId: string): Promise<AgentResponse>;
+  /** poll reads the agent's request, proving its key over TLS (its certificate once it has one, else a self-signed one of the requested key). */
+  poll(requestId: string, opts?: { cert?: CertificateChoice }): Promise<AgentResponse>;
   connect(opts?: ConnectOptions): Promise<AgentResponse>;
   scanResults(opts?: ConnectOptions): Promise<AgentResponse>;
   secureData(name: string, opts?: SecureDataOptions): Promise<AgentResponse>;
@@ -243,8 +244,8 @@ export function createAgentClient(opts: AgentClientOptions): AgentClient {
       const csrPem = o.csrPem ?? (await client.csrPem());
       return postJson('/agent/v1/enroll', { agentId: opts.agentId, deviceName, agentVersion, csrPem }, o.clientCert ?? 'none');
     },
-    poll(requestId) {
-      return send('GET', `/agent/v1/enroll/${encodeURIComponent(requestId)}`, undefined, {}, {});
+    poll(requestId, o = {}) {
+      return send('GET', `/agent/v1/enroll/${encodeURIComponent(requestId)}`, undefined, {}, { cert: o.cert ?? defaultCert() });
     },
     connect(o = {}) {
       return postJson('/agent/v1/connect', { agentId: o.agentId ?? opts.agentId, agentVersion: o.agentVersion ?? agentVersion }, o.cert ?? defaultCert());

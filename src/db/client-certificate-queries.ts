@@ -1,6 +1,7 @@
 import { and, asc, eq, gt, inArray, notInArray, sql } from 'drizzle-orm';
 import type { DbExecutor } from './client.js';
 import type { ClientCertificateRow } from './device-queries.js';
+import { rowsOf } from './rows.js';
 import { clientCertificates, devices, revocationList, secureData, type ClientCertificateStatus } from './schema.js';
 
 export type RevocationListRow = typeof revocationList.$inferSelect;
@@ -227,4 +228,90 @@ export async function listSecureDataNames(db: DbExecutor): Promise<{ name: strin
     .select({ name: secureData.name, updatedAt: secureData.updatedAt })
     .from(secureData)
     .orderBy(asc(secureData.name));
+}
+
+/** KeyProof is what the core has on file about one (agent id, presented key) pair. */
+export interface KeyProof {
+  deviceId: number;
+  /** The device came from the inventory import (registerDevices). */
+  imported: boolean;
+  /** The device has any request or certificate: a key on file. */
+  hasKeyOnFile: boolean;
+  /** The device has a certificate this core issued (approved at some point, maybe since revoked or expired). */
+  hasIssuedCertificate: boolean;
+  /** The request or certificate of the presented key for this device, if there is one. */
+  key: { id: number; status: ClientCertificateStatus; serialNumber: string | null } | null;
+}
+
+/**
+ * getKeyProofs looks up, for several (agent id, key fingerprint) pairs in one query, the device of
+ * each agent id and what the core has on file about that key for it; null where the agent id is
+ * not known. A null fingerprint (no certificate presented) matches no key.
+ */
+export async function getKeyProofs(
+  db: DbExecutor,
+  items: readonly { agentId: string; fingerprint: string | null }[],
+): Promise<(KeyProof | null)[]> {
+  if (items.length === 0) return [];
+  const input = JSON.stringify(items.map((i, ord) => ({ ord, agent_id: i.agentId, fp: i.fingerprint })));
+  const result = await db.execute(sql`
+    select i.ord, d.id as device_id, d.imported,
+           exists (select 1 from client_certificates c where c.device_id = d.id) as has_key,
+           exists (select 1 from client_certificates c where c.device_id = d.id and c.serial_number is not null) as has_issued,
+           k.id as key_id, k.status as key_status, k.serial_number as key_serial
+    from jsonb_to_recordset(${input}::jsonb) as i(ord int, agent_id text, fp text)
+    join devices d on d.agent_id = i.agent_id
+    left join client_certificates k on k.device_id = d.id and k.public_key_fingerprint = i.fp`);
+  const out: (KeyProof | null)[] = items.map(() => null);
+  for (const r of rowsOf<Record<string, unknown>>(result)) {
+    out[Number(r.ord)] = {
+      deviceId: Number(r.device_id),
+      imported: r.imported === true,
+      hasKeyOnFile: r.has_key === true,
+      hasIssuedCertificate: r.has_issued === true,
+      key:
+        r.key_id === null || r.key_id === undefined
+          ? null
+          : {
+              id: Number(r.key_id),
+              status: r.key_status as ClientCertificateStatus,
+              serialNumber: (r.key_serial ?? null) as string | null,
+            },
+    };
+  }
+  return out;
+}
+
+/** countPendingRequestsOfDevice counts a device's open (PENDING) requests. */
+export async function countPendingRequestsOfDevice(db: DbExecutor, deviceId: number): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<string>`count(*)` })
+    .from(clientCertificates)
+    .where(and(eq(clientCertificates.deviceId, deviceId), eq(clientCertificates.status, 'PENDING')));
+  return Number(row?.n ?? 0);
+}
+
+/** countPendingRequestsUpTo counts the open requests of the whole core, reading at most `cap` index entries. */
+export async function countPendingRequestsUpTo(db: DbExecutor, cap: number): Promise<number> {
+  const result = await db.execute(sql`
+    select count(*)::int as n from (
+      select 1 from client_certificates where status = 'PENDING' limit ${cap}
+    ) p`);
+  return Number(rowsOf<{ n: number }>(result)[0]?.n ?? 0);
+}
+
+/** rejectCertificates records the rejection of several requests in one statement. */
+export async function rejectCertificates(
+  tx: DbExecutor,
+  ids: number[],
+  decidedBy: string,
+  note: string | null,
+  at: Date,
+): Promise<ClientCertificateRow[]> {
+  if (ids.length === 0) return [];
+  return tx
+    .update(clientCertificates)
+    .set({ status: 'REJECTED', decidedAt: at, decidedBy, decisionNote: note })
+    .where(inArray(clientCertificates.id, ids))
+    .returning();
 }

@@ -106,6 +106,8 @@ export interface DeviceUpsert {
   name: string;
   agentId: string | null;
   agentVersion: string | null;
+  /** From the inventory import: marks the device imported (an update never unmarks it). */
+  imported?: boolean;
 }
 
 /**
@@ -128,12 +130,13 @@ export async function upsertDevices(
   if (withAgent.length > 0) {
     const rows = await tx
       .insert(devices)
-      .values(withAgent.map((d) => ({ ...d, createdAt: at, updatedAt: at })))
+      .values(withAgent.map((d) => ({ ...d, imported: d.imported === true, createdAt: at, updatedAt: at })))
       .onConflictDoUpdate({
         target: devices.agentId,
         set: {
           name: sql`excluded.name`,
           agentVersion: sql`coalesce(excluded.agent_version, ${devices.agentVersion})`,
+          imported: sql`${devices.imported} or excluded.imported`,
           updatedAt: at,
         },
       })
@@ -145,7 +148,7 @@ export async function upsertDevices(
     // insert what is new, then update the ones that conflicted.
     const rows = await tx
       .insert(devices)
-      .values(agentless.map((d) => ({ ...d, createdAt: at, updatedAt: at })))
+      .values(agentless.map((d) => ({ ...d, imported: d.imported === true, createdAt: at, updatedAt: at })))
       .onConflictDoNothing()
       .returning();
     const added = new Set(rows.map((r) => r.name.toLowerCase()));
@@ -153,7 +156,12 @@ export async function upsertDevices(
     for (const d of agentless.filter((x) => !added.has(x.name.toLowerCase()))) {
       const [row] = await tx
         .update(devices)
-        .set({ name: d.name, agentVersion: sql`coalesce(${d.agentVersion}, ${devices.agentVersion})`, updatedAt: at })
+        .set({
+          name: d.name,
+          agentVersion: sql`coalesce(${d.agentVersion}, ${devices.agentVersion})`,
+          imported: sql`${devices.imported} or ${d.imported === true}`,
+          updatedAt: at,
+        })
         .where(sql`lower(${devices.name}) = ${d.name.toLowerCase()} and ${devices.agentId} is null and not ${devices.isCoreServer}`)
         .returning();
       if (!row) throw new Error(`device ${JSON.stringify(d.name)} neither inserted nor found`);
@@ -161,6 +169,43 @@ export async function upsertDevices(
     }
   }
   return out;
+}
+
+/**
+ * lockOrInsertDeviceOfAgent locks the device of an agent id, or inserts it with the given name
+ * and version when the id is new; an existing device is left as it is.
+ */
+export async function lockOrInsertDeviceOfAgent(
+  tx: DbExecutor,
+  d: { agentId: string; name: string; agentVersion: string | null },
+  at: Date,
+): Promise<{ row: DeviceRow; inserted: boolean }> {
+  const [inserted] = await tx
+    .insert(devices)
+    .values({ ...d, createdAt: at, updatedAt: at })
+    .onConflictDoNothing({ target: devices.agentId })
+    .returning();
+  if (inserted) return { row: inserted, inserted: true };
+  const [existing] = await tx.select().from(devices).where(eq(devices.agentId, d.agentId)).for('update');
+  if (!existing) throw new Error(`device of agent ${JSON.stringify(d.agentId)} neither inserted nor found`);
+  return { row: existing, inserted: false };
+}
+
+/**
+ * applyRequestedNames gives the devices of approved requests the name and agent version those
+ * requests asked for (an enrollment changes nothing on a device until it is approved).
+ */
+export async function applyRequestedNames(tx: DbExecutor, requestIds: readonly number[], at: Date): Promise<void> {
+  if (requestIds.length === 0) return;
+  await tx.execute(sql`
+    update devices d set
+      name = coalesce(c.requested_device_name, d.name),
+      agent_version = coalesce(c.requested_agent_version, d.agent_version),
+      updated_at = ${at.toISOString()}::timestamptz
+    from client_certificates c
+    where c.id = any(${`{${requestIds.map((id) => Math.trunc(id)).join(',')}}`}::bigint[])
+      and c.device_id = d.id
+      and (c.requested_device_name is not null or c.requested_agent_version is not null)`);
 }
 
 /** insertCoreDevice registers the core server as a device unless it already is; returns it. */
@@ -225,6 +270,7 @@ export async function updateDevicesAfterResults(
       last_agent_version: r.lastAgentVersion,
       last_certificate_serial: r.lastCertificateSerial,
       last_certificate_not_after: iso(r.lastCertificateNotAfter),
+      last_remote_address: r.lastRemoteAddress,
       updated_at: iso(r.updatedAt),
     })),
   );
@@ -243,12 +289,13 @@ export async function updateDevicesAfterResults(
       last_agent_version = v.last_agent_version,
       last_certificate_serial = v.last_certificate_serial,
       last_certificate_not_after = v.last_certificate_not_after,
+      last_remote_address = v.last_remote_address,
       updated_at = v.updated_at
     from jsonb_to_recordset(${values}::jsonb) as v(
       id bigint, auth_status text, failure_reason text, agent_version varchar, last_connection_id bigint,
       last_attempt_at timestamptz, last_source text, last_result text, last_failure_reason text,
       last_agent_version varchar, last_certificate_serial varchar, last_certificate_not_after timestamptz,
-      updated_at timestamptz)
+      last_remote_address varchar, updated_at timestamptz)
     where d.id = v.id`);
 }
 
@@ -270,7 +317,7 @@ export async function listConnectionHistories(
   const before = params.beforeId === undefined ? sql`` : sql`and c.id < ${params.beforeId}`;
   const result = await db.execute(sql`
     select r.id, r.device_id, r.at, r.source, r.result, r.failure_reason, r.agent_version,
-           r.certificate_serial_number, r.certificate_not_after
+           r.certificate_serial_number, r.certificate_not_after, r.verified, r.unverified_reason, r.remote_address
     from unnest(array[${ids}]::bigint[]) as d(id)
     cross join lateral (
       select c.* from connection_results c
@@ -291,6 +338,9 @@ export async function listConnectionHistories(
       agentVersion: (r.agent_version ?? null) as string | null,
       certificateSerialNumber: (r.certificate_serial_number ?? null) as string | null,
       certificateNotAfter: r.certificate_not_after ? new Date(r.certificate_not_after as string | Date) : null,
+      verified: r.verified !== false,
+      unverifiedReason: (r.unverified_reason ?? null) as ConnectionResultRow['unverifiedReason'],
+      remoteAddress: (r.remote_address ?? null) as string | null,
     });
   }
   return out;

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { DbExecutor } from './client.js';
 import { rowsOf } from './rows.js';
+import { connectionResults, type AuthStatus, type ConnectionSource, type FailureReason, type UnverifiedReason } from './schema.js';
 
 // Bounding connection_results (at a million devices reporting every 15 minutes, ~100 million rows
 // a day) without ever scanning the table. Both deletes walk an existing btree:
@@ -100,4 +101,74 @@ export async function pruneHistoryOlderThan(db: DbExecutor, cutoff: Date, batch:
     if (Number(step.examined) < batch || Number(step.old) === 0 || step.last_id === null) return total;
     afterId = Number(step.last_id);
   }
+}
+
+/** UnverifiedAttemptRow is one attempt kept in a device's history without moving the device. */
+export interface UnverifiedAttemptRow {
+  deviceId: number;
+  at: Date;
+  source: ConnectionSource;
+  result: AuthStatus;
+  failureReason: FailureReason | null;
+  agentVersion: string | null;
+  certificateSerialNumber: string | null;
+  certificateNotAfter: Date | null;
+  unverifiedReason: UnverifiedReason;
+  remoteAddress: string | null;
+}
+
+/**
+ * recordUnverifiedAttempts appends unverified attempts to their devices' histories, adds every
+ * device's count (which may exceed the rows given: a flood keeps its count, not each attempt), and
+ * deletes each device's unverified attempts beyond the newest `keep`. Devices are locked in id
+ * order, the order every writer of device rows uses.
+ */
+export async function recordUnverifiedAttempts(
+  tx: DbExecutor,
+  rows: readonly UnverifiedAttemptRow[],
+  counts: readonly { deviceId: number; count: number; lastAt: Date }[],
+  keep: number,
+): Promise<void> {
+  if (!Number.isSafeInteger(keep) || keep < 1) throw new RangeError(`keep must be a whole number of at least 1 (got ${keep})`);
+  if (counts.length === 0) return;
+  const byDevice = JSON.stringify(counts.map((c) => ({ id: c.deviceId, n: c.count, at: c.lastAt.toISOString() })));
+  await tx.execute(sql`
+    with locked as (
+      select id from devices where id = any(array(select (v->>'id')::bigint from jsonb_array_elements(${byDevice}::jsonb) v))
+      order by id
+      for update
+    )
+    update devices d set
+      unverified_attempts = d.unverified_attempts + v.n,
+      last_unverified_at = greatest(d.last_unverified_at, v.at)
+    from jsonb_to_recordset(${byDevice}::jsonb) as v(id bigint, n bigint, at timestamptz)
+    where d.id = v.id and d.id in (select id from locked)`);
+  if (rows.length > 0) {
+    await tx.insert(connectionResults).values(
+      rows.map((r) => ({
+        deviceId: r.deviceId,
+        at: r.at,
+        source: r.source,
+        result: r.result as Exclude<AuthStatus, 'NO_AUTHENTICATION_INFO'>,
+        failureReason: r.failureReason,
+        agentVersion: r.agentVersion,
+        certificateSerialNumber: r.certificateSerialNumber,
+        certificateNotAfter: r.certificateNotAfter,
+        verified: false,
+        unverifiedReason: r.unverifiedReason,
+        remoteAddress: r.remoteAddress,
+      })),
+    );
+  }
+  await tx.execute(sql`
+    delete from connection_results
+    where id = any(array(
+      select x.id
+      from unnest(${bigintArray(counts.map((c) => c.deviceId))}::bigint[]) as d(id)
+      cross join lateral (
+        select c.id from connection_results c
+        where c.device_id = d.id and not c.verified
+        order by c.id desc nulls last -- connection_results_unverified_idx
+        offset ${keep}
+      ) x))`);
 }

@@ -36,6 +36,20 @@ export const FAILURE_REASONS = [
 ] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 
+/**
+ * Why a connection result did not move its device: the TLS client did not prove a key this core
+ * has on file for it (DESIGN.md, "Proof before status").
+ */
+export const UNVERIFIED_REASONS = [
+  // No client certificate at all, for a device that has a key on file.
+  'NO_CLIENT_CERTIFICATE',
+  // A certificate of a key this core does not have on file for the device.
+  'UNKNOWN_KEY',
+  // The key of a request nobody approved, for a device that already holds an issued certificate.
+  'UNAPPROVED_KEY',
+] as const;
+export type UnverifiedReason = (typeof UNVERIFIED_REASONS)[number];
+
 export const CLIENT_CERTIFICATE_STATUSES = ['PENDING', 'APPROVED', 'REJECTED', 'REVOKED'] as const;
 export type ClientCertificateStatus = (typeof CLIENT_CERTIFICATE_STATUSES)[number];
 
@@ -64,6 +78,12 @@ export const devices = pgTable(
     lastAgentVersion: varchar('last_agent_version', { length: 64 }),
     lastCertificateSerial: varchar('last_certificate_serial', { length: 64 }),
     lastCertificateNotAfter: ts('last_certificate_not_after'),
+    lastRemoteAddress: varchar('last_remote_address', { length: 64 }),
+    /** Known from the inventory import (registerDevices), not only from an agent's enrollment. */
+    imported: boolean('imported').notNull().default(false),
+    /** Connection results about this device that proved no key on file: counted, never applied. */
+    unverifiedAttempts: bigint('unverified_attempts', { mode: 'number' }).notNull().default(0),
+    lastUnverifiedAt: ts('last_unverified_at'),
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
@@ -99,11 +119,22 @@ export const connectionResults = pgTable(
     agentVersion: varchar('agent_version', { length: 64 }),
     certificateSerialNumber: varchar('certificate_serial_number', { length: 64 }),
     certificateNotAfter: ts('certificate_not_after'),
+    /** False for an attempt that proved no key on file: kept for the admin, never applied to the device. */
+    verified: boolean('verified').notNull().default(true),
+    unverifiedReason: text('unverified_reason').$type<UnverifiedReason>(),
+    /** The address the attempt came from, as the gateway saw it. */
+    remoteAddress: varchar('remote_address', { length: 64 }),
   },
   (t) => [
     // A device's history, newest first; it also finds what the per-device cap deletes. Its order is
     // "id desc nulls last": a query must say the same (not a bare "desc") to read it without a sort.
     index('connection_results_device_id_idx').on(t.deviceId, t.id.desc()),
+    // A device's unverified attempts, newest first: only the latest few are kept.
+    index('connection_results_unverified_idx').on(t.deviceId, t.id.desc()).where(sql`not ${t.verified}`),
+    check(
+      'connection_results_unverified_check',
+      sql`${t.verified} = (${t.unverifiedReason} is null) and (${t.unverifiedReason} is null or ${t.unverifiedReason} in (${inList(UNVERIFIED_REASONS)}))`,
+    ),
     check('connection_results_source_check', sql`${t.source} in (${inList(CONNECTION_SOURCES)})`),
     check(
       'connection_results_result_check',
@@ -181,6 +212,9 @@ export const clientCertificates = pgTable(
     revocationReason: text('revocation_reason').$type<RevocationReason>(),
     /** The address the request came from (for auto-approval by network, and the audit). */
     requestedFrom: varchar('requested_from', { length: 64 }),
+    /** The name and version the request asks for: applied to the device only when it is approved. */
+    requestedDeviceName: varchar('requested_device_name', { length: 255 }),
+    requestedAgentVersion: varchar('requested_agent_version', { length: 64 }),
   },
   (t) => [
     index('client_certificates_status_id_idx').on(t.status, t.id),

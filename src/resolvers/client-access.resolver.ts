@@ -2,6 +2,7 @@ import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { ClientCertificateStatus as Status, RevocationReason as Reason } from '../db/schema.js';
 import {
   BulkApprovePayload,
+  BulkRejectPayload,
   ClientCertificate,
   ClientCertificateConnection,
   SecureDataItem,
@@ -38,6 +39,17 @@ export class ClientAccessResolver {
     @Ctx() ctx: GraphQLContext,
   ) {
     return ctx.services.clientAccess.reject(ctx.caller, id, reason);
+  }
+
+  @Mutation(() => BulkRejectPayload, {
+    description: 'Rejects up to 500 PENDING requests at once (e.g. an enrollment flood); each id that cannot be rejected is listed under failed.',
+  })
+  rejectClients(
+    @Arg('ids', () => [ID]) ids: string[],
+    @Arg('reason', () => String, { nullable: true }) reason: string | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return ctx.services.clientAccess.rejectMany(ctx.caller, ids, reason);
   }
 
   @Mutation(() => ClientCertificate)

@@ -47,6 +47,18 @@ export class ClientCertificate {
 
   @Field(() => RevocationReason, { nullable: true })
   revocationReason!: Reason | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: "The device name the request asks for: the device's name changes to it only when the request is approved.",
+  })
+  requestedDeviceName!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'The agent version the request reported; applied to the device on approval.' })
+  requestedAgentVersion!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'The address the request came from.' })
+  requestedFrom!: string | null;
 }
 
 @ObjectType()
@@ -86,6 +98,15 @@ export class BulkItemError {
 export class BulkApprovePayload {
   @Field(() => [ClientCertificate])
   approved!: ClientCertificate[];
+
+  @Field(() => [BulkItemError])
+  failed!: BulkItemError[];
+}
+
+@ObjectType()
+export class BulkRejectPayload {
+  @Field(() => [ClientCertificate])
+  rejected!: ClientCertificate[];
 
   @Field(() => [BulkItemError])
   failed!: BulkItemError[];

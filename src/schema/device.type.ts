@@ -1,6 +1,6 @@
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
-import type { AuthStatus, ConnectionSource as Source, FailureReason } from '../db/schema.js';
-import { AuthenticationFailureReason, AuthenticationStatus, ConnectionSource } from './enums.js';
+import type { AuthStatus, ConnectionSource as Source, FailureReason, UnverifiedReason as Unverified } from '../db/schema.js';
+import { AuthenticationFailureReason, AuthenticationStatus, ConnectionSource, UnverifiedReason } from './enums.js';
 import { PageInfo } from './page-info.type.js';
 import { DateTime } from './scalars.js';
 
@@ -25,6 +25,18 @@ export class ConnectionAttempt {
 
   @Field(() => String, { nullable: true })
   certificateSerialNumber!: string | null;
+
+  @Field(() => Boolean, {
+    description:
+      'False for an attempt that proved no key this core has on file for the device: kept for the admin, it did not change the device.',
+  })
+  verified!: boolean;
+
+  @Field(() => UnverifiedReason, { nullable: true, description: 'Why the attempt is unverified; null when verified.' })
+  unverifiedReason!: Unverified | null;
+
+  @Field(() => String, { nullable: true, description: 'The address the attempt came from, as the agent gateway saw it.' })
+  remoteAddress!: string | null;
 }
 
 @ObjectType()
@@ -98,6 +110,18 @@ export class Device {
     description: "Attributes under 'Ivanti Management > Client certificate-based security', among others.",
   })
   inventory!: InventoryAttribute[];
+
+  @Field(() => Boolean, { description: 'Known from the inventory import (registerDevices), not only from an enrollment.' })
+  imported!: boolean;
+
+  @Field(() => Int, {
+    description:
+      'Connection attempts naming this device that proved no key on file for it: counted and kept (the latest few) in connectionHistory, never applied.',
+  })
+  unverifiedAttempts!: number;
+
+  @Field(() => DateTime, { nullable: true })
+  lastUnverifiedAttemptAt!: Date | null;
 }
 
 @ObjectType()

@@ -5,6 +5,7 @@ import {
   CONNECTION_SOURCES,
   FAILURE_REASONS,
   REVOCATION_REASONS,
+  UNVERIFIED_REASONS,
   type AuthStatus,
 } from '../db/schema.js';
 
@@ -17,6 +18,7 @@ export const ConnectionSource = enumObject(CONNECTION_SOURCES);
 export const AuthenticationFailureReason = enumObject(FAILURE_REASONS);
 export const ClientCertificateStatus = enumObject(CLIENT_CERTIFICATE_STATUSES);
 export const RevocationReason = enumObject(REVOCATION_REASONS);
+export const UnverifiedReason = enumObject(UNVERIFIED_REASONS);
 
 const statusDescriptions: Record<AuthStatus, string> = {
   AUTHENTICATION_SUCCEEDED: 'The device has 2016-or-later agents, is securely connected and ready for the security model.',
@@ -41,3 +43,14 @@ registerEnumType(ConnectionSource, {
 registerEnumType(AuthenticationFailureReason, { name: 'AuthenticationFailureReason' });
 registerEnumType(ClientCertificateStatus, { name: 'ClientCertificateStatus' });
 registerEnumType(RevocationReason, { name: 'RevocationReason' });
+registerEnumType(UnverifiedReason, {
+  name: 'UnverifiedReason',
+  description: 'Why a connection attempt did not move its device: the client proved no key this core has on file for it.',
+  valuesConfig: {
+    NO_CLIENT_CERTIFICATE: { description: 'No client certificate, for a device that has a key on file.' },
+    UNKNOWN_KEY: { description: 'A certificate of a key this core does not have on file for the device.' },
+    UNAPPROVED_KEY: {
+      description: 'The key of a request nobody approved, for a device that already holds a certificate this core issued.',
+    },
+  },
+});

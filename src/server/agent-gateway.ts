@@ -11,9 +11,10 @@ export interface AgentGatewayServices {
   caCertificatePem(): string;
   currentCrlPem(): Promise<string>;
   enroll(input: { agentId: string; deviceName: string; agentVersion: string; csrPem: string; remoteAddress: string; presentedCertificate: Buffer | null }): Promise<{ requestId: string; status: 'PENDING' | 'APPROVED' | 'REJECTED' | 'REVOKED' }>;
-  getEnrollment(requestId: string): Promise<{ status: 'PENDING' | 'APPROVED' | 'REJECTED' | 'REVOKED'; certificatePem?: string; caCertificatePem?: string }>;
-  authenticate(input: { source: 'SECURE_CONNECTION' | 'SECURITY_SCANNER'; agentId: string; agentVersion: string; presentedCertificate: Buffer | null }): Promise<{ httpStatus: number; status: string; reason: string | null }>;
-  fetchSecureData(input: { agentId: string; agentVersion: string | null; name: string; presentedCertificate: Buffer | null }): Promise<{ kind: 'jwe'; body: string } | { kind: 'legacy'; value: string }>;
+  /** getEnrollment answers only a client presenting a certificate of the requested key. */
+  getEnrollment(requestId: string, presentedCertificate: Buffer | null): Promise<{ status: 'PENDING' | 'APPROVED' | 'REJECTED' | 'REVOKED'; certificatePem?: string; caCertificatePem?: string }>;
+  authenticate(input: { source: 'SECURE_CONNECTION' | 'SECURITY_SCANNER'; agentId: string; agentVersion: string; presentedCertificate: Buffer | null; remoteAddress: string }): Promise<{ httpStatus: number; status: string; reason: string | null }>;
+  fetchSecureData(input: { agentId: string; agentVersion: string | null; name: string; presentedCertificate: Buffer | null; remoteAddress: string }): Promise<{ kind: 'jwe'; body: string } | { kind: 'legacy'; value: string }>;
 }
 
 export interface AgentGatewayOptions {
@@ -111,6 +112,7 @@ function errorReply(err: unknown): Reply {
     status = err.httpStatus;
     code = err.code;
     message = err.message;
+    if (err.retryAfterSeconds !== undefined) headers = { 'retry-after': String(err.retryAfterSeconds) };
   } else if (err instanceof GatewayError) {
     status = err.httpStatus;
     code = err.code;
@@ -174,8 +176,8 @@ export async function startAgentGateway(opts: AgentGatewayOptions): Promise<Runn
     {
       path: '/agent/v1/enroll/',
       param: { name: 'requestId', maxChars: MAX_REQUEST_ID_CHARS },
-      get: async ({ param }) => {
-        const result = await services.getEnrollment(param);
+      get: async ({ req, param }) => {
+        const result = await services.getEnrollment(param, presentedCertificate(req));
         const reply: { status: EnrollmentStatus; certificatePem?: string; caCertificatePem?: string } = { status: result.status };
         if (result.certificatePem !== undefined) reply.certificatePem = result.certificatePem;
         if (result.caCertificatePem !== undefined) reply.caCertificatePem = result.caCertificatePem;
@@ -192,7 +194,13 @@ export async function startAgentGateway(opts: AgentGatewayOptions): Promise<Runn
         const agentId = identityValue(req, params, 'agentId', 'x-agent-id');
         if (agentId === null) throw badInput('agentId is required (query parameter agentId or header x-agent-id)');
         const agentVersion = identityValue(req, params, 'agentVersion', 'x-agent-version');
-        const result = await services.fetchSecureData({ agentId, agentVersion, name: param, presentedCertificate: presentedCertificate(req) });
+        const result = await services.fetchSecureData({
+          agentId,
+          agentVersion,
+          name: param,
+          presentedCertificate: presentedCertificate(req),
+          remoteAddress: remoteAddressOf(req),
+        });
         if (result.kind === 'jwe') return { status: 200, body: result.body, contentType: 'application/jose' };
         return json(200, { name: param, value: result.value });
       },
@@ -206,6 +214,7 @@ export async function startAgentGateway(opts: AgentGatewayOptions): Promise<Runn
       agentId: stringField(body, 'agentId'),
       agentVersion: stringField(body, 'agentVersion'),
       presentedCertificate: presentedCertificate(req),
+      remoteAddress: remoteAddressOf(req),
     });
     return json(result.httpStatus, { status: result.status, reason: result.reason });
   }

@@ -2,28 +2,31 @@ import { createHash } from 'node:crypto';
 import DataLoader from 'dataloader';
 import {
   getCertificatesWithAgentBySerials,
-  getRequestOfDeviceKey,
+  getKeyProofs,
   getSecureData,
   listSecureDataNames,
   upsertSecureData,
+  type KeyProof,
 } from '../db/client-certificate-queries.js';
 import { insertAuditEvent } from '../db/audit-queries.js';
-import { getDevicesByAgentIds, type DeviceRow } from '../db/device-queries.js';
 import { getCoreSettings } from '../db/settings-queries.js';
 import type { ConnectionSource, FailureReason } from '../db/schema.js';
-import { encryptForCertificate, type CaSigner, type KeyProtector } from '../pki/index.js';
+import { encryptForCertificate, type CaSigner, type KeyProtector, type PresentedCertificate } from '../pki/index.js';
 import { AppError, badInput, notFound } from './app-error.js';
 import {
   decideConnectionResult,
   parseAgentVersion,
+  proofOf,
   type CertificateFacts,
   type ConnectionVerdict,
+  type Proof,
 } from './auth-status-rules.js';
 import { requireAdmin, requireViewer, type Caller } from './caller.js';
 import type { ConnectionService } from './connection-service.js';
 import type { ServiceDeps } from './deps.js';
 import { checkAgentId } from './input-checks.js';
 import { transact } from './transaction.js';
+import type { UnverifiedAttemptLog } from './unverified-attempts.js';
 
 const SECRET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const MAX_SECRET_BYTES = 16 * 1024;
@@ -51,12 +54,47 @@ function checkSecretName(name: string): string {
   return name;
 }
 
+/** AgentClaim is what a client says and shows on connect, scan-results and secure-data. */
+export interface AgentClaim {
+  agentId: string;
+  /** null when the client sent none (secure data may omit it). */
+  agentVersion: string | null;
+  /** The DER of the certificate presented over TLS (whose key TLS proved the client holds), if any. */
+  presentedCertificate: Buffer | null;
+  /** The client's address as the gateway saw it. */
+  remoteAddress: string;
+}
+
+/** What the core makes of a claim: the device it names, whether it proved a key on file, and the verdict. */
+interface Assessment {
+  agentId: string;
+  agentVersion: string | null;
+  /** null when the agent id is not known: then nothing is recorded against any device. */
+  device: KeyProof | null;
+  proof: Proof | null;
+  /**
+   * The facts the verdict was reached on. Without proof, only what anyone could learn from the
+   * certificate itself (never the device's records), so that the answer to a stranger is the same
+   * whether or not the agent id exists.
+   */
+  certificate: CertificateFacts | null;
+  verdict: ConnectionVerdict;
+}
+
 /**
- * createAgentAuthService authenticates agents' connections (the whole certificate check, then
- * recordConnectionResult) and hands secure core data to devices that may read it.
+ * createAgentAuthService authenticates agents' connections (the whole certificate check, proof
+ * of a key on file, then recordConnectionResult) and hands secure core data to devices that may
+ * read it.
  */
 export function createAgentAuthService(
-  deps: ServiceDeps & { signer: CaSigner; protector: KeyProtector; connections: ConnectionService },
+  deps: ServiceDeps & {
+    signer: CaSigner;
+    protector: KeyProtector;
+    connections: ConnectionService;
+    unverified: UnverifiedAttemptLog;
+    /** 'imported': while the security model is off, imported devices without a valid certificate get secure data in the clear. */
+    legacySecureDataRelease: 'off' | 'imported';
+  },
 ) {
   const { db } = deps;
 
@@ -64,10 +102,10 @@ export function createAgentAuthService(
   // loads of one turn of the event loop become one query (nothing is cached between turns, so
   // each connection still sees the database as it is).
   const batchPerTurn = { cache: false, maxBatchSize: 500, batchScheduleFn: (run: () => void) => setImmediate(run) };
-  const deviceOfAgent = new DataLoader<string, DeviceRow | null>(async (agentIds) => {
-    const rows = new Map((await getDevicesByAgentIds(db, agentIds)).map((d) => [d.agentId!, d]));
-    return agentIds.map((a) => rows.get(a) ?? null);
-  }, batchPerTurn);
+  const keyProof = new DataLoader<{ agentId: string; fingerprint: string | null }, KeyProof | null>(
+    async (items) => getKeyProofs(db, items),
+    batchPerTurn,
+  );
   const certificateBySerial = new DataLoader<string, Awaited<ReturnType<typeof getCertificatesWithAgentBySerials>>[number] | null>(
     async (serials) => {
       const rows = new Map((await getCertificatesWithAgentBySerials(db, serials)).map((r) => [r.cert.serialNumber, r]));
@@ -76,110 +114,144 @@ export function createAgentAuthService(
     batchPerTurn,
   );
 
-  /** certificateFacts finds out what a presented certificate is: ours and approved, a pending key's, or foreign. */
-  async function certificateFacts(agentId: string, der: Buffer | null): Promise<CertificateFacts | null> {
+  function inspect(der: Buffer | null): PresentedCertificate | 'unreadable' | null {
     if (!der) return null;
-    let p;
     try {
-      p = await deps.signer.inspectPresentedCertificate(der);
+      return deps.signer.inspectPresentedCertificate(der);
     } catch {
+      return 'unreadable';
+    }
+  }
+
+  async function assess(claim: AgentClaim): Promise<Assessment> {
+    const agentVersion = claim.agentVersion?.trim() || null;
+    if (agentVersion !== null) parseAgentVersion(agentVersion);
+    const agentId = checkAgentId(claim.agentId);
+    const p = inspect(claim.presentedCertificate);
+    const presented = p === 'unreadable' ? null : p;
+    const chained = presented !== null && presented.chainsToCa && presented.hasClientAuth;
+    // One round trip for both: the device and what it has on file for this key, and (for one of
+    // our certificates) the record of that certificate, whoever it was issued to.
+    const [device, record] = await Promise.all([
+      keyProof.load({ agentId, fingerprint: presented?.publicKeyFingerprint ?? null }),
+      chained ? certificateBySerial.load(presented.serialNumber) : null,
+    ]);
+    let certificate: CertificateFacts | null = null;
+    if (p === 'unreadable') {
       // Not even a certificate: nothing about it can be trusted.
-      return {
-        serialNumber: '',
-        issuedByThisCore: false,
-        recordStatus: null,
-        notBefore: new Date(0),
-        notAfter: new Date(0),
-        subjectAgentId: '',
+      certificate = { serialNumber: '', issuedByThisCore: false, recordStatus: null, notBefore: new Date(0), notAfter: new Date(0), subjectAgentId: '' };
+    } else if (presented !== null) {
+      const subjectAgentId = presented.subjectCommonName ?? '';
+      // Bound to the device the core issued it for, whatever its subject claims.
+      const boundTo = record ? (record.agentId ?? '') : subjectAgentId;
+      certificate = {
+        serialNumber: presented.serialNumber.slice(0, 64),
+        notBefore: presented.notBefore,
+        notAfter: presented.notAfter,
+        issuedByThisCore: chained,
+        recordStatus: chained ? (record?.cert.status ?? null) : null,
+        subjectAgentId: chained ? (boundTo === subjectAgentId ? boundTo : '') : subjectAgentId,
       };
     }
-    const base = {
-      serialNumber: p.serialNumber.slice(0, 64),
-      notBefore: p.notBefore,
-      notAfter: p.notAfter,
-      subjectAgentId: p.subjectCommonName ?? '',
-    };
-    if (p.chainsToCa && p.hasClientAuth) {
-      const rec = await certificateBySerial.load(p.serialNumber);
-      // Bound to the device the core issued it for, whatever its subject claims.
-      const boundTo = rec ? (rec.agentId ?? '') : base.subjectAgentId;
-      return { ...base, issuedByThisCore: true, recordStatus: rec?.cert.status ?? null, subjectAgentId: boundTo === base.subjectAgentId ? boundTo : '' };
-    }
-    if (p.selfSigned) {
+    const proof = device ? proofOf({ ...device, presentedKey: device.key }, presented !== null) : null;
+    if (proof?.applies && certificate && !certificate.issuedByThisCore && device?.key) {
       // A device waiting for approval presents a self-signed certificate of the key it asked for.
-      const device = await deviceOfAgent.load(agentId);
-      const rec = device ? await getRequestOfDeviceKey(db, device.id, p.publicKeyFingerprint) : undefined;
-      const recordStatus = rec?.status === 'PENDING' || rec?.status === 'REJECTED' ? rec.status : null;
-      return { ...base, issuedByThisCore: false, recordStatus };
+      const status = device.key.status;
+      certificate = { ...certificate, recordStatus: status === 'PENDING' || status === 'REJECTED' ? status : null };
     }
-    return { ...base, issuedByThisCore: false, recordStatus: null };
+    const verdict = decideConnectionResult({ agentVersion, agentId, certificate }, deps.clock());
+    return { agentId, agentVersion, device, proof, certificate, verdict };
   }
 
-  async function knownAgent(agentIdRaw: string) {
-    const agentId = checkAgentId(agentIdRaw);
-    const device = await deviceOfAgent.load(agentId);
-    if (!device) throw new AppError('NOT_FOUND', `agent ${JSON.stringify(agentId)} is not known to this core: enroll first`);
-    return agentId;
+  /** keepUnproven records a claim that may not move its device: against the device, or as an unknown agent id. */
+  function keepUnproven(a: Assessment, source: ConnectionSource, remoteAddress: string): void {
+    const at = deps.clock();
+    if (a.device === null) {
+      deps.unverified.noteUnknownAgent({ agentId: a.agentId, remoteAddress, at });
+      return;
+    }
+    if (a.proof === null || a.proof.applies) return;
+    deps.unverified.note({
+      agentId: a.agentId,
+      deviceId: a.device.deviceId,
+      at,
+      source,
+      result: a.verdict.result,
+      failureReason: a.verdict.failureReason,
+      agentVersion: a.agentVersion,
+      certificateSerialNumber: a.certificate?.serialNumber || null,
+      certificateNotAfter: a.certificate?.notAfter ?? null,
+      unverifiedReason: a.proof.reason,
+      remoteAddress: remoteAddress.slice(0, 64) || null,
+    });
   }
+
+  async function record(a: Assessment, source: ConnectionSource, remoteAddress: string) {
+    return deps.connections.recordConnectionResult({
+      source,
+      agentId: a.agentId,
+      agentVersion: a.agentVersion,
+      certificate: a.certificate,
+      remoteAddress,
+    });
+  }
+
+  const refusedSecureData = (a: Assessment, why: string) =>
+    new AppError('FORBIDDEN', `secure data needs a valid client certificate ${why} (${a.verdict.failureReason ?? a.verdict.result})`, {
+      reason: a.verdict.failureReason ?? a.verdict.result,
+    });
 
   return {
-    /** authenticate checks a connection completely and records its result; the answer carries the HTTP status. */
-    async authenticate(input: {
-      source: ConnectionSource;
-      agentId: string;
-      agentVersion: string;
-      presentedCertificate: Buffer | null;
-    }): Promise<{ httpStatus: number; status: string; reason: FailureReason | null }> {
-      const agentVersion = input.agentVersion.trim();
-      parseAgentVersion(agentVersion);
-      const agentId = await knownAgent(input.agentId);
-      const certificate = await certificateFacts(agentId, input.presentedCertificate);
-      const { verdict } = await deps.connections.recordConnectionResult({
-        source: input.source,
-        agentId,
-        agentVersion,
-        certificate,
-      });
+    /**
+     * authenticate checks a connection completely and records its result when the client proved
+     * a key the core has on file for the device; otherwise the device keeps its state and the
+     * attempt is kept as unverified. The answer (with its HTTP status) is the same for an unknown
+     * agent id as for a known one without proof.
+     */
+    async authenticate(input: AgentClaim & { source: ConnectionSource }): Promise<{ httpStatus: number; status: string; reason: FailureReason | null }> {
+      const a = await assess(input);
+      let verdict = a.verdict;
+      if (a.proof?.applies) verdict = (await record(a, input.source, input.remoteAddress)).verdict;
+      else keepUnproven(a, input.source, input.remoteAddress);
       return { httpStatus: httpStatusOf(verdict), status: verdict.result, reason: verdict.failureReason };
     },
 
     /**
-     * fetchSecureData hands a secret to a device: encrypted to its valid certificate's key; while the
-     * security model is off, also in the clear to a device without one (the legacy behaviour).
+     * fetchSecureData hands a secret to a device: encrypted to its valid certificate's key; while
+     * the security model is off and the legacy release is on, also in the clear to an imported
+     * device that has no valid certificate (each release audited).
      */
-    async fetchSecureData(input: {
-      agentId: string;
-      agentVersion: string | null;
-      name: string;
-      presentedCertificate: Buffer | null;
-    }): Promise<{ kind: 'jwe'; body: string } | { kind: 'legacy'; value: string }> {
+    async fetchSecureData(input: AgentClaim & { name: string }): Promise<{ kind: 'jwe'; body: string } | { kind: 'legacy'; value: string }> {
       const name = checkSecretName(input.name);
-      const agentVersion = input.agentVersion?.trim() || null;
-      if (agentVersion !== null) parseAgentVersion(agentVersion);
-      const agentId = await knownAgent(input.agentId);
-      const certificate = await certificateFacts(agentId, input.presentedCertificate);
-      const verdict = decideConnectionResult({ agentVersion, agentId, certificate }, deps.clock());
+      const a = await assess(input);
+      const proven = a.proof?.applies === true;
       const [secret, settings] = await Promise.all([getSecureData(db, name), getCoreSettings(db)]);
-      if (verdict.result === 'AUTHENTICATION_SUCCEEDED' && input.presentedCertificate) {
+      if (proven && a.verdict.result === 'AUTHENTICATION_SUCCEEDED' && input.presentedCertificate) {
         if (!secret) throw notFound('secure data item', name);
         const value = deps.protector.open(secret.sealedValue, sealPurpose(name)).toString('utf8');
         return { kind: 'jwe', body: await encryptForCertificate(value, pemOf(input.presentedCertificate)) };
       }
       if (settings.clientCertificateSecurityEnabled) {
         // The attempt shows in the chart: a device that cannot read secure data is not ready.
-        await deps.connections.recordConnectionResult({
-          source: 'SECURE_CONNECTION',
-          agentId,
-          agentVersion,
-          certificate,
-        });
-        throw new AppError(
-          'FORBIDDEN',
-          `secure data needs a valid client certificate while client certificate-based security is enabled (${verdict.failureReason ?? verdict.result})`,
-          { reason: verdict.failureReason ?? verdict.result },
-        );
+        if (proven) await record(a, 'SECURE_CONNECTION', input.remoteAddress);
+        else keepUnproven(a, 'SECURE_CONNECTION', input.remoteAddress);
+        throw refusedSecureData(a, 'while client certificate-based security is enabled');
+      }
+      const legacy = deps.legacySecureDataRelease === 'imported' && proven && a.device?.imported === true;
+      if (!legacy) {
+        keepUnproven(a, 'SECURE_CONNECTION', input.remoteAddress);
+        throw refusedSecureData(a, '(the clear-text release to other devices is off)');
       }
       if (!secret) throw notFound('secure data item', name);
+      const now = deps.clock();
+      // Audited before the value leaves: no release goes unrecorded.
+      await insertAuditEvent(db, {
+        actor: `agent:${a.agentId}`,
+        action: 'secureData.releasedInClear',
+        targetId: name,
+        details: { agentId: a.agentId, from: input.remoteAddress, reason: a.verdict.failureReason ?? a.verdict.result },
+        at: now,
+      });
       return { kind: 'legacy', value: deps.protector.open(secret.sealedValue, sealPurpose(name)).toString('utf8') };
     },
 

@@ -8,7 +8,10 @@ export type AppErrorCode =
   | 'NOT_FOUND'
   | 'CONFLICT'
   | 'REQUEST_NOT_PENDING'
-  | 'CSR_INVALID';
+  | 'CSR_INVALID'
+  | 'TOO_MANY_PENDING_REQUESTS'
+  | 'PENDING_REQUESTS_FULL'
+  | 'ENROLLMENT_RATE_LIMITED';
 
 /** The base code of each domain code: the contract promises one of the base codes' meanings. */
 const HTTP_STATUS: Record<AppErrorCode, number> = {
@@ -19,6 +22,9 @@ const HTTP_STATUS: Record<AppErrorCode, number> = {
   CONFLICT: 409,
   REQUEST_NOT_PENDING: 409,
   CSR_INVALID: 400,
+  TOO_MANY_PENDING_REQUESTS: 429,
+  PENDING_REQUESTS_FULL: 429,
+  ENROLLMENT_RATE_LIMITED: 429,
 };
 
 /** AppError is every error a user may see; anything else reaches clients masked. */
@@ -29,6 +35,12 @@ export class AppError extends GraphQLError {
     super(message, { extensions: { code, ...extra } });
     this.code = code;
     this.name = 'AppError';
+  }
+
+  /** retryAfterSeconds, when set, tells the client when to try again (the gateway's Retry-After). */
+  get retryAfterSeconds(): number | undefined {
+    const v = this.extensions.retryAfterSeconds;
+    return typeof v === 'number' ? v : undefined;
   }
 
   /** httpStatus is the status the agent gateway answers with for this error. */

@@ -1,4 +1,4 @@
-import type { AuthStatus, ClientCertificateStatus, FailureReason } from '../db/schema.js';
+import type { AuthStatus, ClientCertificateStatus, FailureReason, UnverifiedReason } from '../db/schema.js';
 import { badInput } from './app-error.js';
 
 /** STATUS_LABELS are the chart items' words, as the Security settings view shows them. */
@@ -82,4 +82,33 @@ export function decideConnectionResult(facts: ConnectionFacts, now: Date): Conne
 /** isFullyManageable: once the security model is on, only an authenticated device is fully manageable. */
 export function isFullyManageable(status: AuthStatus, securityEnabled: boolean): boolean {
   return !securityEnabled || status === 'AUTHENTICATION_SUCCEEDED';
+}
+
+/** KeysOnFile is what the core holds about a device's keys, and about the one a client presented. */
+export interface KeysOnFile {
+  /** The device has any request or certificate. */
+  hasKeyOnFile: boolean;
+  /** The device has a certificate this core issued (whatever became of it since). */
+  hasIssuedCertificate: boolean;
+  /** The device's request or certificate of the presented key, if any. */
+  presentedKey: { status: ClientCertificateStatus; serialNumber: string | null } | null;
+}
+
+/** Proof says whether a connection result may move its device, and if not, why. */
+export type Proof = { applies: true; by: 'KEY_ON_FILE' | 'NOTHING_ON_FILE' } | { applies: false; reason: UnverifiedReason };
+
+/**
+ * proofOf applies "proof before status" (DESIGN.md): a result moves a device only when the TLS
+ * client proved possession of a key the core has on file for it (TLS itself proves the client
+ * holds the presented certificate's key). A device with no key on file (known only from the
+ * inventory import) has nothing stronger to ask for, so any result moves it. The key of a request
+ * that was never approved proves the device only while it has no issued certificate: anyone can
+ * enroll a key for an agent id, and that must not outrank a certificate an admin approved.
+ */
+export function proofOf(keys: KeysOnFile, presentedCertificate: boolean): Proof {
+  if (!keys.hasKeyOnFile) return { applies: true, by: 'NOTHING_ON_FILE' };
+  if (!presentedCertificate) return { applies: false, reason: 'NO_CLIENT_CERTIFICATE' };
+  if (keys.presentedKey === null) return { applies: false, reason: 'UNKNOWN_KEY' };
+  if (keys.presentedKey.serialNumber === null && keys.hasIssuedCertificate) return { applies: false, reason: 'UNAPPROVED_KEY' };
+  return { applies: true, by: 'KEY_ON_FILE' };
 }

@@ -4,20 +4,25 @@ import { insertAuditEvent, insertAuditEvents } from '../db/audit-queries.js';
 import {
   approveCertificates,
   countCertificates,
+  countPendingRequestsOfDevice,
+  countPendingRequestsUpTo,
   getCertificateById,
   getCertificatesByIds,
   getCertificateWithAgentBySerial,
+  getRequestOfDeviceKey,
   insertCertificateRequest,
   listCertificates,
   lockCertificatesByIds,
+  rejectCertificates,
   supersedeApprovedCertificates,
   updateCertificate,
 } from '../db/client-certificate-queries.js';
 import { adjustCounters } from '../db/counter-queries.js';
 import {
+  applyRequestedNames,
   failDevicesUsingCertificate,
   getDevicesByIds,
-  upsertDevices,
+  lockOrInsertDeviceOfAgent,
   type ClientCertificateRow,
 } from '../db/device-queries.js';
 import {
@@ -34,6 +39,7 @@ import { requireAdmin, requireViewer, type Caller } from './caller.js';
 import type { ServiceDeps } from './deps.js';
 import { checkAgentId, checkText, parseId } from './input-checks.js';
 import { checkFirst, decodeCursor, pageOf, type Page } from './pagination.js';
+import { addressKey, createRateLimiter } from './rate-limit.js';
 import type { RevocationService } from './revocation-service.js';
 import { countMovedDevices } from './status-moves.js';
 import { transact, type Outbox } from './transaction.js';
@@ -42,6 +48,18 @@ import type { Tx } from '../db/client.js';
 
 export const MAX_BULK_APPROVALS = 500;
 const MAX_CSR_LENGTH = 16 * 1024;
+// A request over a cap waits for an admin's decision: nothing frees it sooner.
+const RETRY_AFTER_CAP_SECONDS = 300;
+
+/** EnrollmentLimits bound what enrollment floods can leave in the database and cost the CA. */
+export interface EnrollmentLimits {
+  /** Open (PENDING) requests one agent id may have; a new key beyond that is refused. */
+  maxPendingPerAgent: number;
+  /** Open requests in the whole core. */
+  maxPendingTotal: number;
+  /** Enrollment calls per source address (IPv6: per /64) per minute, per replica. */
+  perAddressPerMinute: number;
+}
 
 export interface EnrollInput {
   agentId: string;
@@ -58,6 +76,11 @@ export interface BulkApproveResult {
   failed: { id: string; code: string; message: string }[];
 }
 
+export interface BulkRejectResult {
+  rejected: ClientCertificateView[];
+  failed: { id: string; code: string; message: string }[];
+}
+
 /** csrInvalid turns a PKI finding about a request into the error agents and scripts branch on. */
 function csrInvalid(reason: string): AppError {
   return new AppError('CSR_INVALID', `the certificate request is not acceptable: ${reason}`);
@@ -71,9 +94,12 @@ export function createClientAccessService(
     revocation: RevocationService;
     clientCertDays: number;
     autoApproveNetworks: string[];
+    enrollmentLimits: EnrollmentLimits;
   },
 ) {
   const { db } = deps;
+  const limits = deps.enrollmentLimits;
+  const enrollRate = createRateLimiter({ perMinute: limits.perAddressPerMinute });
   const autoApprove = new BlockList();
   for (const cidr of deps.autoApproveNetworks) {
     const n = parseCidr(cidr)!;
@@ -114,6 +140,8 @@ export function createClientAccessService(
       }),
     );
     const approved = await approveCertificates(tx, issued, decidedBy, now);
+    // What the agent asked to be called applies now that someone approved it.
+    await applyRequestedNames(tx, issued.map((i) => i.id), now);
     // New certificates replace their devices' older ones only now that they are approved.
     const superseded = await supersedeApprovedCertificates(
       tx,
@@ -180,6 +208,42 @@ export function createClientAccessService(
     return clientCertificateView(row);
   }
 
+  /** bulkIds reads the ids of a bulk call once each; a malformed id fails alone. */
+  function bulkIds(ids: string[], failed: BulkApproveResult['failed']): Map<number, string> {
+    if (ids.length > MAX_BULK_APPROVALS) {
+      throw badInput(`ids may list at most ${MAX_BULK_APPROVALS} requests per call (got ${ids.length})`, 'ids');
+    }
+    const wanted = new Map<number, string>();
+    for (const id of ids) {
+      try {
+        const dbId = parseId(id, 'ids');
+        if (!wanted.has(dbId)) wanted.set(dbId, id);
+      } catch (err) {
+        failed.push({ id, code: (err as AppError).code, message: (err as AppError).message });
+      }
+    }
+    return wanted;
+  }
+
+  /** lockPending locks the wanted requests and sorts them into the pending ones and per-item failures. */
+  async function lockPending(tx: Tx, wanted: Map<number, string>, failed: BulkApproveResult['failed']): Promise<ClientCertificateRow[]> {
+    const rows = await lockCertificatesByIds(tx, [...wanted.keys()]);
+    const found = new Map(rows.map((r) => [r.id, r]));
+    const pending: ClientCertificateRow[] = [];
+    for (const [dbId, id] of wanted) {
+      const row = found.get(dbId);
+      if (!row) {
+        failed.push({ id, code: 'NOT_FOUND', message: `client certificate request "${id}" not found` });
+      } else if (row.status !== 'PENDING') {
+        const e = notPending(row);
+        failed.push({ id, code: e.code, message: e.message });
+      } else {
+        pending.push(row);
+      }
+    }
+    return pending;
+  }
+
   function notPending(row: ClientCertificateRow): AppError {
     return new AppError(
       'REQUEST_NOT_PENDING',
@@ -199,6 +263,15 @@ export function createClientAccessService(
       const agentVersion = input.agentVersion.trim();
       parseAgentVersion(agentVersion);
       if (input.csrPem.length > MAX_CSR_LENGTH) throw csrInvalid(`csrPem is longer than ${MAX_CSR_LENGTH} characters`);
+      // Before the CSR's signature is checked: that is the expensive part a flood would buy.
+      const wait = enrollRate.take(addressKey(input.remoteAddress));
+      if (wait > 0) {
+        throw new AppError(
+          'ENROLLMENT_RATE_LIMITED',
+          `too many enrollment requests from this address (at most ${limits.perAddressPerMinute} a minute); try again in ${wait} s`,
+          { retryAfterSeconds: wait },
+        );
+      }
       let csr;
       try {
         csr = await parseCertificateRequest(input.csrPem);
@@ -213,13 +286,35 @@ export function createClientAccessService(
       const renewal = await isRenewal(agentId, input.presentedCertificate, now);
       const auto = !renewal && fromAutoApproveNetwork(input.remoteAddress);
       const row = await transact(deps, async (tx, outbox) => {
-        const [device] = await upsertDevices(tx, [{ name: deviceName, agentId, agentVersion }], now);
-        if (device!.inserted) {
+        // A new agent id becomes a device as it asks; an existing device is not touched until approval.
+        const device = await lockOrInsertDeviceOfAgent(tx, { name: deviceName, agentId, agentVersion }, now);
+        const same = device.inserted ? undefined : await getRequestOfDeviceKey(tx, device.row.id, csr.publicKeyFingerprint);
+        if (same) return same;
+        if (!renewal && !auto) {
+          // Only what stays PENDING counts: a renewal or an automatic approval is decided at once.
+          const mine = device.inserted ? 0 : await countPendingRequestsOfDevice(tx, device.row.id);
+          if (mine >= limits.maxPendingPerAgent) {
+            throw new AppError(
+              'TOO_MANY_PENDING_REQUESTS',
+              `agent ${JSON.stringify(agentId)} already has ${mine} requests waiting for a decision (at most ${limits.maxPendingPerAgent}); an admin must approve or reject them first`,
+              { retryAfterSeconds: RETRY_AFTER_CAP_SECONDS },
+            );
+          }
+          // Read without a lock: concurrent enrollments may pass the cap by their number, never by more.
+          if ((await countPendingRequestsUpTo(tx, limits.maxPendingTotal)) >= limits.maxPendingTotal) {
+            throw new AppError(
+              'PENDING_REQUESTS_FULL',
+              `this core already holds ${limits.maxPendingTotal} requests waiting for a decision; try again later`,
+              { retryAfterSeconds: RETRY_AFTER_CAP_SECONDS },
+            );
+          }
+        }
+        if (device.inserted) {
           await adjustCounters(tx, { NO_AUTHENTICATION_INFO: 1 });
           outbox.publish({ type: 'summaryChanged' });
         }
         const { row, inserted } = await insertCertificateRequest(tx, {
-          deviceId: device!.row.id,
+          deviceId: device.row.id,
           status: 'PENDING',
           subject: `CN=${agentId}`,
           keyAlgorithm: csr.keyAlgorithm,
@@ -228,13 +323,21 @@ export function createClientAccessService(
           csrPem: csr.csrPem,
           requestedAt: now,
           requestedFrom: input.remoteAddress.slice(0, 64),
+          requestedDeviceName: deviceName,
+          requestedAgentVersion: agentVersion,
         });
         if (!inserted) return row;
         await insertAuditEvent(tx, {
           actor: `agent:${agentId}`,
           action: 'clientAccess.requested',
           targetId: String(row.id),
-          details: { keyAlgorithm: csr.keyAlgorithm, publicKeyFingerprint: csr.publicKeyFingerprint, from: input.remoteAddress },
+          details: {
+            keyAlgorithm: csr.keyAlgorithm,
+            publicKeyFingerprint: csr.publicKeyFingerprint,
+            from: input.remoteAddress,
+            deviceName,
+            agentVersion,
+          },
           at: now,
         });
         if (renewal) return (await issueAll(tx, [{ row, agentId }], 'system:renewal', 'renewal', now))[0]!;
@@ -250,12 +353,32 @@ export function createClientAccessService(
       return new Map((await getCertificatesByIds(db, ids)).map((r) => [r.id, clientCertificateView(r)]));
     },
 
-    /** getEnrollment tells an agent where its request stands and hands over the certificate once approved. */
+    /**
+     * getEnrollment tells an agent where its request stands and hands over the certificate once
+     * approved — only to the requester, who proves the requested key over TLS. Anyone else gets
+     * the same refusal whether the request exists or not.
+     */
     async getEnrollment(
       requestId: string,
+      presentedCertificate: Buffer | null,
     ): Promise<{ status: ClientCertificateStatus; certificatePem?: string; caCertificatePem?: string }> {
-      const row = await getCertificateById(db, parseId(requestId, 'requestId'));
-      if (!row) throw notFound('certificate request', requestId);
+      const id = parseId(requestId, 'requestId');
+      if (!presentedCertificate) {
+        throw new AppError(
+          'UNAUTHENTICATED',
+          'present a certificate of the requested key over TLS to read a request (a pending agent presents a self-signed certificate of it)',
+        );
+      }
+      let fingerprint: string | null;
+      try {
+        fingerprint = deps.signer.inspectPresentedCertificate(presentedCertificate).publicKeyFingerprint;
+      } catch {
+        fingerprint = null;
+      }
+      const row = fingerprint === null ? undefined : await getCertificateById(db, id);
+      if (!row || row.publicKeyFingerprint !== fingerprint) {
+        throw new AppError('NOT_FOUND', `no certificate request ${JSON.stringify(requestId)} for the key presented`, { id: requestId });
+      }
       if (row.status !== 'APPROVED') return { status: row.status };
       return { status: row.status, certificatePem: row.certificatePem!, caCertificatePem: deps.authority.certificatePem };
     },
@@ -289,39 +412,34 @@ export function createClientAccessService(
     /** approveMany approves in bulk; each id that cannot be approved fails alone, with its reason. */
     async approveMany(caller: Caller, ids: string[]): Promise<BulkApproveResult> {
       requireAdmin(caller);
-      if (ids.length > MAX_BULK_APPROVALS) {
-        throw badInput(`ids may list at most ${MAX_BULK_APPROVALS} requests per call (got ${ids.length})`, 'ids');
-      }
       const failed: BulkApproveResult['failed'] = [];
-      const wanted = new Map<number, string>();
-      for (const id of ids) {
-        try {
-          const dbId = parseId(id, 'ids');
-          if (!wanted.has(dbId)) wanted.set(dbId, id);
-        } catch (err) {
-          failed.push({ id, code: (err as AppError).code, message: (err as AppError).message });
-        }
-      }
+      const wanted = bulkIds(ids, failed);
       const now = deps.clock();
       const approved = await transact(deps, async (tx) => {
-        const rows = await lockCertificatesByIds(tx, [...wanted.keys()]);
-        const found = new Map(rows.map((r) => [r.id, r]));
-        const devices = new Map((await getDevicesByIds(tx, [...new Set(rows.map((r) => r.deviceId))])).map((d) => [d.id, d]));
-        const pending: { row: ClientCertificateRow; agentId: string }[] = [];
-        for (const [dbId, id] of wanted) {
-          const row = found.get(dbId);
-          if (!row) {
-            failed.push({ id, code: 'NOT_FOUND', message: `client certificate request "${id}" not found` });
-          } else if (row.status !== 'PENDING') {
-            const e = notPending(row);
-            failed.push({ id, code: e.code, message: e.message });
-          } else {
-            pending.push({ row, agentId: devices.get(row.deviceId)!.agentId! });
-          }
-        }
-        return issueAll(tx, pending, caller.subject, 'manual', now);
+        const pending = await lockPending(tx, wanted, failed);
+        const devices = new Map((await getDevicesByIds(tx, [...new Set(pending.map((r) => r.deviceId))])).map((d) => [d.id, d]));
+        return issueAll(tx, pending.map((row) => ({ row, agentId: devices.get(row.deviceId)!.agentId! })), caller.subject, 'manual', now);
       });
       return { approved: approved.map(clientCertificateView), failed };
+    },
+
+    /** rejectMany rejects in bulk (an enrollment flood is cleared in one call); each id that cannot be rejected fails alone. */
+    async rejectMany(caller: Caller, ids: string[], reason?: string | null): Promise<BulkRejectResult> {
+      requireAdmin(caller);
+      const note = reason == null || reason.trim() === '' ? null : checkText(reason, 'reason', { max: 500 });
+      const failed: BulkRejectResult['failed'] = [];
+      const wanted = bulkIds(ids, failed);
+      const now = deps.clock();
+      const rejected = await transact(deps, async (tx) => {
+        const pending = await lockPending(tx, wanted, failed);
+        const rows = await rejectCertificates(tx, pending.map((r) => r.id), caller.subject, note, now);
+        await insertAuditEvents(
+          tx,
+          rows.map((r) => ({ actor: caller.subject, action: 'clientAccess.rejected', targetId: String(r.id), details: { reason: note }, at: now })),
+        );
+        return rows.sort((a, b) => a.id - b.id);
+      });
+      return { rejected: rejected.map(clientCertificateView), failed };
     },
 
     /** reject refuses a PENDING request, with an optional reason kept for the audit. */

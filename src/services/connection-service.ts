@@ -26,6 +26,8 @@ export interface ConnectionResultInput {
   agentVersion: string | null;
   /** What the gateway found out about the presented certificate; null when none was presented. */
   certificate: CertificateFacts | null;
+  /** The client's address as the gateway saw it (kept in the history). */
+  remoteAddress?: string | null;
 }
 
 export interface RecordedConnection {
@@ -51,6 +53,7 @@ interface Pending {
   agentVersion: string | null;
   source: ConnectionSource;
   certificate: CertificateFacts | null;
+  remoteAddress: string | null;
   at: Date;
   verdict: ConnectionVerdict;
   resolve(r: RecordedConnection): void;
@@ -166,6 +169,7 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
         agentVersion: p.agentVersion,
         certificateSerialNumber: p.certificate?.serialNumber ?? null,
         certificateNotAfter: p.certificate?.notAfter ?? null,
+        remoteAddress: p.remoteAddress,
       })),
     );
 
@@ -187,6 +191,7 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
         lastAgentVersion: p.agentVersion,
         lastCertificateSerial: attempt.certificateSerialNumber,
         lastCertificateNotAfter: attempt.certificateNotAfter,
+        lastRemoteAddress: p.remoteAddress,
         updatedAt: p.at,
       };
       current.set(row.id, row);
@@ -236,7 +241,8 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
         const deviceName = input.deviceName ? checkText(input.deviceName, 'deviceName', { max: 255 }) : agentId;
         const at = deps.clock();
         const verdict = decideConnectionResult({ agentVersion, agentId, certificate: input.certificate }, at);
-        pending = { agentId, deviceName, agentVersion, source: input.source, certificate: input.certificate, at, verdict };
+        const remoteAddress = input.remoteAddress ? input.remoteAddress.slice(0, 64) : null;
+        pending = { agentId, deviceName, agentVersion, source: input.source, certificate: input.certificate, remoteAddress, at, verdict };
       } catch (err) {
         return Promise.reject(err);
       }

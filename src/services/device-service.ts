@@ -147,7 +147,7 @@ export function createDeviceService(deps: ServiceDeps) {
           throw badInput(`devices[${i}] repeats devices[${twin}] (${agentId !== null ? 'same agentId' : 'same name, no agentId'})`, `devices[${i}]`);
         }
         seen.set(key, i);
-        return { name, agentId, agentVersion };
+        return { name, agentId, agentVersion, imported: true };
       });
       const now = deps.clock();
       const saved = await transact(deps, async (tx, outbox) => {

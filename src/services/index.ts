@@ -2,7 +2,7 @@ import type { CaSigner, KeyProtector } from '../pki/index.js';
 import { createAgentAuthService } from './agent-auth-service.js';
 import { createAuditService } from './audit-service.js';
 import type { AuthorityInfo } from './authority-service.js';
-import { createClientAccessService } from './client-access-service.js';
+import { createClientAccessService, type EnrollmentLimits } from './client-access-service.js';
 import { pruneDeviceHistory } from '../db/history-queries.js';
 import { createConnectionService } from './connection-service.js';
 import type { ServiceDeps } from './deps.js';
@@ -12,6 +12,7 @@ import { createRevocationService } from './revocation-service.js';
 import { createSavedQueryService } from './saved-query-service.js';
 import { createSecurityService, type SecurityService } from './security-service.js';
 import type { EventBus } from '../events/bus.js';
+import { createUnverifiedAttemptLog, type UnverifiedAttemptLogOptions } from './unverified-attempts.js';
 
 export interface ServiceSettings {
   clientCertDays: number;
@@ -20,6 +21,11 @@ export interface ServiceSettings {
   connectionHistoryDays: number;
   /** At most this many connection results are kept per device (pruneDeviceHistory, as results are recorded). */
   connectionHistoryPerDevice: number;
+  enrollmentLimits: EnrollmentLimits;
+  /** 'imported': while the security model is off, imported devices without a valid certificate get secure data in the clear. */
+  legacySecureDataRelease: 'off' | 'imported';
+  /** Overrides for how unverified attempts are gathered (tests use short intervals). */
+  unverifiedAttempts?: Partial<UnverifiedAttemptLogOptions>;
 }
 
 /** createServices wires every domain service over the same database, bus, clock and CA. */
@@ -46,6 +52,7 @@ export function createServices(
     groupCommit: { pruneHistory: (tx, ids) => pruneDeviceHistory(tx, ids, deps.connectionHistoryPerDevice) },
   });
   const revocation = createRevocationService(deps);
+  const unverified = createUnverifiedAttemptLog(deps, deps.unverifiedAttempts);
   return {
     devices,
     connections,
@@ -54,7 +61,8 @@ export function createServices(
     savedQueries: createSavedQueryService({ ...deps, devices }),
     audit: createAuditService(deps),
     clientAccess: createClientAccessService({ ...deps, revocation }),
-    agentAuth: createAgentAuthService({ ...deps, connections }),
+    unverified,
+    agentAuth: createAgentAuthService({ ...deps, connections, unverified }),
     maintenance: createMaintenanceService({ ...deps, revocation }),
   };
 }

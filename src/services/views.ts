@@ -2,7 +2,7 @@ import type { StatusCounts } from '../db/counter-queries.js';
 import type { ClientCertificateRow, ConnectionResultRow, DeviceRow } from '../db/device-queries.js';
 import type { AuditEventRow } from '../db/audit-queries.js';
 import type { SavedQueryRow } from '../db/saved-query-queries.js';
-import { AUTH_STATUSES, type AuthStatus, type ConnectionSource, type FailureReason } from '../db/schema.js';
+import { AUTH_STATUSES, type AuthStatus, type ConnectionSource, type FailureReason, type UnverifiedReason } from '../db/schema.js';
 import { STATUS_LABELS, isFullyManageable } from './auth-status-rules.js';
 
 // Views are what services hand to the transport: plain objects shaped like the API types.
@@ -15,6 +15,9 @@ export interface ConnectionAttemptView {
   failureReason: FailureReason | null;
   agentVersion: string | null;
   certificateSerialNumber: string | null;
+  verified: boolean;
+  unverifiedReason: UnverifiedReason | null;
+  remoteAddress: string | null;
 }
 
 export interface InventoryAttributeView {
@@ -34,6 +37,9 @@ export interface DeviceView {
   fullyManageable: boolean;
   lastConnection: ConnectionAttemptView | null;
   inventory: InventoryAttributeView[];
+  imported: boolean;
+  unverifiedAttempts: number;
+  lastUnverifiedAttemptAt: Date | null;
 }
 
 export interface AuthStatusSummaryView {
@@ -84,6 +90,9 @@ export interface ClientCertificateView {
   certificatePem: string | null;
   revokedAt: Date | null;
   revocationReason: ClientCertificateRow['revocationReason'];
+  requestedDeviceName: string | null;
+  requestedAgentVersion: string | null;
+  requestedFrom: string | null;
 }
 
 /** summaryView turns kept counters into the chart's summary. */
@@ -113,6 +122,9 @@ export function connectionAttemptView(r: ConnectionResultRow): ConnectionAttempt
     failureReason: r.failureReason,
     agentVersion: r.agentVersion,
     certificateSerialNumber: r.certificateSerialNumber,
+    verified: r.verified,
+    unverifiedReason: r.unverifiedReason,
+    remoteAddress: r.remoteAddress,
   };
 }
 
@@ -140,6 +152,7 @@ export function inventoryOf(d: DeviceRow, fullyManageable: boolean): InventoryAt
   attr('Certificate serial number', d.lastCertificateSerial);
   attr('Certificate expires', d.lastCertificateNotAfter?.toISOString());
   attr('Agent version', d.lastAgentVersion);
+  if (d.unverifiedAttempts > 0) attr('Unverified attempts', String(d.unverifiedAttempts));
   return out;
 }
 
@@ -166,9 +179,16 @@ export function deviceView(d: DeviceRow, securityEnabled: boolean): DeviceView {
             failureReason: d.lastFailureReason,
             agentVersion: d.lastAgentVersion,
             certificateSerialNumber: d.lastCertificateSerial,
+            // The device row keeps only results that moved it.
+            verified: true,
+            unverifiedReason: null,
+            remoteAddress: d.lastRemoteAddress,
           }
         : null,
     inventory: inventoryOf(d, fullyManageable),
+    imported: d.imported,
+    unverifiedAttempts: Number(d.unverifiedAttempts),
+    lastUnverifiedAttemptAt: d.lastUnverifiedAt,
   };
 }
 
@@ -209,5 +229,8 @@ export function clientCertificateView(c: ClientCertificateRow): ClientCertificat
     certificatePem: c.certificatePem,
     revokedAt: c.revokedAt,
     revocationReason: c.revocationReason,
+    requestedDeviceName: c.requestedDeviceName,
+    requestedAgentVersion: c.requestedAgentVersion,
+    requestedFrom: c.requestedFrom,
   };
 }

@@ -288,12 +288,26 @@ export async function runSimulation(
     });
   }
 
-  /** send makes one gateway request, trying again after a network failure. */
+  /**
+   * send makes one gateway request, trying again after a network failure, and after the time a
+   * 429 or 503 answer's Retry-After asks for (at most a minute: a longer wait is not a hiccup).
+   */
   async function send(step: string, request: () => Promise<AgentResponse>): Promise<AgentResponse> {
+    let waits = 0;
     for (let attempt = 0; ; attempt++) {
       p.gatewayRequests++;
       try {
-        return await request();
+        const res = await request();
+        const retryAfter = Number(res.headers['retry-after']);
+        if ((res.status === 429 || res.status === 503) && retryAfter > 0 && retryAfter <= 60 && waits < 100 && !signal?.aborted) {
+          waits++;
+          p.retries++;
+          retriedKinds.set(`HTTP ${res.status}`, (retriedKinds.get(`HTTP ${res.status}`) ?? 0) + 1);
+          await sleep(retryAfter * 1000 * (0.5 + Math.random()));
+          attempt--;
+          continue;
+        }
+        return res;
       } catch (err) {
         const e = toSimulationError(step, err);
         if (!e.retriable || attempt >= retries || signal?.aborted) throw e;

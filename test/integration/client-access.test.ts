@@ -10,6 +10,7 @@ import {
   AuditLogDocument,
   ClientAccessRequestsDocument,
   DeviceDocument,
+  DevicesDocument,
   EnableSecurityDocument,
   RegisterDevicesDocument,
   RejectClientDocument,
@@ -195,7 +196,22 @@ describe('Manage client access: agents over mutual TLS, approvals, revocation, s
     }
     const s = await summary();
     expect(s.mustUpgrade).toBe(0); // the 9.x device's newest result is the one claiming 2016
-    expect(s.failed).toBeGreaterThanOrEqual(6);
+    expect(s.failed).toBeGreaterThanOrEqual(4);
+
+    // Two of those proved no key on file for the device they named: the answer is the same, but the
+    // device keeps its state and the attempt is kept as unverified, with its reason and address.
+    await tc.core.services.unverified.flush();
+    const unproven = await tc.gql(DevicesDocument, { filter: { search: 'agent-nocert' } }, admin);
+    const nocert = unproven.data!.devices.edges[0]!.node;
+    const victimDevice = (await tc.gql(DevicesDocument, { filter: { search: 'agent-victim' } }, admin)).data!.devices.edges[0]!.node;
+    for (const [d, reason] of [[nocert, 'NO_CLIENT_CERTIFICATE'], [victimDevice, 'UNKNOWN_KEY']] as const) {
+      expect(d).toMatchObject({ authStatus: 'NO_AUTHENTICATION_INFO', lastConnection: null });
+      const full = await tc.gql(DeviceDocument, { id: d.id, historyFirst: 5 }, admin);
+      expect(full.data!.device!.unverifiedAttempts).toBe(1);
+      expect(full.data!.device!.connectionHistory.edges.map((e) => e.node)).toMatchObject([
+        { verified: false, unverifiedReason: reason, remoteAddress: '127.0.0.1', result: 'AUTHENTICATION_FAILED' },
+      ]);
+    }
   });
 
   it('turns a device to failed at once on revocation, lists the serial in the CRL and refuses the next connection', async () => {
@@ -294,12 +310,14 @@ describe('Manage client access: agents over mutual TLS, approvals, revocation, s
       { name: 'wrong type', res: () => a.raw('POST', '/agent/v1/connect', JSON.stringify({ agentId: 5, agentVersion: '2024.1' }), { 'content-type': 'application/json' }), status: 400, code: 'BAD_USER_INPUT' },
       { name: 'CSR of another key', res: async () => a.enroll({ csrPem: (await other.csrPem()) }), status: 400, code: 'CSR_INVALID' },
       { name: 'truncated CSR', res: async () => a.enroll({ csrPem: (await a.csrPem()).slice(0, 200) }), status: 400, code: 'CSR_INVALID' },
-      { name: 'unknown agent connecting', res: () => newAgent('agent-never-seen').connect({ cert: 'none' }), status: 404, code: 'NOT_FOUND' },
     ];
     for (const c of cases) {
       const res = await c.res();
       expect([c.name, res.status, errorOf(res.body).code]).toEqual([c.name, c.status, c.code]);
     }
+    // An unknown agent id is answered as a known one without proof is: nothing tells them apart.
+    const unknown = await newAgent('agent-never-seen').connect({ cert: 'none' });
+    expect([unknown.status, unknown.body]).toEqual([401, { status: 'AUTHENTICATION_FAILED', reason: 'NO_CLIENT_CERTIFICATE' }]);
     expect((await a.raw('GET', '/agent/v1/ca')).status).toBe(200);
   });
 
@@ -317,10 +335,12 @@ describe('Manage client access: agents over mutual TLS, approvals, revocation, s
     expect(String(jwe.body)).not.toContain('s3cret-value');
     expect(await good.decrypt(String(jwe.body))).toBe('s3cret-value');
 
+    // The clear-text release is off unless an admin turns it on (see the legacy-release suite below).
     const legacy = newAgent('agent-legacy');
     await enroll(legacy);
     const plain = await legacy.secureData('core-password', { cert: 'none' });
-    expect([plain.status, plain.body]).toEqual([200, { name: 'core-password', value: 's3cret-value' }]);
+    expect([plain.status, errorOf(plain.body).code]).toEqual([403, 'FORBIDDEN']);
+    expect(JSON.stringify(plain.body)).not.toContain('s3cret-value');
 
     expect((await tc.gql(EnableSecurityDocument, { confirm: true }, admin)).errors).toBeUndefined();
     const refusedLegacy = await legacy.secureData('core-password', { cert: 'none' });

@@ -143,11 +143,17 @@ describe('connection results by group commit', () => {
       { subject: 'seed', roles: ['SECURITY_ADMIN'] },
       agents.map((agentId) => ({ name: agentId, agentId })),
     );
-    const lookups = () => tc.queries.filter((q) => /from "devices" where "devices"\."agent_id" in/i.test(q)).length;
+    const lookups = () => tc.queries.filter((q) => /join devices d on d\.agent_id = i\.agent_id/i.test(q)).length;
     const before = lookups();
     const answers = await Promise.all(
       agents.map((agentId) =>
-        tc.core.services.agentAuth.authenticate({ source: 'SECURE_CONNECTION', agentId, agentVersion: '2024.3', presentedCertificate: null }),
+        tc.core.services.agentAuth.authenticate({
+          source: 'SECURE_CONNECTION',
+          agentId,
+          agentVersion: '2024.3',
+          presentedCertificate: null,
+          remoteAddress: '127.0.0.1',
+        }),
       ),
     );
     expect(answers.every((a) => a.httpStatus === 401 && a.reason === 'NO_CLIENT_CERTIFICATE')).toBe(true);

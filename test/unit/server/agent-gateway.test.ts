@@ -39,8 +39,8 @@ function createFakeServices(caPem: string) {
       calls.push({ method: 'enroll', input });
       return impl.enroll();
     },
-    getEnrollment: (requestId) => {
-      calls.push({ method: 'getEnrollment', input: requestId });
+    getEnrollment: (requestId, presentedCertificate) => {
+      calls.push({ method: 'getEnrollment', input: { requestId, presentedCertificate } });
       return impl.getEnrollment();
     },
     authenticate: (input) => {
@@ -154,12 +154,15 @@ describe('routes', () => {
     }
   });
 
-  it('returns the enrollment with only the fields the service gave, the request id URL-decoded', async () => {
+  it('returns the enrollment with only the fields the service gave, the request id URL-decoded, with the certificate presented', async () => {
     fake.impl.getEnrollment = async () => ({ status: 'APPROVED', certificatePem: 'CERT', caCertificatePem: 'CA' });
     const approved = await agent.poll('r 1/é');
     expect(approved.status).toBe(200);
     expect(approved.body).toEqual({ status: 'APPROVED', certificatePem: 'CERT', caCertificatePem: 'CA' });
-    expect(fake.last<string>('getEnrollment')).toBe('r 1/é');
+    const input = fake.last<{ requestId: string; presentedCertificate: Buffer }>('getEnrollment');
+    expect(input.requestId).toBe('r 1/é');
+    // The service decides whether that certificate's key is the requested one.
+    expect(input.presentedCertificate.equals(issued.der)).toBe(true);
 
     fake.impl.getEnrollment = async () => ({ status: 'PENDING' });
     const pending = await agent.poll('req-1');
@@ -175,7 +178,7 @@ describe('routes', () => {
     expect(res.status).toBe(426);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
     expect(res.body).toEqual({ status: 'CLIENT_AGENTS_MUST_UPGRADE', reason: 'agent 9.6 is older than 2016' });
-    expect(fake.last('authenticate')).toEqual({ source, agentId: 'agent-1', agentVersion: '9.6', presentedCertificate: null });
+    expect(fake.last('authenticate')).toEqual({ source, agentId: 'agent-1', agentVersion: '9.6', presentedCertificate: null, remoteAddress: '127.0.0.1' });
   });
 
   it('serves secure data as application/jose, identity from the query string', async () => {
@@ -204,7 +207,13 @@ describe('routes', () => {
     const res = await agent.secureData('a name/with slash', { via: 'headers', agentVersion: null, cert: 'none' });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ name: 'a name/with slash', value: 'clear' });
-    expect(fake.last('fetchSecureData')).toEqual({ agentId: 'agent-1', agentVersion: null, name: 'a name/with slash', presentedCertificate: null });
+    expect(fake.last('fetchSecureData')).toEqual({
+      agentId: 'agent-1',
+      agentVersion: null,
+      name: 'a name/with slash',
+      presentedCertificate: null,
+      remoteAddress: '127.0.0.1',
+    });
   });
 
   it.each([
@@ -447,6 +456,18 @@ describe('service errors', () => {
     const res = await agent.enroll({ csrPem: 'x' });
     expect(res.status).toBe(status);
     expect(res.body).toEqual({ error: { code, message: error.message } });
+  });
+
+  it.each([
+    ['ENROLLMENT_RATE_LIMITED', 7],
+    ['TOO_MANY_PENDING_REQUESTS', 300],
+    ['PENDING_REQUESTS_FULL', 300],
+  ] as const)('answers %s with 429 and the Retry-After the service asked for', async (code, seconds) => {
+    fake.impl.enroll = async () => {
+      throw new AppError(code, 'not now', { retryAfterSeconds: seconds });
+    };
+    const res = await agent.enroll({ csrPem: 'x' });
+    expect([res.status, res.headers['retry-after'], res.body]).toEqual([429, String(seconds), { error: { code, message: 'not now' } }]);
   });
 
   it('masks any other error as 500 INTERNAL_SERVER_ERROR and logs it whole', async () => {
