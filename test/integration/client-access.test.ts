@@ -371,3 +371,69 @@ describe('auto-approval for listed networks', () => {
     a.close();
   });
 });
+
+describe('the legacy clear-text release of secure data (SECURE_DATA_LEGACY_RELEASE=imported)', () => {
+  let tc: TestCore;
+  let admin: string;
+  const agents: TestAgent[] = [];
+  const newAgent = (agentId: string) => {
+    const a = createAgent({ gatewayUrl: tc.core.agentUrl, caCertificatePem: tc.core.authority.certificatePem, agentId });
+    agents.push(a);
+    return a;
+  };
+  afterAll(async () => {
+    for (const a of agents) a.close();
+    await tc?.close();
+  });
+
+  it('releases to imported devices only, audits each release, and ends for good with the security model', async () => {
+    tc = await startTestCore({ env: { SECURE_DATA_LEGACY_RELEASE: 'imported' } });
+    admin = await tc.token('alice', ['SECURITY_ADMIN']);
+    await tc.gql(SetSecureDataDocument, { name: 'patch-password', value: 'legacy-s3cret' }, admin);
+    await tc.gql(RegisterDevicesDocument, { devices: [{ name: 'OLD-1', agentId: 'old-1', agentVersion: '9.60' }] }, admin);
+
+    const old = newAgent('old-1');
+    const plain = await old.secureData('patch-password', { cert: 'none', agentVersion: '9.60' });
+    expect([plain.status, plain.body]).toEqual([200, { name: 'patch-password', value: 'legacy-s3cret' }]);
+    const audit = (await tc.gql(AuditLogDocument, {}, admin)).data!.auditLog.edges.map((e) => e.node);
+    expect(audit.find((e) => e.action === 'secureData.releasedInClear')).toMatchObject({ actor: 'agent:old-1', targetId: 'patch-password' });
+    expect(JSON.stringify(audit)).not.toContain('legacy-s3cret');
+
+    // Never for a bare enrollment, even with its own key.
+    const enrolled = newAgent('enrolled-1');
+    expect((await enrolled.enroll()).status).toBe(202);
+    const refused = await enrolled.secureData('patch-password', { cert: 'self-signed' });
+    expect([refused.status, errorOf(refused.body).code]).toEqual([403, 'FORBIDDEN']);
+
+    expect((await tc.gql(EnableSecurityDocument, { confirm: true }, admin)).errors).toBeUndefined();
+    const after = await old.secureData('patch-password', { cert: 'none', agentVersion: '9.60' });
+    expect([after.status, errorOf(after.body).code]).toEqual([403, 'FORBIDDEN']);
+    expect(JSON.stringify(after.body)).not.toContain('legacy-s3cret');
+    expect(tc.logs.join('\n')).not.toContain('legacy-s3cret');
+  });
+});
+
+describe('an enrollment asks for a name and version; approval applies them', () => {
+  let tc: TestCore;
+  afterAll(async () => tc?.close());
+
+  it('keeps the device as it is until the request is approved, then renames it', async () => {
+    tc = await startTestCore();
+    const admin = await tc.token('alice', ['SECURITY_ADMIN']);
+    await tc.gql(RegisterDevicesDocument, { devices: [{ name: 'INVENTORY-NAME', agentId: 'renamed-1', agentVersion: '2020.1' }] }, admin);
+    const a = createAgent({
+      gatewayUrl: tc.core.agentUrl,
+      caCertificatePem: tc.core.authority.certificatePem,
+      agentId: 'renamed-1',
+      deviceName: 'AGENT-NAME',
+      agentVersion: '2024.2',
+    });
+    const id = ((await a.enroll()).body as { requestId: string }).requestId;
+    const before = (await tc.gql(ClientAccessRequestsDocument, { status: 'PENDING' }, admin)).data!.clientAccessRequests.edges[0]!.node;
+    expect(before).toMatchObject({ id, requestedDeviceName: 'AGENT-NAME', requestedAgentVersion: '2024.2' });
+    expect(before.device).toMatchObject({ name: 'INVENTORY-NAME', agentVersion: '2020.1' });
+    const approved = (await tc.gql(ApproveClientDocument, { id }, admin)).data!.approveClient;
+    expect(approved.device).toMatchObject({ name: 'AGENT-NAME', agentVersion: '2024.2' });
+    a.close();
+  });
+});

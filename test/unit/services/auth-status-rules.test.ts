@@ -3,7 +3,10 @@ import { AppError } from '../../../src/services/app-error.js';
 import {
   decideConnectionResult,
   parseAgentVersion,
+  proofOf,
   type CertificateFacts,
+  type KeysOnFile,
+  type Proof,
   type ConnectionFacts,
   type ConnectionVerdict,
 } from '../../../src/services/auth-status-rules.js';
@@ -182,5 +185,48 @@ describe('parseAgentVersion', () => {
     expect(caught?.code).toBe('BAD_USER_INPUT');
     expect(caught!.message).toContain('agentVersion');
     expect(caught!.message.length).toBeLessThan(200);
+  });
+});
+
+describe('proofOf: only a key on file moves a device', () => {
+  const issued = { status: 'APPROVED' as const, serialNumber: '0a1b' };
+  const requested = { status: 'PENDING' as const, serialNumber: null };
+  const keys = (over: Partial<KeysOnFile>): KeysOnFile => ({ hasKeyOnFile: true, hasIssuedCertificate: true, presentedKey: null, ...over });
+  it.each<{ name: string; keys: KeysOnFile; presented: boolean; proof: Proof }>([
+    {
+      name: 'a device with nothing on file (inventory import only) is moved by any result',
+      keys: keys({ hasKeyOnFile: false, hasIssuedCertificate: false }),
+      presented: false,
+      proof: { applies: true, by: 'NOTHING_ON_FILE' },
+    },
+    { name: 'no certificate, for a device with a key on file', keys: keys({}), presented: false, proof: { applies: false, reason: 'NO_CLIENT_CERTIFICATE' } },
+    { name: 'a key the device does not have on file', keys: keys({}), presented: true, proof: { applies: false, reason: 'UNKNOWN_KEY' } },
+    { name: 'the key of one of its certificates', keys: keys({ presentedKey: issued }), presented: true, proof: { applies: true, by: 'KEY_ON_FILE' } },
+    {
+      name: 'the key of a revoked certificate (its failure is its own)',
+      keys: keys({ presentedKey: { status: 'REVOKED', serialNumber: '0c0d' } }),
+      presented: true,
+      proof: { applies: true, by: 'KEY_ON_FILE' },
+    },
+    {
+      name: 'a pending request key, while the device has no issued certificate',
+      keys: keys({ hasIssuedCertificate: false, presentedKey: requested }),
+      presented: true,
+      proof: { applies: true, by: 'KEY_ON_FILE' },
+    },
+    {
+      name: 'a rejected request key, while the device has no issued certificate',
+      keys: keys({ hasIssuedCertificate: false, presentedKey: { status: 'REJECTED', serialNumber: null } }),
+      presented: true,
+      proof: { applies: true, by: 'KEY_ON_FILE' },
+    },
+    {
+      name: 'a pending request key, once the device holds a certificate an admin approved',
+      keys: keys({ presentedKey: requested }),
+      presented: true,
+      proof: { applies: false, reason: 'UNAPPROVED_KEY' },
+    },
+  ])('$name', ({ keys: k, presented, proof }) => {
+    expect(proofOf(k, presented)).toEqual(proof);
   });
 });
