@@ -1,4 +1,5 @@
 import { GraphQLError } from 'graphql';
+import { isDatabaseUnavailable, isStatementCancelled } from '../db/errors.js';
 
 /** Stable error codes that clients and scripts branch on. */
 export type AppErrorCode =
@@ -8,7 +9,9 @@ export type AppErrorCode =
   | 'NOT_FOUND'
   | 'CONFLICT'
   | 'REQUEST_NOT_PENDING'
-  | 'CSR_INVALID';
+  | 'CSR_INVALID'
+  | 'QUERY_TIMEOUT'
+  | 'SERVICE_UNAVAILABLE';
 
 /** The base code of each domain code: the contract promises one of the base codes' meanings. */
 const HTTP_STATUS: Record<AppErrorCode, number> = {
@@ -19,7 +22,12 @@ const HTTP_STATUS: Record<AppErrorCode, number> = {
   CONFLICT: 409,
   REQUEST_NOT_PENDING: 409,
   CSR_INVALID: 400,
+  QUERY_TIMEOUT: 503,
+  SERVICE_UNAVAILABLE: 503,
 };
+
+/** RETRY_AFTER_SECONDS is how long a 503 (Retry-After) asks a client to wait before trying again. */
+export const RETRY_AFTER_SECONDS = 5;
 
 /** AppError is every error a user may see; anything else reaches clients masked. */
 export class AppError extends GraphQLError {
@@ -45,4 +53,22 @@ export function badInput(message: string, argument?: string): AppError {
 /** notFound says which kind of thing with which id does not exist (for this caller). */
 export function notFound(kind: string, id: string): AppError {
   return new AppError('NOT_FOUND', `${kind} ${JSON.stringify(id)} not found`, { id });
+}
+
+/**
+ * fromDatabaseError turns a database failure a caller can act on into its AppError (a cancelled,
+ * too long statement; the database away), or undefined for anything else.
+ */
+export function fromDatabaseError(err: unknown): AppError | undefined {
+  if (err instanceof AppError) return undefined;
+  if (isStatementCancelled(err)) {
+    return new AppError(
+      'QUERY_TIMEOUT',
+      'the query took longer than the server allows and was cancelled: ask for fewer items (a smaller first) or use a narrower filter, or try again later',
+    );
+  }
+  if (isDatabaseUnavailable(err)) {
+    return new AppError('SERVICE_UNAVAILABLE', `the database is unavailable; try again in ${RETRY_AFTER_SECONDS} seconds`);
+  }
+  return undefined;
 }
