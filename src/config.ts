@@ -44,6 +44,8 @@ export interface Config {
   /** At most this many connection results are kept per device, the newest. */
   connectionHistoryPerDevice: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** On a PostgreSQL server, a statement of the server's pool running longer than this many milliseconds is cancelled (0: no limit). */
+  dbStatementTimeoutMs: number;
 }
 
 /** ConfigError is a bad setting: its message is one line meant for the operator. */
@@ -213,5 +215,6 @@ export function loadConfig(env: Env = process.env): Config {
     connectionHistoryPerDevice,
     auth,
     logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
+    dbStatementTimeoutMs: intIn(env, 'DB_STATEMENT_TIMEOUT_MS', 0, 3_600_000, 10_000),
   };
 }
