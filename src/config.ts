@@ -52,6 +52,8 @@ export interface Config {
   enrollRatePerMinute: number;
   /** 'imported': while the security model is off, imported devices without a valid certificate get secure data in the clear. */
   secureDataLegacyRelease: 'off' | 'imported';
+  /** On a PostgreSQL server, a statement of the server's pool running longer than this many milliseconds is cancelled (0: no limit). */
+  dbStatementTimeoutMs: number;
 }
 
 /** ConfigError is a bad setting: its message is one line meant for the operator. */
@@ -225,5 +227,6 @@ export function loadConfig(env: Env = process.env): Config {
     enrollMaxPending: intIn(env, 'ENROLL_MAX_PENDING', 1, 10_000_000, 100_000),
     enrollRatePerMinute: intIn(env, 'ENROLL_RATE_PER_MINUTE', 1, 1_000_000, 1_200),
     secureDataLegacyRelease: oneOf(env, 'SECURE_DATA_LEGACY_RELEASE', ['off', 'imported'] as const, 'off'),
+    dbStatementTimeoutMs: intIn(env, 'DB_STATEMENT_TIMEOUT_MS', 0, 3_600_000, 10_000),
   };
 }

@@ -55,6 +55,7 @@ export async function startCore(
     databaseUrl: config.databaseUrl,
     pglite: opts.pglite,
     onQuery: opts.onQuery,
+    statementTimeoutMs: config.dbStatementTimeoutMs,
   });
   const closers: [string, () => Promise<void>][] = [['database', () => database.close()]];
   const closeAll = async () => {

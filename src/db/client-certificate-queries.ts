@@ -174,10 +174,21 @@ export async function approveCertificates(
   return getCertificatesByIds(tx, items.map((i) => i.id));
 }
 
-/** listRevokedUnexpired lists the revoked certificates a CRL must still name. */
-export async function listRevokedUnexpired(db: DbExecutor, now: Date): Promise<ClientCertificateRow[]> {
+/**
+ * listRevokedUnexpired lists what a CRL entry needs of each revoked certificate the CRL must still
+ * name. Only those columns: whole rows carry two PEMs each, which at a million devices made this
+ * read of every CRL reissue several times slower (a sort spilled to disk, megabytes sent).
+ */
+export async function listRevokedUnexpired(
+  db: DbExecutor,
+  now: Date,
+): Promise<Pick<ClientCertificateRow, 'serialNumber' | 'revokedAt' | 'revocationReason'>[]> {
   return db
-    .select()
+    .select({
+      serialNumber: clientCertificates.serialNumber,
+      revokedAt: clientCertificates.revokedAt,
+      revocationReason: clientCertificates.revocationReason,
+    })
     .from(clientCertificates)
     .where(and(eq(clientCertificates.status, 'REVOKED'), gt(clientCertificates.notAfter, now)))
     .orderBy(asc(clientCertificates.id));

@@ -9,6 +9,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { redactUrl } from '../config.js';
+import { DatabaseUnavailableError } from './errors.js';
 import * as schema from './schema.js';
 
 type Schema = typeof schema;
@@ -21,7 +22,7 @@ export type DbExecutor = Db | Tx;
 export interface Database {
   db: Db;
   kind: 'embedded' | 'postgres';
-  /** ping throws unless the database answers. */
+  /** ping throws unless the database answers (on a PostgreSQL server, within PING_TIMEOUT_MS). */
   ping(): Promise<void>;
   close(): Promise<void>;
   /** notifications is LISTEN/NOTIFY on a PostgreSQL server (absent on the embedded database). */
@@ -35,10 +36,13 @@ export interface Notifications {
   listen(channel: string, onMessage: (payload: string) => void, onListen: () => void): Promise<{ unlisten(): Promise<void> }>;
 }
 
-/** DatabaseUnavailableError means the database could not be opened or reached; its message is one line. */
-export class DatabaseUnavailableError extends Error {
-  override name = 'DatabaseUnavailableError';
-}
+export { DatabaseUnavailableError };
+
+/**
+ * PING_TIMEOUT_MS bounds a health ping to a PostgreSQL server: one that does not answer within it
+ * is reported away at once, instead of holding the health check for as long as a connect takes.
+ */
+export const PING_TIMEOUT_MS = 1000;
 
 /** PGLITE_EXTENSIONS are loaded into every embedded instance (the migrations need them). */
 export const PGLITE_EXTENSIONS = { pg_trgm };
@@ -52,10 +56,17 @@ export async function openDatabase(opts: {
   poolSize?: number;
   /** onQuery sees the SQL text of every query (tests count round trips with it); never the parameters. */
   onQuery?: (sql: string) => void;
+  /**
+   * statementTimeoutMs makes a PostgreSQL server cancel any statement of the pool that runs longer
+   * (0 or absent: no limit). The embedded database does not honour statement_timeout.
+   */
+  statementTimeoutMs?: number;
 }): Promise<Database> {
   const onQuery = opts.onQuery;
   const logger = onQuery ? { logQuery: (query: string) => onQuery(query) } : undefined;
-  if (opts.databaseUrl) return openPostgres(opts.databaseUrl, opts.poolSize ?? 10, logger);
+  if (opts.databaseUrl) {
+    return openPostgres(opts.databaseUrl, { max: opts.poolSize ?? 10, statementTimeoutMs: opts.statementTimeoutMs ?? 0 }, logger);
+  }
   let client = opts.pglite;
   if (!client) {
     const dir = join(opts.dataDir, 'pgdata');
@@ -84,13 +95,16 @@ export async function openDatabase(opts: {
 
 async function openPostgres(
   url: string,
-  max: number,
+  pool: { max: number; statementTimeoutMs: number },
   logger: { logQuery(query: string): void } | undefined,
 ): Promise<Database> {
   const client = postgres(url, {
-    max,
+    max: pool.max,
     connect_timeout: 10,
     onnotice: () => {},
+    // Set at connect, so it holds for every statement of every pooled connection; a transaction
+    // that needs longer (the migrations) raises it for itself with SET LOCAL.
+    ...(pool.statementTimeoutMs > 0 ? { connection: { statement_timeout: pool.statementTimeoutMs } } : {}),
     // Dates and bigints: drizzle maps them per column.
   });
   const db = drizzlePostgres({ client, schema, logger }) as unknown as Db;
@@ -104,12 +118,18 @@ async function openPostgres(
     const why = e.code && !text.includes(e.code) ? `${e.code}: ${text}` : text;
     throw new DatabaseUnavailableError(`cannot reach the database at ${redactUrl(url)}: ${why}`);
   }
+  // The health check has a connection of its own: a pool busy with heavy reads or a burst of
+  // agents must not make a healthy database look away (its ping would wait for a free connection).
+  const health = postgres(url, {
+    max: 1,
+    connect_timeout: Math.ceil(PING_TIMEOUT_MS / 1000),
+    onnotice: () => {},
+    connection: { statement_timeout: PING_TIMEOUT_MS },
+  });
   return {
     db,
     kind: 'postgres',
-    ping: async () => {
-      await client`select 1`;
-    },
+    ping: () => withinTimeout(health`select 1`, PING_TIMEOUT_MS, 'the database did not answer the health ping'),
     notifications: {
       notify: async (channel, payload) => {
         await client.notify(channel, payload);
@@ -121,7 +141,23 @@ async function openPostgres(
       },
     },
     close: async () => {
+      await health.end({ timeout: 1 });
       await client.end({ timeout: 5 });
     },
   };
+}
+
+// Settles with work, or fails once ms have passed. When the event loop was blocked past the
+// deadline, the timer and an answer that already arrived are due together: the verdict waits for
+// setImmediate, which runs after pending I/O, so an answer that came in time is not called late.
+async function withinTimeout(work: Promise<unknown>, ms: number, message: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => setImmediate(() => reject(new DatabaseUnavailableError(message))), ms);
+  });
+  try {
+    await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -3,8 +3,9 @@ import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:ht
 import { createServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { describeDatabaseError } from '../db/errors.js';
 import type { Logger } from '../logger.js';
-import { AppError } from '../services/app-error.js';
+import { AppError, fromDatabaseError, RETRY_AFTER_SECONDS } from '../services/app-error.js';
 
 /** AgentGatewayServices is everything the gateway asks of the core: it parses and checks shapes, the services check contents and certificates. */
 export interface AgentGatewayServices {
@@ -112,7 +113,9 @@ function errorReply(err: unknown): Reply {
     status = err.httpStatus;
     code = err.code;
     message = err.message;
-    if (err.retryAfterSeconds !== undefined) headers = { 'retry-after': String(err.retryAfterSeconds) };
+    // A limit says when it frees up; a 503 passes by itself (the database restarting, or too busy).
+    const retryAfter = err.retryAfterSeconds ?? (status === 503 ? RETRY_AFTER_SECONDS : undefined);
+    if (retryAfter !== undefined) headers = { 'retry-after': String(retryAfter) };
   } else if (err instanceof GatewayError) {
     status = err.httpStatus;
     code = err.code;
@@ -329,12 +332,17 @@ export async function startAgentGateway(opts: AgentGatewayOptions): Promise<Runn
       }
       const param = route.param ? decodeParam(rawParam, route.param.name, route.param.maxChars) : '';
       reply = await handler({ req, param, query });
-    } catch (err) {
-      if (err instanceof ClientGone) {
+    } catch (caught) {
+      if (caught instanceof ClientGone) {
         res.destroy();
         return;
       }
-      if (err instanceof AppError || err instanceof GatewayError) {
+      // The database away or a cancelled statement: a 503 to retry, with its cause logged on one line.
+      const fromDatabase = fromDatabaseError(caught);
+      const err = fromDatabase ?? caught;
+      if (fromDatabase) {
+        log.warn('agent gateway: request failed on the database', { method, route: routeLabel, status: fromDatabase.httpStatus, code: fromDatabase.code, ...describeDatabaseError(caught) });
+      } else if (err instanceof AppError || err instanceof GatewayError) {
         log.debug('agent gateway: request refused', { method, route: routeLabel, status: err.httpStatus, code: err.code });
       } else {
         log.error('agent gateway: request failed', { method, route: routeLabel, error: err });

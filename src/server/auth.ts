@@ -32,7 +32,8 @@ const SIGNING_KEY_FILE = 'jwt-signing-key.pem';
 const LOCAL_ALGORITHM = 'ES256';
 const CLOCK_TOLERANCE_SECONDS = 5;
 const MIN_TTL_SECONDS = 60;
-const MAX_TTL_SECONDS = 30 * 24 * 3600;
+/** MAX_TTL_SECONDS is the longest lifetime (exp − iat) of a token of the core's own: issued, and accepted. */
+export const MAX_TTL_SECONDS = 30 * 24 * 3600;
 // Far above any real JWT; stops a huge header from costing a parse and a signature check.
 const MAX_TOKEN_LENGTH = 16 * 1024;
 const KEYS_UNAVAILABLE = 'cannot verify token: identity provider keys unavailable';
@@ -137,8 +138,17 @@ export async function createTokenVerifier(auth: AuthConfig): Promise<TokenVerifi
   if (auth.mode === 'local') {
     const { publicKey } = await loadOrCreateSigningKey(auth.dataDir);
     // Pinned to ES256 whatever the config says: the local key can only make ES256 signatures.
-    const options: JWTVerifyOptions = { ...common, algorithms: [LOCAL_ALGORITHM], typ: 'JWT' };
-    check = async (token) => (await jwtVerify(token, publicKey, options)).payload;
+    // maxTokenAge makes jose require iat and refuse one in the future (beyond the clock tolerance).
+    const options: JWTVerifyOptions = { ...common, algorithms: [LOCAL_ALGORITHM], typ: 'JWT', maxTokenAge: MAX_TTL_SECONDS };
+    check = async (token) => {
+      const { payload } = await jwtVerify(token, publicKey, options);
+      // A token signed with this key but made to outlive what issueToken allows (say, ten years
+      // from a copied key file) is refused: the 30-day limit holds for accepting, not only issuing.
+      if ((payload.exp as number) - (payload.iat as number) > MAX_TTL_SECONDS) {
+        throw new AuthError(`token lifetime is longer than the ${MAX_TTL_SECONDS / 86_400} days this core allows`);
+      }
+      return payload;
+    };
   } else {
     if (!auth.jwksUrl) throw new Error('external auth mode needs a JWKS URL');
     const jwks = createRemoteJWKSet(new URL(auth.jwksUrl));
@@ -188,7 +198,11 @@ const CLAIM_MESSAGES: Record<string, string> = {
 
 // One place turns jose's errors into safe messages; jose messages and payloads never reach the caller.
 function toAuthError(err: unknown): AuthError {
+  if (err instanceof AuthError) return err;
   if (err instanceof errors.JWTExpired) return new AuthError('token expired');
+  if (err instanceof errors.JWTClaimValidationFailed && err.claim === 'iat' && err.reason === 'missing') {
+    return new AuthError('token has no issue time');
+  }
   if (err instanceof errors.JWTClaimValidationFailed) {
     return new AuthError(CLAIM_MESSAGES[err.claim] ?? 'token claims are invalid');
   }

@@ -12,7 +12,7 @@ import type { Logger } from '../logger.js';
 import { createLoaders, type GraphQLContext } from '../resolvers/context.js';
 import type { Services } from '../services/index.js';
 import { AuthError, parseBearer, type TokenVerifier } from './auth.js';
-import { createFormatError } from './graphql-errors.js';
+import { createFormatError, serviceUnavailablePlugin } from './graphql-errors.js';
 import { createDocumentCache, createSharedSubscribe, socketChannel, type SubscriptionChannel } from './shared-execution.js';
 
 export interface HttpServerOptions {
@@ -156,6 +156,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
     stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
+      serviceUnavailablePlugin,
       {
         async serverWillStart() {
           return {

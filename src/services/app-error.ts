@@ -1,4 +1,5 @@
 import { GraphQLError } from 'graphql';
+import { isDatabaseUnavailable, isStatementCancelled } from '../db/errors.js';
 
 /** Stable error codes that clients and scripts branch on. */
 export type AppErrorCode =
@@ -11,7 +12,9 @@ export type AppErrorCode =
   | 'CSR_INVALID'
   | 'TOO_MANY_PENDING_REQUESTS'
   | 'PENDING_REQUESTS_FULL'
-  | 'ENROLLMENT_RATE_LIMITED';
+  | 'ENROLLMENT_RATE_LIMITED'
+  | 'QUERY_TIMEOUT'
+  | 'SERVICE_UNAVAILABLE';
 
 /** The base code of each domain code: the contract promises one of the base codes' meanings. */
 const HTTP_STATUS: Record<AppErrorCode, number> = {
@@ -25,7 +28,12 @@ const HTTP_STATUS: Record<AppErrorCode, number> = {
   TOO_MANY_PENDING_REQUESTS: 429,
   PENDING_REQUESTS_FULL: 429,
   ENROLLMENT_RATE_LIMITED: 429,
+  QUERY_TIMEOUT: 503,
+  SERVICE_UNAVAILABLE: 503,
 };
+
+/** RETRY_AFTER_SECONDS is how long a 503 (Retry-After) asks a client to wait before trying again. */
+export const RETRY_AFTER_SECONDS = 5;
 
 /** AppError is every error a user may see; anything else reaches clients masked. */
 export class AppError extends GraphQLError {
@@ -57,4 +65,22 @@ export function badInput(message: string, argument?: string): AppError {
 /** notFound says which kind of thing with which id does not exist (for this caller). */
 export function notFound(kind: string, id: string): AppError {
   return new AppError('NOT_FOUND', `${kind} ${JSON.stringify(id)} not found`, { id });
+}
+
+/**
+ * fromDatabaseError turns a database failure a caller can act on into its AppError (a cancelled,
+ * too long statement; the database away), or undefined for anything else.
+ */
+export function fromDatabaseError(err: unknown): AppError | undefined {
+  if (err instanceof AppError) return undefined;
+  if (isStatementCancelled(err)) {
+    return new AppError(
+      'QUERY_TIMEOUT',
+      'the query took longer than the server allows and was cancelled: ask for fewer items (a smaller first) or use a narrower filter, or try again later',
+    );
+  }
+  if (isDatabaseUnavailable(err)) {
+    return new AppError('SERVICE_UNAVAILABLE', `the database is unavailable; try again in ${RETRY_AFTER_SECONDS} seconds`);
+  }
+  return undefined;
 }

@@ -7,6 +7,7 @@ import {
   type DeviceRow,
 } from '../db/device-queries.js';
 import type { Tx } from '../db/client.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
 import { getCoreSettings } from '../db/settings-queries.js';
 import type { AuthStatus, ConnectionSource } from '../db/schema.js';
 import { CONNECTION_SOURCES } from '../db/schema.js';
@@ -101,8 +102,9 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
         for (const p of queue.splice(0, maxBatch)) p.reject(err);
         return;
       }
-      if (batch.length === 1) {
-        batch[0]!.reject(err);
+      // One result, or the database away: writing them one by one cannot help.
+      if (batch.length === 1 || isDatabaseUnavailable(err)) {
+        for (const p of batch) p.reject(err);
         return;
       }
       // Something in the batch failed the whole transaction: write each result on its own, so one

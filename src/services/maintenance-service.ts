@@ -1,4 +1,5 @@
 import { expireSucceededDevices } from '../db/device-queries.js';
+import { describeDatabaseError, isDatabaseUnavailable } from '../db/errors.js';
 import { pruneHistoryOlderThan } from '../db/history-queries.js';
 import type { ServiceDeps } from './deps.js';
 import type { RevocationService } from './revocation-service.js';
@@ -56,7 +57,9 @@ export function createMaintenanceService(
         if (pruned > 0) deps.log.info(`${pruned} connection result(s) older than ${deps.connectionHistoryDays} days deleted`);
       }
     } catch (err) {
-      deps.log.error('maintenance round failed', { error: err });
+      // The database away (a restart) is no fault of this code: one line, not a stack every round.
+      if (isDatabaseUnavailable(err)) deps.log.warn('maintenance round skipped: the database is unavailable', describeDatabaseError(err));
+      else deps.log.error('maintenance round failed', { error: err });
     }
   }
 

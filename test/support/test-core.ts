@@ -72,16 +72,23 @@ async function freshDatabase(
  * from the run's snapshot. env adds or overrides settings.
  */
 export async function startTestCore(
-  opts: { env?: Record<string, string>; clock?: () => Date; persistent?: boolean } = {},
+  opts: {
+    env?: Record<string, string>;
+    clock?: () => Date;
+    persistent?: boolean;
+    /** PostgreSQL: the URL the core is given for its fresh database (e.g. through a TCP proxy). */
+    routeDatabaseUrl?: (url: string) => string;
+  } = {},
 ): Promise<TestCore> {
   const dataDir = await mkdtemp(join(tmpdir(), 'certfleet-test-'));
   const database = await freshDatabase(opts.persistent === true);
+  const coreUrl = database.databaseUrl && opts.routeDatabaseUrl ? opts.routeDatabaseUrl(database.databaseUrl) : database.databaseUrl;
   const config = loadConfig({
     DATA_DIR: dataDir,
     PORT: '0',
     AGENT_PORT: '0',
     CORE_NAME: 'core-under-test',
-    ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}),
+    ...(coreUrl ? { DATABASE_URL: coreUrl } : {}),
     ...opts.env,
   });
   return boot(config, database, dataDir, opts.clock);

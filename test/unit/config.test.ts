@@ -43,6 +43,7 @@ describe('loadConfig', () => {
         rolesClaim: 'roles',
         dataDir: resolve('./data'),
       },
+      dbStatementTimeoutMs: 10_000,
     });
   });
 
@@ -113,6 +114,16 @@ describe('loadConfig', () => {
       env: { CONNECTION_HISTORY_DAYS: '3650', CONNECTION_HISTORY_PER_DEVICE: '10000' },
       check: (c) => c.connectionHistoryDays === 3650 && c.connectionHistoryPerDevice === 10_000,
     },
+    {
+      name: 'DB_STATEMENT_TIMEOUT_MS 0 turns the statement timeout off',
+      env: { DB_STATEMENT_TIMEOUT_MS: '0' },
+      check: (c) => c.dbStatementTimeoutMs === 0,
+    },
+    {
+      name: 'DB_STATEMENT_TIMEOUT_MS at its highest, an hour',
+      env: { DB_STATEMENT_TIMEOUT_MS: '3600000' },
+      check: (c) => c.dbStatementTimeoutMs === 3_600_000,
+    },
   ])('accepts: $name', ({ env, check }) => {
     expect(check(loadConfig(env))).toBe(true);
   });
@@ -159,6 +170,9 @@ describe('loadConfig', () => {
     { variable: 'CONNECTION_HISTORY_PER_DEVICE', env: { CONNECTION_HISTORY_PER_DEVICE: '0' } },
     { variable: 'CONNECTION_HISTORY_PER_DEVICE', env: { CONNECTION_HISTORY_PER_DEVICE: '10001' } },
     { variable: 'CONNECTION_HISTORY_PER_DEVICE', env: { CONNECTION_HISTORY_PER_DEVICE: '-5' } },
+    { variable: 'DB_STATEMENT_TIMEOUT_MS', env: { DB_STATEMENT_TIMEOUT_MS: '10s' } },
+    { variable: 'DB_STATEMENT_TIMEOUT_MS', env: { DB_STATEMENT_TIMEOUT_MS: '3600001' } },
+    { variable: 'DB_STATEMENT_TIMEOUT_MS', env: { DB_STATEMENT_TIMEOUT_MS: '-1' } },
   ])('rejects $env with a one-line ConfigError naming $variable', ({ variable, env }) => {
     const err = configError(env);
     expect(err.message).toContain(variable);

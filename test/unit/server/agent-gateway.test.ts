@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
+import { DrizzleQueryError } from 'drizzle-orm/errors';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/logger.js';
 import { encryptForCertificate } from '../../../src/pki/index.js';
@@ -479,6 +480,41 @@ describe('service errors', () => {
     expect(res.body).toEqual({ error: { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error' } });
     expect(JSON.stringify(res.body)).not.toContain('hunter2');
     expect(logs.some((l) => l.includes('ERROR') && l.includes('database password=hunter2 rejected') && l.includes('at '))).toBe(true);
+  });
+
+  // What drizzle throws over postgres.js: its own error, the driver's as cause.
+  const driverFailure = (cause: Error) => new DrizzleQueryError('select id from devices where agent_id = $1', ['hunter2-agent'], cause);
+
+  it.each([
+    { name: 'a refused connection (PostgreSQL down)', error: () => driverFailure(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })), code: 'SERVICE_UNAVAILABLE' },
+    { name: 'a server shutting down (57P01)', error: () => driverFailure(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' })), code: 'SERVICE_UNAVAILABLE' },
+    { name: 'a statement cancelled by statement_timeout (57014)', error: () => driverFailure(Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' })), code: 'QUERY_TIMEOUT' },
+  ])('answers $name with 503, Retry-After and $code, and logs the cause on one line without the parameters', async ({ error, code }) => {
+    const before = logs.length;
+    fake.impl.authenticate = async () => {
+      throw error();
+    };
+    const res = await agent.connect({ cert: 'none' });
+    expect(res.status).toBe(503);
+    expect(res.headers['retry-after']).toBe('5');
+    expect(errorOf(res.body).code).toBe(code);
+    expect(JSON.stringify(res.body)).not.toContain('hunter2');
+    const lines = logs.slice(before);
+    expect(lines.filter((l) => l.includes('request failed on the database') && l.includes(`code=${code}`) && l.includes('route=/agent/v1/connect'))).toHaveLength(1);
+    expect(lines.some((l) => l.includes('ERROR'))).toBe(false);
+    expect(lines.join('\n')).not.toContain('hunter2');
+  });
+
+  it('answers an AppError with a 503 code with Retry-After too', async () => {
+    fake.impl.enroll = async () => {
+      throw new AppError('SERVICE_UNAVAILABLE', 'the database is unavailable; try again in 5 seconds');
+    };
+    const res = await agent.enroll({ csrPem: 'x' });
+    expect([res.status, res.headers['retry-after'], res.body]).toEqual([
+      503,
+      '5',
+      { error: { code: 'SERVICE_UNAVAILABLE', message: 'the database is unavailable; try again in 5 seconds' } },
+    ]);
   });
 
   it('survives a service answering an impossible HTTP status: the connection is dropped and logged', async () => {

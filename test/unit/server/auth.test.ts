@@ -12,6 +12,7 @@ import {
   createTokenVerifier,
   issueToken,
   loadOrCreateSigningKey,
+  MAX_TTL_SECONDS,
   parseBearer,
   parseDuration,
   type TokenVerifier,
@@ -189,6 +190,49 @@ describe('local mode', () => {
       },
       message: 'token signature is invalid',
     },
+    {
+      name: 'a token signed by the core key whose exp is ten years away',
+      token: () => signLocal({ ...validClaims(), exp: nowSeconds() + 10 * 365 * 86_400 }),
+      message: 'token lifetime is longer than the 30 days this core allows',
+    },
+    {
+      name: 'a token whose lifetime is 30 days and one second',
+      token: () => {
+        const iat = nowSeconds();
+        return signLocal({ ...validClaims(), iat, exp: iat + MAX_TTL_SECONDS + 1 });
+      },
+      message: 'token lifetime is longer than the 30 days this core allows',
+    },
+    {
+      name: 'a token without iat',
+      token: () => {
+        const { iat: _iat, ...claims } = validClaims();
+        return signLocal(claims);
+      },
+      message: 'token has no issue time',
+    },
+    {
+      name: 'a token without iat and with exp ten years away',
+      token: () => {
+        const { iat: _iat, ...claims } = validClaims();
+        return signLocal({ ...claims, exp: nowSeconds() + 10 * 365 * 86_400 });
+      },
+      message: 'token has no issue time',
+    },
+    {
+      // Otherwise a future iat would stretch a short lifetime ten years ahead of now.
+      name: 'a token issued ten years in the future with a lifetime of ten minutes',
+      token: () => {
+        const iat = nowSeconds() + 10 * 365 * 86_400;
+        return signLocal({ ...validClaims(), iat, exp: iat + 600 });
+      },
+      message: 'token issue time is invalid',
+    },
+    {
+      name: 'a token whose iat is not a number',
+      token: () => signLocal({ ...validClaims(), iat: 'yesterday' }),
+      message: 'token issue time is invalid',
+    },
     { name: 'a string that is not a JWT', token: async () => 'not-a-jwt', message: 'token is malformed' },
     { name: 'an empty string', token: async () => '', message: 'missing bearer token' },
     { name: 'an oversized token', token: async () => 'a'.repeat(20_000), message: 'token is malformed' },
@@ -197,6 +241,14 @@ describe('local mode', () => {
   it.each(rejected)('rejects $name', async ({ token, message }) => {
     const t = await token();
     await expectAuthError(verifier.verify(t), message, t || undefined);
+  });
+
+  it('a token signed by the core key with a lifetime of exactly 30 days is accepted', async () => {
+    const iat = nowSeconds();
+    const token = await signLocal({ ...validClaims(), iat, exp: iat + 30 * 86_400 });
+    const caller = await verifier.verify(token);
+    expect(caller.subject).toBe('alice');
+    expect(caller.expiresAt.getTime()).toBe((iat + 30 * 86_400) * 1000);
   });
 
   it('a token expired within the 5 s clock tolerance is still accepted', async () => {
@@ -359,6 +411,16 @@ describe('external mode (JWKS)', () => {
   it('rejects a token whose alg is not in the configured list, before fetching keys', async () => {
     const verifier = await createTokenVerifier(externalAuth(jwksUrl));
     await expectAuthError(verifier.verify(await idpToken('RS384')), 'token algorithm is not accepted');
+  });
+
+  it('keeps its own checks: a token without iat and with exp ten years away is accepted from the identity provider', async () => {
+    const verifier = await createTokenVerifier(externalAuth(jwksUrl));
+    const exp = Math.floor(Date.now() / 1000) + 10 * 365 * 86_400;
+    const token = await idpToken('RS256', 'k1', { iat: undefined, exp });
+    expect(decodeJwt(token).iat).toBeUndefined();
+    const caller = await verifier.verify(token);
+    expect(caller.subject).toBe('carol@example');
+    expect(caller.expiresAt.getTime()).toBe(exp * 1000);
   });
 
   it('rejects a token whose kid is not in the JWKS', async () => {
