@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 import type { PGlite } from '@electric-sql/pglite';
 import type { Config } from './config.js';
 import { openDatabase, type Database } from './db/client.js';
-import { migrate } from './db/migrate.js';
+import { applyMigrations } from './db/database-roles.js';
 import { createInProcessEventBus, type EventBus } from './events/bus.js';
 import { createLiveHub, type LiveHub } from './events/live-hub.js';
 import { createPostgresEventBus } from './events/postgres-bus.js';
@@ -57,8 +57,18 @@ export async function startCore(
     log.debug('stopped');
   };
   try {
-    const { applied } = await migrate(database.db);
+    const migration = await applyMigrations(database, config.databaseMigrationUrl);
+    const { applied } = migration;
     if (applied > 0) log.info(`database migrated (${applied} migration${applied === 1 ? '' : 's'} applied)`);
+    if (migration.ownerRole) {
+      log.info(`database role "${migration.serverRole}" has row privileges only; "${migration.ownerRole}" owns the tables`);
+    }
+    if (migration.serverRoleCanUndoSwitch) {
+      log.warn(
+        `database role "${migration.serverRole}" owns the tables: the security switch is protected against the code, ` +
+          'not against this role. Set DATABASE_MIGRATION_URL to an owner role and run the server as a role that owns nothing (README.md, Security)',
+      );
+    }
 
     const bus = database.notifications
       ? await createPostgresEventBus(database.notifications, log)

@@ -72,10 +72,18 @@ async function freshDatabase(
  * from the run's snapshot. env adds or overrides settings.
  */
 export async function startTestCore(
-  opts: { env?: Record<string, string>; clock?: () => Date; persistent?: boolean } = {},
+  opts: {
+    env?: Record<string, string>;
+    clock?: () => Date;
+    persistent?: boolean;
+    /** A PostgreSQL database the test made itself (and drops itself), instead of a clone of the run's template. */
+    databaseUrl?: string;
+  } = {},
 ): Promise<TestCore> {
   const dataDir = await mkdtemp(join(tmpdir(), 'certfleet-test-'));
-  const database = await freshDatabase(opts.persistent === true);
+  const database = opts.databaseUrl
+    ? { databaseUrl: opts.databaseUrl, drop: async () => {} }
+    : await freshDatabase(opts.persistent === true);
   const config = loadConfig({
     DATA_DIR: dataDir,
     PORT: '0',
@@ -84,7 +92,14 @@ export async function startTestCore(
     ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}),
     ...opts.env,
   });
-  return boot(config, database, dataDir, opts.clock);
+  try {
+    return await boot(config, database, dataDir, opts.clock);
+  } catch (err) {
+    // A core that refused to start leaves nothing behind either.
+    await database.drop().catch(() => {});
+    await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
 }
 
 async function boot(

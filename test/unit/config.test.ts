@@ -113,6 +113,21 @@ describe('loadConfig', () => {
       env: { CONNECTION_HISTORY_DAYS: '3650', CONNECTION_HISTORY_PER_DEVICE: '10000' },
       check: (c) => c.connectionHistoryDays === 3650 && c.connectionHistoryPerDevice === 10_000,
     },
+    {
+      name: 'DATABASE_MIGRATION_URL: the owner role of the same database as DATABASE_URL',
+      env: {
+        DATABASE_URL: 'postgres://certfleet_server:pw@db.local:5432/certfleet',
+        DATABASE_MIGRATION_URL: 'postgres://certfleet_owner:pw@db.local:5432/certfleet',
+      },
+      check: (c) =>
+        c.databaseMigrationUrl === 'postgres://certfleet_owner:pw@db.local:5432/certfleet' &&
+        c.databaseUrl === 'postgres://certfleet_server:pw@db.local:5432/certfleet',
+    },
+    {
+      name: 'without DATABASE_MIGRATION_URL, DATABASE_URL migrates as before',
+      env: { DATABASE_URL: 'postgres://app@db.local/certfleet', DATABASE_MIGRATION_URL: ' ' },
+      check: (c) => c.databaseMigrationUrl === undefined,
+    },
   ])('accepts: $name', ({ env, check }) => {
     expect(check(loadConfig(env))).toBe(true);
   });
@@ -159,6 +174,10 @@ describe('loadConfig', () => {
     { variable: 'CONNECTION_HISTORY_PER_DEVICE', env: { CONNECTION_HISTORY_PER_DEVICE: '0' } },
     { variable: 'CONNECTION_HISTORY_PER_DEVICE', env: { CONNECTION_HISTORY_PER_DEVICE: '10001' } },
     { variable: 'CONNECTION_HISTORY_PER_DEVICE', env: { CONNECTION_HISTORY_PER_DEVICE: '-5' } },
+    { variable: 'DATABASE_MIGRATION_URL', env: { DATABASE_URL: 'postgres://s@db/x', DATABASE_MIGRATION_URL: 'mysql://o@db/x' } },
+    { variable: 'DATABASE_MIGRATION_URL', env: { DATABASE_MIGRATION_URL: 'postgres://o@db.local/x' } },
+    { variable: 'DATABASE_MIGRATION_URL', env: { DATABASE_URL: 'postgres://s@db/x', DATABASE_MIGRATION_URL: 'postgres://o@db/y' } },
+    { variable: 'DATABASE_MIGRATION_URL', env: { DATABASE_URL: 'postgres://app:a@db/x', DATABASE_MIGRATION_URL: 'postgres://app:b@db/x' } },
   ])('rejects $env with a one-line ConfigError naming $variable', ({ variable, env }) => {
     const err = configError(env);
     expect(err.message).toContain(variable);
@@ -180,6 +199,12 @@ describe('loadConfig', () => {
     const err = configError({ DATABASE_URL: 'mysql://admin:s3cret-pw@db.local/x' });
     expect(err.message).not.toContain('s3cret-pw');
     expect(err.message).toContain('db.local');
+  });
+
+  it('a rejected DATABASE_MIGRATION_URL is echoed without its password', () => {
+    const err = configError({ DATABASE_URL: 'postgres://s@db.local/x', DATABASE_MIGRATION_URL: 'mysql://owner:s3cret-pw@db.local/x' });
+    expect(err.message).not.toContain('s3cret-pw');
+    expect(err.message).toContain('DATABASE_MIGRATION_URL');
   });
 
   it('a rejected CA_KEY_PASSPHRASE is not echoed', () => {
