@@ -265,6 +265,19 @@ describe.skipIf(databaseKind() !== 'postgres')(
       expect(devices.data!.devices.totalCount).toBe(3);
     });
 
+    it('with DATABASE_URL alone, as the role that owns the tables, the core starts as before and warns that the role could undo the switch', async () => {
+      const one = await startTestCore({ databaseUrl: urlOf(names.owner), env: { CA_KEY_PASSPHRASE } });
+      try {
+        const settings = (await one.gql(SecuritySettingsDocument, {}, await one.token('bob', ['VIEWER']))).data!.securitySettings;
+        expect(settings.clientCertificateSecurityEnabled).toBe(true);
+        const warnings = one.logs.filter((l) => l.includes(' WARN ') && l.includes('protected against the code'));
+        expect(warnings).toHaveLength(1);
+        expect(warnings[0]).toContain(`"${names.owner}" owns the tables`);
+      } finally {
+        await one.close();
+      }
+    });
+
     it("a replica with DATABASE_URL alone starts when nothing is pending, and says to use the owner when something is", async () => {
       const alone = await startTestCore({ databaseUrl: urlOf(names.server), env: { CA_KEY_PASSPHRASE } });
       try {
