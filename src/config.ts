@@ -54,6 +54,11 @@ export interface Config {
   secureDataLegacyRelease: 'off' | 'imported';
   /** On a PostgreSQL server, a statement of the server's pool running longer than this many milliseconds is cancelled (0: no limit). */
   dbStatementTimeoutMs: number;
+  /**
+   * postgres:// URL of the role that owns the tables: used only to apply the migrations and grant
+   * databaseUrl's role its row privileges at start, then closed. Undefined: databaseUrl migrates.
+   */
+  databaseMigrationUrl?: string;
 }
 
 /** ConfigError is a bad setting: its message is one line meant for the operator. */
@@ -122,6 +127,40 @@ export function redactUrl(url: string): string {
   } catch {
     return '(unparseable URL)';
   }
+}
+
+function postgresUrl(env: Env, key: string): string | undefined {
+  const url = str(env, key);
+  if (url === undefined) return undefined;
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || !['postgres:', 'postgresql:'].includes(parsed.protocol) || !parsed.hostname) {
+    throw new ConfigError(`${key} must be a postgres://user@host:port/database URL (got "${redactUrl(url)}")`);
+  }
+  return url;
+}
+
+// The owner's connection migrates and grants in its own database, so both URLs must name the same
+// one; and one role for both would leave the server owning the tables it is meant not to own.
+function migrationUrlFor(env: Env, databaseUrl: string | undefined): string | undefined {
+  const migrationUrl = postgresUrl(env, 'DATABASE_MIGRATION_URL');
+  if (migrationUrl === undefined) return undefined;
+  if (databaseUrl === undefined) {
+    throw new ConfigError("DATABASE_MIGRATION_URL needs DATABASE_URL as well (the server's own role, which owns nothing)");
+  }
+  const owner = new URL(migrationUrl);
+  const server = new URL(databaseUrl);
+  if (decodeURIComponent(owner.pathname) !== decodeURIComponent(server.pathname)) {
+    throw new ConfigError('DATABASE_MIGRATION_URL and DATABASE_URL must name the same database');
+  }
+  if (owner.username !== '' && decodeURIComponent(owner.username) === decodeURIComponent(server.username)) {
+    throw new ConfigError('DATABASE_MIGRATION_URL must name another role than DATABASE_URL (the owner of the tables, not the server)');
+  }
+  return migrationUrl;
 }
 
 const JWS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
@@ -228,5 +267,6 @@ export function loadConfig(env: Env = process.env): Config {
     enrollRatePerMinute: intIn(env, 'ENROLL_RATE_PER_MINUTE', 1, 1_000_000, 1_200),
     secureDataLegacyRelease: oneOf(env, 'SECURE_DATA_LEGACY_RELEASE', ['off', 'imported'] as const, 'off'),
     dbStatementTimeoutMs: intIn(env, 'DB_STATEMENT_TIMEOUT_MS', 0, 3_600_000, 10_000),
+    databaseMigrationUrl: migrationUrlFor(env, databaseUrl),
   };
 }

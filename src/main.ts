@@ -1,10 +1,10 @@
 import 'reflect-metadata';
-import { mkdir } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import type { PGlite } from '@electric-sql/pglite';
 import type { Config } from './config.js';
+import { secureDataDir } from './data-dir.js';
 import { openDatabase, type Database } from './db/client.js';
-import { migrate } from './db/migrate.js';
+import { applyMigrations } from './db/database-roles.js';
 import { createInProcessEventBus, type EventBus } from './events/bus.js';
 import { createLiveHub, type LiveHub } from './events/live-hub.js';
 import { createPostgresEventBus } from './events/postgres-bus.js';
@@ -48,7 +48,12 @@ export async function startCore(
 ): Promise<CoreHandle> {
   const log = opts.log ?? createLogger(config.logLevel);
   const clock = opts.clock ?? (() => new Date());
-  await mkdir(config.dataDir, { recursive: true });
+  const loose = await secureDataDir(config.dataDir);
+  if (loose.length > 0) {
+    log.warn(`DATA_DIR: ${loose.length} file(s) and directories were open to other users and are now private`, {
+      examples: loose.slice(0, 3),
+    });
+  }
 
   const database = await openDatabase({
     dataDir: config.dataDir,
@@ -66,8 +71,20 @@ export async function startCore(
     log.debug('stopped');
   };
   try {
-    const { applied } = await migrate(database.db);
+    // PGlite sets the modes of the files it unpacks on a first start, and of its relation cache files.
+    if (database.kind === 'embedded') await secureDataDir(config.dataDir);
+    const migration = await applyMigrations(database, config.databaseMigrationUrl);
+    const { applied } = migration;
     if (applied > 0) log.info(`database migrated (${applied} migration${applied === 1 ? '' : 's'} applied)`);
+    if (migration.ownerRole) {
+      log.info(`database role "${migration.serverRole}" has row privileges only; "${migration.ownerRole}" owns the tables`);
+    }
+    if (migration.serverRoleCanUndoSwitch) {
+      log.warn(
+        `database role "${migration.serverRole}" owns the tables: the security switch is protected against the code, ` +
+          'not against this role. Set DATABASE_MIGRATION_URL to an owner role and run the server as a role that owns nothing (README.md, Security)',
+      );
+    }
 
     const bus = database.notifications
       ? await createPostgresEventBus(database.notifications, log)

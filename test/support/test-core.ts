@@ -78,10 +78,14 @@ export async function startTestCore(
     persistent?: boolean;
     /** PostgreSQL: the URL the core is given for its fresh database (e.g. through a TCP proxy). */
     routeDatabaseUrl?: (url: string) => string;
+    /** A PostgreSQL database the test made itself (and drops itself), instead of a clone of the run's template. */
+    databaseUrl?: string;
   } = {},
 ): Promise<TestCore> {
   const dataDir = await mkdtemp(join(tmpdir(), 'certfleet-test-'));
-  const database = await freshDatabase(opts.persistent === true);
+  const database = opts.databaseUrl
+    ? { databaseUrl: opts.databaseUrl, drop: async () => {} }
+    : await freshDatabase(opts.persistent === true);
   const coreUrl = database.databaseUrl && opts.routeDatabaseUrl ? opts.routeDatabaseUrl(database.databaseUrl) : database.databaseUrl;
   const config = loadConfig({
     DATA_DIR: dataDir,
@@ -91,7 +95,14 @@ export async function startTestCore(
     ...(coreUrl ? { DATABASE_URL: coreUrl } : {}),
     ...opts.env,
   });
-  return boot(config, database, dataDir, opts.clock);
+  try {
+    return await boot(config, database, dataDir, opts.clock);
+  } catch (err) {
+    // A core that refused to start leaves nothing behind either.
+    await database.drop().catch(() => {});
+    await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
 }
 
 async function boot(

@@ -123,6 +123,19 @@ describe('loadConfig', () => {
       name: 'DB_STATEMENT_TIMEOUT_MS at its highest, an hour',
       env: { DB_STATEMENT_TIMEOUT_MS: '3600000' },
       check: (c) => c.dbStatementTimeoutMs === 3_600_000,
+      name: 'DATABASE_MIGRATION_URL: the owner role of the same database as DATABASE_URL',
+      env: {
+        DATABASE_URL: 'postgres://certfleet_server:pw@db.local:5432/certfleet',
+        DATABASE_MIGRATION_URL: 'postgres://certfleet_owner:pw@db.local:5432/certfleet',
+      },
+      check: (c) =>
+        c.databaseMigrationUrl === 'postgres://certfleet_owner:pw@db.local:5432/certfleet' &&
+        c.databaseUrl === 'postgres://certfleet_server:pw@db.local:5432/certfleet',
+    },
+    {
+      name: 'without DATABASE_MIGRATION_URL, DATABASE_URL migrates as before',
+      env: { DATABASE_URL: 'postgres://app@db.local/certfleet', DATABASE_MIGRATION_URL: ' ' },
+      check: (c) => c.databaseMigrationUrl === undefined,
     },
   ])('accepts: $name', ({ env, check }) => {
     expect(check(loadConfig(env))).toBe(true);
@@ -173,6 +186,10 @@ describe('loadConfig', () => {
     { variable: 'DB_STATEMENT_TIMEOUT_MS', env: { DB_STATEMENT_TIMEOUT_MS: '10s' } },
     { variable: 'DB_STATEMENT_TIMEOUT_MS', env: { DB_STATEMENT_TIMEOUT_MS: '3600001' } },
     { variable: 'DB_STATEMENT_TIMEOUT_MS', env: { DB_STATEMENT_TIMEOUT_MS: '-1' } },
+    { variable: 'DATABASE_MIGRATION_URL', env: { DATABASE_URL: 'postgres://s@db/x', DATABASE_MIGRATION_URL: 'mysql://o@db/x' } },
+    { variable: 'DATABASE_MIGRATION_URL', env: { DATABASE_MIGRATION_URL: 'postgres://o@db.local/x' } },
+    { variable: 'DATABASE_MIGRATION_URL', env: { DATABASE_URL: 'postgres://s@db/x', DATABASE_MIGRATION_URL: 'postgres://o@db/y' } },
+    { variable: 'DATABASE_MIGRATION_URL', env: { DATABASE_URL: 'postgres://app:a@db/x', DATABASE_MIGRATION_URL: 'postgres://app:b@db/x' } },
   ])('rejects $env with a one-line ConfigError naming $variable', ({ variable, env }) => {
     const err = configError(env);
     expect(err.message).toContain(variable);
@@ -194,6 +211,12 @@ describe('loadConfig', () => {
     const err = configError({ DATABASE_URL: 'mysql://admin:s3cret-pw@db.local/x' });
     expect(err.message).not.toContain('s3cret-pw');
     expect(err.message).toContain('db.local');
+  });
+
+  it('a rejected DATABASE_MIGRATION_URL is echoed without its password', () => {
+    const err = configError({ DATABASE_URL: 'postgres://s@db.local/x', DATABASE_MIGRATION_URL: 'mysql://owner:s3cret-pw@db.local/x' });
+    expect(err.message).not.toContain('s3cret-pw');
+    expect(err.message).toContain('DATABASE_MIGRATION_URL');
   });
 
   it('a rejected CA_KEY_PASSPHRASE is not echoed', () => {
