@@ -44,7 +44,22 @@ describe('loadConfig', () => {
         dataDir: resolve('./data'),
       },
       dbStatementTimeoutMs: 10_000,
+      databaseMigrationUrl: undefined,
+      enrollMaxPendingPerAgent: 3,
+      enrollMaxPending: 100_000,
+      enrollRatePerMinute: 1_200,
+      secureDataLegacyRelease: 'off',
     });
+  });
+
+  it('reads the enrollment bounds and the legacy release', () => {
+    const config = loadConfig({
+      ENROLL_MAX_PENDING_PER_AGENT: '1',
+      ENROLL_MAX_PENDING: '10000000',
+      ENROLL_RATE_PER_MINUTE: '60',
+      SECURE_DATA_LEGACY_RELEASE: 'imported',
+    });
+    expect(config).toMatchObject({ enrollMaxPendingPerAgent: 1, enrollMaxPending: 10_000_000, enrollRatePerMinute: 60, secureDataLegacyRelease: 'imported' });
   });
 
   it('reads the client access settings', () => {
@@ -123,6 +138,8 @@ describe('loadConfig', () => {
       name: 'DB_STATEMENT_TIMEOUT_MS at its highest, an hour',
       env: { DB_STATEMENT_TIMEOUT_MS: '3600000' },
       check: (c) => c.dbStatementTimeoutMs === 3_600_000,
+    },
+    {
       name: 'DATABASE_MIGRATION_URL: the owner role of the same database as DATABASE_URL',
       env: {
         DATABASE_URL: 'postgres://certfleet_server:pw@db.local:5432/certfleet',
@@ -184,6 +201,11 @@ describe('loadConfig', () => {
     { variable: 'CONNECTION_HISTORY_PER_DEVICE', env: { CONNECTION_HISTORY_PER_DEVICE: '10001' } },
     { variable: 'CONNECTION_HISTORY_PER_DEVICE', env: { CONNECTION_HISTORY_PER_DEVICE: '-5' } },
     { variable: 'DB_STATEMENT_TIMEOUT_MS', env: { DB_STATEMENT_TIMEOUT_MS: '10s' } },
+    { variable: 'ENROLL_MAX_PENDING_PER_AGENT', env: { ENROLL_MAX_PENDING_PER_AGENT: '0' } },
+    { variable: 'ENROLL_MAX_PENDING_PER_AGENT', env: { ENROLL_MAX_PENDING_PER_AGENT: '101' } },
+    { variable: 'ENROLL_MAX_PENDING', env: { ENROLL_MAX_PENDING: 'lots' } },
+    { variable: 'ENROLL_RATE_PER_MINUTE', env: { ENROLL_RATE_PER_MINUTE: '0' } },
+    { variable: 'SECURE_DATA_LEGACY_RELEASE', env: { SECURE_DATA_LEGACY_RELEASE: 'all' } },
     { variable: 'DB_STATEMENT_TIMEOUT_MS', env: { DB_STATEMENT_TIMEOUT_MS: '3600001' } },
     { variable: 'DB_STATEMENT_TIMEOUT_MS', env: { DB_STATEMENT_TIMEOUT_MS: '-1' } },
     { variable: 'DATABASE_MIGRATION_URL', env: { DATABASE_URL: 'postgres://s@db/x', DATABASE_MIGRATION_URL: 'mysql://o@db/x' } },
