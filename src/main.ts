@@ -106,6 +106,7 @@ export async function startCore(
       verifier,
       log,
       healthy: () => database.ping(),
+      limits: { query: config.graphqlLimits, websocket: config.websocketLimits },
     });
     closers.push(['HTTP server', () => http.close()]);
 
