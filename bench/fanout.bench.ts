@@ -445,7 +445,11 @@ async function main() {
   let result: object | undefined;
   const rows: string[] = [];
   try {
-    const env = benchCoreEnv(dataDir, process.env.DATABASE_URL, { SUMMARY_PUSH_MS });
+    // Every dashboard of the run shares one token: the per-token socket limit must admit them all.
+    const env = benchCoreEnv(dataDir, process.env.DATABASE_URL, {
+      SUMMARY_PUSH_MS,
+      GRAPHQL_WS_MAX_CONNECTIONS_PER_TOKEN: String(maxN + 10),
+    });
     const config = loadConfig(env);
     core = await startCore(config);
     const c = core;

@@ -59,6 +59,23 @@ export interface Config {
    * databaseUrl's role its row privileges at start, then closed. Undefined: databaseUrl migrates.
    */
   databaseMigrationUrl?: string;
+  /** What one GraphQL request may ask, over HTTP and WebSocket alike (src/server/query-limits.ts). */
+  graphqlLimits: {
+    maxDocumentBytes: number;
+    maxTokens: number;
+    maxDepth: number;
+    maxAliases: number;
+    maxDuplicateFields: number;
+    maxCost: number;
+  };
+  /** What one graphql-ws socket, and one token's sockets, may hold. */
+  websocketLimits: {
+    maxMessageBytes: number;
+    maxSubscriptionsPerSocket: number;
+    maxConnectionsPerToken: number;
+    /** Estimated memory of the parsed documents graphql-ws shares among sockets. */
+    documentCacheBytes: number;
+  };
 }
 
 /** ConfigError is a bad setting: its message is one line meant for the operator. */
@@ -268,5 +285,34 @@ export function loadConfig(env: Env = process.env): Config {
     secureDataLegacyRelease: oneOf(env, 'SECURE_DATA_LEGACY_RELEASE', ['off', 'imported'] as const, 'off'),
     dbStatementTimeoutMs: intIn(env, 'DB_STATEMENT_TIMEOUT_MS', 0, 3_600_000, 10_000),
     databaseMigrationUrl: migrationUrlFor(env, databaseUrl),
+    ...requestLimits(env),
   };
+}
+
+/** requestLimits reads the GraphQL and graphql-ws limits; the defaults are explained in the README's Limits. */
+function requestLimits(env: Env): Pick<Config, 'graphqlLimits' | 'websocketLimits'> {
+  const maxDocumentBytes = intIn(env, 'GRAPHQL_MAX_DOCUMENT_BYTES', 1024, 16 * 1024 * 1024, 32 * 1024);
+  const graphqlLimits = {
+    maxDocumentBytes,
+    maxTokens: intIn(env, 'GRAPHQL_MAX_TOKENS', 100, 1_000_000, 1000),
+    maxDepth: intIn(env, 'GRAPHQL_MAX_DEPTH', 1, 1000, 20),
+    maxAliases: intIn(env, 'GRAPHQL_MAX_ALIASES', 0, 100_000, 30),
+    maxDuplicateFields: intIn(env, 'GRAPHQL_MAX_DUPLICATE_FIELDS', 0, 100_000, 30),
+    maxCost: intIn(env, 'GRAPHQL_MAX_COST', 1, 1_000_000_000, 100_000),
+  };
+  // A subscribe message carries the query and its variables: room for the largest query accepted, and more.
+  const maxMessageBytes = intIn(
+    env,
+    'GRAPHQL_WS_MAX_MESSAGE_BYTES',
+    maxDocumentBytes + 1024,
+    64 * 1024 * 1024,
+    maxDocumentBytes + 64 * 1024,
+  );
+  const websocketLimits = {
+    maxMessageBytes,
+    maxSubscriptionsPerSocket: intIn(env, 'GRAPHQL_WS_MAX_SUBSCRIPTIONS', 1, 10_000, 10),
+    maxConnectionsPerToken: intIn(env, 'GRAPHQL_WS_MAX_CONNECTIONS_PER_TOKEN', 1, 1_000_000, 8),
+    documentCacheBytes: intIn(env, 'GRAPHQL_WS_DOCUMENT_CACHE_BYTES', 0, 1024 * 1024 * 1024, 8 * 1024 * 1024),
+  };
+  return { graphqlLimits, websocketLimits };
 }

@@ -140,6 +140,7 @@ export async function startCore(
       verifier,
       log,
       healthy: () => database.ping(),
+      limits: { query: config.graphqlLimits, websocket: config.websocketLimits },
     });
     closers.push(['HTTP server', () => http.close()]);
 

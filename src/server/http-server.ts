@@ -13,7 +13,25 @@ import { createLoaders, type GraphQLContext } from '../resolvers/context.js';
 import type { Services } from '../services/index.js';
 import { AuthError, parseBearer, type TokenVerifier } from './auth.js';
 import { createFormatError, serviceUnavailablePlugin } from './graphql-errors.js';
-import { createDocumentCache, createSharedSubscribe, socketChannel, type SubscriptionChannel } from './shared-execution.js';
+import {
+  checkDocumentLimits,
+  checkDocumentSize,
+  createConnectionCounter,
+  DEFAULT_QUERY_LIMITS,
+  DEFAULT_WEBSOCKET_LIMITS,
+  parseWithinLimits,
+  queryLimitsMiddleware,
+  tooManySubscriptions,
+  type QueryLimits,
+  type WebSocketLimits,
+} from './query-limits.js';
+import {
+  createDocumentCache,
+  createSharedSubscribe,
+  socketChannel,
+  type CacheQuota,
+  type SubscriptionChannel,
+} from './shared-execution.js';
 
 export interface HttpServerOptions {
   host: string;
@@ -25,6 +43,8 @@ export interface HttpServerOptions {
   log: Logger;
   /** healthy throws unless the database answers. */
   healthy: () => Promise<void>;
+  /** What one request, one socket and one token's sockets may ask (defaults: query-limits.ts). */
+  limits?: { query?: QueryLimits; websocket?: WebSocketLimits };
 }
 
 export interface RunningHttpServer {
@@ -38,7 +58,10 @@ const MAX_BODY = '1mb';
 const MAX_SOCKET_BUFFER = 4 * 1024 * 1024;
 const SLOW_SOCKET_CHECK_MS = 1000;
 /** Close codes sent to WebSocket clients. */
-export const WS_CLOSE = { unauthorized: 4401, tooSlow: 4408, goingAway: 1001 } as const;
+export const WS_CLOSE = { unauthorized: 4401, tooSlow: 4408, tooManyConnections: 4429, goingAway: 1001 } as const;
+// New documents one socket may add to the shared document cache; beyond that its documents are
+// parsed for it and not kept, so one client cannot push out everyone else's.
+const CACHE_ENTRIES_PER_SOCKET = 32;
 
 function unauthenticated(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
@@ -47,6 +70,8 @@ function unauthenticated(message: string): GraphQLError {
 /** startHttpServer serves GraphQL over HTTP and graphql-ws on one port and path, plus /healthz. */
 export async function startHttpServer(opts: HttpServerOptions): Promise<RunningHttpServer> {
   const { services, verifier, log, live } = opts;
+  const queryLimits = opts.limits?.query ?? DEFAULT_QUERY_LIMITS;
+  const wsLimits = opts.limits?.websocket ?? DEFAULT_WEBSOCKET_LIMITS;
   const app = express();
   app.disable('x-powered-by');
   const httpServer: Server = createServer(app);
@@ -69,7 +94,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
     return { subject, roles };
   }
 
-  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: 1024 * 1024 });
+  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: wsLimits.maxMessageBytes });
+  const connections = createConnectionCounter(wsLimits.maxConnectionsPerToken);
   const slowCheck = setInterval(() => {
     for (const socket of wsServer.clients) {
       if (socket.bufferedAmount > MAX_SOCKET_BUFFER) {
@@ -84,7 +110,10 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
   const formatErrors = (errors: readonly GraphQLError[]): GraphQLFormattedError[] =>
     errors.map((e) => formatError(e.toJSON(), e));
   // Every subscriber with the same query shares its parse, its validation and each event's result.
-  const documents = createDocumentCache(opts.schema);
+  const documents = createDocumentCache(opts.schema, {
+    maxBytes: wsLimits.documentCacheBytes,
+    parse: (query) => parseWithinLimits(query, queryLimits),
+  });
   // Errors over WebSocket get the same codes and masking as over HTTP. A result without errors
   // is sent as it is (shared by every subscriber of the same request, never copied per socket).
   const formatResult = (result: ExecutionResult) =>
@@ -96,11 +125,20 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
     channel: (contextValue) => channels.get(contextValue as object),
     formatResult,
   });
-  const wsCleanup = useServer<Record<string, unknown>, { caller?: GraphQLContext['caller'] }>(
+  const wsCleanup = useServer<Record<string, unknown>, { caller?: GraphQLContext['caller']; cacheQuota?: CacheQuota }>(
     {
       schema: opts.schema,
-      onSubscribe: (_ctx, _id, payload) => {
-        const parsed = documents.get(payload.query);
+      onSubscribe: (ctx, _id, payload) => {
+        // graphql-ws lists this operation among the socket's before it asks.
+        if (Object.keys(ctx.subscriptions).length > wsLimits.maxSubscriptionsPerSocket) {
+          return [tooManySubscriptions(wsLimits.maxSubscriptionsPerSocket)];
+        }
+        const tooLarge = checkDocumentSize(payload.query, queryLimits);
+        if (tooLarge) return [tooLarge];
+        const parsed = documents.get(payload.query, {
+          check: (document) => checkDocumentLimits(opts.schema, document, payload, queryLimits),
+          quota: ctx.extra.cacheQuota,
+        });
         if ('errors' in parsed) return parsed.errors; // sent through onError below
         return {
           schema: opts.schema,
@@ -123,10 +161,23 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
               ? `Bearer ${params.token}`
               : undefined;
         try {
-          const who = await verified(parseBearer(raw));
-          ctx.extra.caller = { subject: who.subject, roles: who.roles };
-          // The socket lives no longer than its token.
+          const token = parseBearer(raw);
+          const who = await verified(token);
           const socket = ctx.extra.socket;
+          // Gone while its token was checked: its close event has fired, nothing would release it.
+          if (socket.readyState === socket.CLOSED) return false;
+          const release = connections.acquire(token);
+          if (!release) {
+            socket.close(
+              WS_CLOSE.tooManyConnections,
+              `Too many connections: at most ${wsLimits.maxConnectionsPerToken} per token (GRAPHQL_WS_MAX_CONNECTIONS_PER_TOKEN)`,
+            );
+            return false;
+          }
+          socket.once('close', release);
+          ctx.extra.caller = { subject: who.subject, roles: who.roles };
+          ctx.extra.cacheQuota = { remaining: CACHE_ENTRIES_PER_SOCKET };
+          // The socket lives no longer than its token.
           const expiry = setTimeout(
             () => socket.close(WS_CLOSE.unauthorized, 'Unauthorized: token expired'),
             Math.max(0, Math.min(who.expiresAt.getTime() - Date.now(), 2 ** 31 - 1)),
@@ -151,6 +202,10 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
   const apollo = new ApolloServer<GraphQLContext>({
     schema: opts.schema,
     formatError,
+    // Apollo's own parse stops at the same number of tokens (queryLimitsMiddleware refuses first, with its reason).
+    parseOptions: { maxTokens: queryLimits.maxTokens },
+    // Automatic persisted queries keep any query any caller registers; clients send the text instead.
+    persistedQueries: false,
     includeStacktraceInErrorResponses: false,
     // src/cli/start.ts owns the signals and stops everything in order.
     stopOnTerminationSignals: false,
@@ -183,6 +238,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
   app.use(
     '/graphql',
     express.json({ limit: MAX_BODY }),
+    queryLimitsMiddleware(opts.schema, queryLimits, (e) => formatError(e.toJSON(), e)),
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         let token: string;

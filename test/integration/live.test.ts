@@ -24,7 +24,8 @@ describe('live dashboards over graphql-ws', () => {
   };
 
   beforeAll(async () => {
-    tc = await startTestCore({ env: { SUMMARY_PUSH_MS: '100' } });
+    // The dashboards of every test stay open until the end, more than one token's default number of sockets.
+    tc = await startTestCore({ env: { SUMMARY_PUSH_MS: '100', GRAPHQL_WS_MAX_CONNECTIONS_PER_TOKEN: '20' } });
     admin = await tc.token('alice', ['SECURITY_ADMIN']);
     viewer = await tc.token('victor', ['VIEWER']);
   });

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, redactUrl, type Config } from '../../src/config.js';
+import { DEFAULT_QUERY_LIMITS, DEFAULT_WEBSOCKET_LIMITS } from '../../src/server/query-limits.js';
 
 /** configError runs loadConfig and returns the ConfigError it throws (failing the test if it throws none). */
 function configError(env: Record<string, string>): ConfigError {
@@ -49,6 +50,8 @@ describe('loadConfig', () => {
       enrollMaxPending: 100_000,
       enrollRatePerMinute: 1_200,
       secureDataLegacyRelease: 'off',
+      graphqlLimits: DEFAULT_QUERY_LIMITS,
+      websocketLimits: DEFAULT_WEBSOCKET_LIMITS,
     });
   });
 
@@ -60,6 +63,35 @@ describe('loadConfig', () => {
       SECURE_DATA_LEGACY_RELEASE: 'imported',
     });
     expect(config).toMatchObject({ enrollMaxPendingPerAgent: 1, enrollMaxPending: 10_000_000, enrollRatePerMinute: 60, secureDataLegacyRelease: 'imported' });
+  });
+
+  it('reads the request limits; the WebSocket message size follows the document size unless set', () => {
+    const config = loadConfig({
+      GRAPHQL_MAX_DOCUMENT_BYTES: '100000',
+      GRAPHQL_MAX_TOKENS: '5000',
+      GRAPHQL_MAX_DEPTH: '12',
+      GRAPHQL_MAX_ALIASES: '0',
+      GRAPHQL_MAX_DUPLICATE_FIELDS: '5',
+      GRAPHQL_MAX_COST: '2000000',
+      GRAPHQL_WS_MAX_SUBSCRIPTIONS: '3',
+      GRAPHQL_WS_MAX_CONNECTIONS_PER_TOKEN: '2',
+      GRAPHQL_WS_DOCUMENT_CACHE_BYTES: '0',
+    });
+    expect(config.graphqlLimits).toEqual({
+      maxDocumentBytes: 100_000,
+      maxTokens: 5000,
+      maxDepth: 12,
+      maxAliases: 0,
+      maxDuplicateFields: 5,
+      maxCost: 2_000_000,
+    });
+    expect(config.websocketLimits).toEqual({
+      maxMessageBytes: 100_000 + 64 * 1024,
+      maxSubscriptionsPerSocket: 3,
+      maxConnectionsPerToken: 2,
+      documentCacheBytes: 0,
+    });
+    expect(loadConfig({ GRAPHQL_WS_MAX_MESSAGE_BYTES: '2000000' }).websocketLimits.maxMessageBytes).toBe(2_000_000);
   });
 
   it('reads the client access settings', () => {
@@ -212,6 +244,18 @@ describe('loadConfig', () => {
     { variable: 'DATABASE_MIGRATION_URL', env: { DATABASE_MIGRATION_URL: 'postgres://o@db.local/x' } },
     { variable: 'DATABASE_MIGRATION_URL', env: { DATABASE_URL: 'postgres://s@db/x', DATABASE_MIGRATION_URL: 'postgres://o@db/y' } },
     { variable: 'DATABASE_MIGRATION_URL', env: { DATABASE_URL: 'postgres://app:a@db/x', DATABASE_MIGRATION_URL: 'postgres://app:b@db/x' } },
+    { variable: 'GRAPHQL_MAX_DOCUMENT_BYTES', env: { GRAPHQL_MAX_DOCUMENT_BYTES: '32k' } },
+    { variable: 'GRAPHQL_MAX_DOCUMENT_BYTES', env: { GRAPHQL_MAX_DOCUMENT_BYTES: '10' } },
+    { variable: 'GRAPHQL_MAX_TOKENS', env: { GRAPHQL_MAX_TOKENS: '99' } },
+    { variable: 'GRAPHQL_MAX_DEPTH', env: { GRAPHQL_MAX_DEPTH: '0' } },
+    { variable: 'GRAPHQL_MAX_ALIASES', env: { GRAPHQL_MAX_ALIASES: '-1' } },
+    { variable: 'GRAPHQL_MAX_DUPLICATE_FIELDS', env: { GRAPHQL_MAX_DUPLICATE_FIELDS: 'many' } },
+    { variable: 'GRAPHQL_MAX_COST', env: { GRAPHQL_MAX_COST: '0' } },
+    // A subscribe message must have room for the largest query accepted.
+    { variable: 'GRAPHQL_WS_MAX_MESSAGE_BYTES', env: { GRAPHQL_MAX_DOCUMENT_BYTES: '65536', GRAPHQL_WS_MAX_MESSAGE_BYTES: '65536' } },
+    { variable: 'GRAPHQL_WS_MAX_SUBSCRIPTIONS', env: { GRAPHQL_WS_MAX_SUBSCRIPTIONS: '0' } },
+    { variable: 'GRAPHQL_WS_MAX_CONNECTIONS_PER_TOKEN', env: { GRAPHQL_WS_MAX_CONNECTIONS_PER_TOKEN: '0' } },
+    { variable: 'GRAPHQL_WS_DOCUMENT_CACHE_BYTES', env: { GRAPHQL_WS_DOCUMENT_CACHE_BYTES: '8MiB' } },
   ])('rejects $env with a one-line ConfigError naming $variable', ({ variable, env }) => {
     const err = configError(env);
     expect(err.message).toContain(variable);

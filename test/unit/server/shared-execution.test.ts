@@ -2,13 +2,15 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import {
+  GraphQLError,
   GraphQLInt,
   GraphQLObjectType,
   GraphQLSchema,
   GraphQLString,
+  parse,
   type ExecutionResult,
 } from 'graphql';
-import { createDocumentCache, createSharedSubscribe, socketChannel } from '../../../src/server/shared-execution.js';
+import { createDocumentCache, createSharedSubscribe, documentWeight, socketChannel } from '../../../src/server/shared-execution.js';
 
 /** A source that many subscribers share, as the live hub does: offer() reaches every open iterator. */
 function broadcaster() {
@@ -96,7 +98,7 @@ function setup() {
       },
     }),
   });
-  const documents = createDocumentCache(schema, 3);
+  const documents = createDocumentCache(schema);
   const subscribe = createSharedSubscribe({ shareKey: (ctx) => (ctx as { role: string }).role });
   const open = async (query: string, role = 'viewer', variableValues?: Record<string, unknown>) => {
     const parsed = documents.get(query);
@@ -128,19 +130,83 @@ describe('createDocumentCache', () => {
     expect('errors' in invalid && invalid.errors[0]!.extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
   });
 
-  it('keeps at most its limit, dropping the least recently used query', () => {
-    const { documents } = setup();
+  it('keeps at most its estimated size in memory, dropping the least recently used query', () => {
+    const { schema } = setup();
     const q = (n: number) => `subscription Q${n} { counts { total } }`;
+    const weight = documentWeight(q(1), parse(q(1)));
+    // Room for three such queries, not four.
+    const documents = createDocumentCache(schema, { maxBytes: weight * 3 + weight / 2 });
     const first = documents.get(q(1));
     documents.get(q(2));
     documents.get(q(3));
     expect(documents.get(q(1))).toBe(first); // used again: now the most recent
     documents.get(q(4)); // evicts Q2
     expect(documents.size).toBe(3);
+    expect(documents.bytes).toBeLessThanOrEqual(weight * 3 + weight / 2);
     expect(documents.get(q(1))).toBe(first);
     const q2again = documents.get(q(2));
     expect('document' in q2again).toBe(true);
     expect(documents.size).toBe(3);
+  });
+
+  it('weighs a document by its tokens, not its text alone: 1,000 short tokens weigh far more than their text', () => {
+    const query = `subscription { counts { ${'total '.repeat(1000)} } }`;
+    expect(documentWeight(query, parse(query))).toBeGreaterThan(query.length * 50);
+  });
+
+  it('parses and validates a document larger than maxEntryBytes for its caller but does not keep it', () => {
+    const { schema } = setup();
+    const small = 'subscription { counts { total } }';
+    const large = `subscription { counts { ${Array.from({ length: 200 }, (_, i) => `t${i}: total`).join(' ')} } }`;
+    const documents = createDocumentCache(schema, { maxEntryBytes: documentWeight(small, parse(small)) * 2 });
+    const a = documents.get(large);
+    expect('document' in a).toBe(true);
+    expect(documents.get(large) === a).toBe(false); // parsed again: it was not kept
+    expect(documents.size).toBe(0);
+    expect(documents.get(small)).toBe(documents.get(small));
+    expect(documents.size).toBe(1);
+  });
+
+  it('adds no more than a caller\'s quota of new documents; beyond it, that caller\'s documents are parsed but not kept', () => {
+    const { schema } = setup();
+    const documents = createDocumentCache(schema);
+    const quota = { remaining: 2 };
+    const q = (n: number) => `subscription Q${n} { counts { total } }`;
+    for (let n = 1; n <= 5; n++) expect('document' in documents.get(q(n), { quota })).toBe(true);
+    expect(documents.size).toBe(2);
+    expect(quota.remaining).toBe(0);
+    // Hits cost no quota, and another caller still adds its own.
+    expect(documents.get(q(1), { quota })).toBe(documents.get(q(1)));
+    documents.get(q(6), { quota: { remaining: 1 } });
+    expect(documents.size).toBe(3);
+  });
+
+  it('runs a request\'s check before validation, and again on every hit; a refused document is not kept', () => {
+    const { schema } = setup();
+    const documents = createDocumentCache(schema);
+    const refusal = new GraphQLError('refused', { extensions: { code: 'BAD_USER_INPUT' } });
+    let checked = 0;
+    const refuse = { check: () => (checked++, refusal) };
+    expect(documents.get('subscription { counts { total } }', refuse)).toEqual({ errors: [refusal] });
+    expect(documents.size).toBe(0);
+    // Refused before validation: an invalid query gets the refusal, not its validation error.
+    expect(documents.get('subscription { counts { nope } }', refuse)).toEqual({ errors: [refusal] });
+    const kept = documents.get('subscription { counts { total } }');
+    expect(documents.get('subscription { counts { total } }', refuse)).toEqual({ errors: [refusal] });
+    expect(documents.get('subscription { counts { total } }')).toBe(kept);
+    expect(checked).toBe(3);
+  });
+
+  it('passes on a parse function\'s refusal with its own code', () => {
+    const { schema } = setup();
+    const refusal = new GraphQLError('too many tokens', { extensions: { code: 'BAD_USER_INPUT', reason: 'TOO_MANY_TOKENS' } });
+    const documents = createDocumentCache(schema, {
+      parse: () => {
+        throw refusal;
+      },
+    });
+    expect(documents.get('subscription { counts { total } }')).toEqual({ errors: [refusal] });
+    expect(documents.size).toBe(0);
   });
 });
 
