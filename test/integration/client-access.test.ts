@@ -19,7 +19,7 @@ import {
   SetSecureDataDocument,
   SummaryDocument,
 } from '../generated/graphql.js';
-import { createAgent, errorOf, type TestAgent } from '../support/agent.js';
+import { agentsOf, createAgent, errorOf, type TestAgent } from '../support/agent.js';
 import { errorCode, startTestCore, type TestCore } from '../support/test-core.js';
 
 const DAY = 24 * 3600_000;
@@ -375,14 +375,10 @@ describe('auto-approval for listed networks', () => {
 describe('the legacy clear-text release of secure data (SECURE_DATA_LEGACY_RELEASE=imported)', () => {
   let tc: TestCore;
   let admin: string;
-  const agents: TestAgent[] = [];
-  const newAgent = (agentId: string) => {
-    const a = createAgent({ gatewayUrl: tc.core.agentUrl, caCertificatePem: tc.core.authority.certificatePem, agentId });
-    agents.push(a);
-    return a;
-  };
+  const agents = agentsOf(() => tc.core);
+  const newAgent = agents.make;
   afterAll(async () => {
-    for (const a of agents) a.close();
+    agents.closeAll();
     await tc?.close();
   });
 

@@ -14,7 +14,7 @@ import {
   RejectClientsDocument,
   SetSecureDataDocument,
 } from '../generated/graphql.js';
-import { createAgent, errorOf, type AgentResponse, type TestAgent } from '../support/agent.js';
+import { agentsOf, errorOf, type AgentResponse, type TestAgent } from '../support/agent.js';
 import { startTestCore, type TestCore } from '../support/test-core.js';
 
 /**
@@ -48,15 +48,10 @@ const sameAnswer = (r: AgentResponse) => ({ status: r.status, body: r.body, retr
 describe('hostile agents: only proof of a key on file moves a device, and strangers learn nothing', () => {
   let tc: TestCore;
   let admin: string;
-  const agents: TestAgent[] = [];
+  const agents = agentsOf(() => tc.core);
+  const newAgent = agents.make;
   let victimRequestId = '';
   let victimDeviceId = '';
-
-  const newAgent = (agentId: string, extra: Partial<Parameters<typeof createAgent>[0]> = {}) => {
-    const a = createAgent({ gatewayUrl: tc.core.agentUrl, caCertificatePem: tc.core.authority.certificatePem, agentId, ...extra });
-    agents.push(a);
-    return a;
-  };
 
   async function approveAndInstall(a: TestAgent): Promise<string> {
     const res = await a.enroll();
@@ -116,7 +111,7 @@ describe('hostile agents: only proof of a key on file moves a device, and strang
     victimDeviceId = list.data!.clientAccessRequests.edges.find((e) => e.node.id === victimRequestId)!.node.device.id;
   });
   afterAll(async () => {
-    for (const a of agents) a.close();
+    agents.closeAll();
     await tc?.close();
   });
 
@@ -271,19 +266,15 @@ describe('hostile agents: only proof of a key on file moves a device, and strang
 describe('hostile agents: enrollment floods are bounded', () => {
   let tc: TestCore;
   let admin: string;
-  const agents: TestAgent[] = [];
-  const newAgent = (agentId: string) => {
-    const a = createAgent({ gatewayUrl: tc.core.agentUrl, caCertificatePem: tc.core.authority.certificatePem, agentId });
-    agents.push(a);
-    return a;
-  };
+  const agents = agentsOf(() => tc.core);
+  const newAgent = agents.make;
 
   beforeAll(async () => {
     tc = await startTestCore({ env: { ENROLL_MAX_PENDING_PER_AGENT: '2', ENROLL_MAX_PENDING: '4', ENROLL_RATE_PER_MINUTE: '12' } });
     admin = await tc.token('alice', ['SECURITY_ADMIN']);
   });
   afterAll(async () => {
-    for (const a of agents) a.close();
+    agents.closeAll();
     await tc?.close();
   });
 

@@ -28,3 +28,22 @@ export function errorOf(body: unknown): { code: string; message: string } {
   }
   return { code: error.code, message: error.message };
 }
+
+/**
+ * agentsOf makes agents for a running core (its gateway and CA) and closes them all at the end:
+ * `const agents = agentsOf(() => tc.core)`, `agents.make('pc-1')`, `afterAll(agents.closeAll)`.
+ */
+export function agentsOf(core: () => { agentUrl: string; authority: { certificatePem: string } }) {
+  const made: TestAgent[] = [];
+  return {
+    make(agentId: string, extra: Partial<AgentClientOptions> = {}): TestAgent {
+      const c = core();
+      const a = createAgentClient({ gatewayUrl: c.agentUrl, caCertificatePem: c.authority.certificatePem, agentId, ...extra });
+      made.push(a);
+      return a;
+    },
+    closeAll(): void {
+      for (const a of made.splice(0)) a.close();
+    },
+  };
+}
