@@ -164,5 +164,5 @@ export function crashSummary(tail: string): string {
   if (at === -1) return lines.filter((l) => l !== '').slice(-2).join(' / ').slice(-400);
   const frame = lines.slice(at + 1).find((l) => l.startsWith('at '));
   const origin = lines.slice(0, at).reverse().find((l) => /^(file:\/\/|\/).*:\d+$/.test(l));
-  return [lines[at], frame, origin && `(${origin})`].filter(Boolean).join(' ').slice(0, 400);
+  return [lines[at], frame ?? (origin && `(${origin})`)].filter(Boolean).join(' ').slice(0, 400);
 }

@@ -119,7 +119,7 @@ describe('agent side of the fault run', () => {
       'Node.js v20.20.2',
     ].join('\n');
     expect(crashSummary(tail)).toBe(
-      "TypeError: Cannot read properties of null (reading 'write') at Immediate.nextWrite (file:///app/node_modules/postgres/src/connection.js:255:22) (file:///app/node_modules/postgres/src/connection.js:255)",
+      "TypeError: Cannot read properties of null (reading 'write') at Immediate.nextWrite (file:///app/node_modules/postgres/src/connection.js:255:22)",
     );
   });
 });
