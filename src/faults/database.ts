@@ -7,11 +7,14 @@ import postgres, { type Sql } from 'postgres';
  * forever: a check must fail, not hang the run.
  */
 export async function withDatabase<T>(url: string, timeoutMs: number, fn: (sql: Sql) => Promise<T>): Promise<T> {
-  const sql = postgres(url, { max: 1, connect_timeout: Math.max(1, Math.ceil(timeoutMs / 2000)), onnotice: () => {}, idle_timeout: 1 });
+  const sql = postgres(url, { max: 1, connect_timeout: Math.max(1, Math.ceil(timeoutMs / 1000)), onnotice: () => {}, idle_timeout: 1 });
   let timer: NodeJS.Timeout | undefined;
+  const work = fn(sql);
+  // After a timeout, closing the client below rejects the query still waiting: nobody awaits it any more.
+  work.catch(() => {});
   try {
     return await Promise.race([
-      fn(sql),
+      work,
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`the database did not answer within ${timeoutMs} ms`)), timeoutMs);
       }),

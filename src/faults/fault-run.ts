@@ -61,6 +61,8 @@ export interface DashboardReport {
   reconnects: number;
   /** For a restarted replica: from its restart being ready to the dashboard's first message from it. */
   backAfterRestartMs: number | null;
+  /** From the fault to the first message once it was over (the server back, PostgreSQL back, the replica gone): how long the chart stood still. */
+  updatesResumedMs: number | null;
   last: SummaryCounts | null;
   freshRead: SummaryCounts | null;
   database: SummaryCounts | null;
@@ -97,7 +99,7 @@ export interface FaultReport {
     /** First and last agent-visible error, from the fault. */
     firstErrorMs: number | null;
     lastErrorMs: number | null;
-    /** The first acknowledged answer to a request sent once the fault was over. */
+    /** The first acknowledged answer to a request sent after the fault began. */
     firstAckAfterFaultMs: number | null;
     /** Every agent that saw an error had an acknowledged answer again by then (from the fault); null if some were not. */
     allAgentsServedAgainMs: number | null;
@@ -249,6 +251,7 @@ export async function runFault(kind: FaultKind, index: number, pg: PrivatePostgr
       dashboardReports.push(
         await awaitResync(dashboards[r]!, replicas[r]!.graphqlUrl, viewerToken, databaseUrl, {
           faultAt,
+          faultEnd,
           loadEnd,
           restartedAt: kind === 'kill' && r === 0 ? faultEnd : null,
           timeoutMs: opts.resyncTimeoutMs,
@@ -311,7 +314,7 @@ export async function runFault(kind: FaultKind, index: number, pg: PrivatePostgr
         .map((a) => `${fleet[a.agent]!.agentId} (${fleet[a.agent]!.role}, round ${a.round}) ${a.source}: HTTP ${a.httpStatus} ${a.result} ${a.reason ?? ''}`.trim()),
       counters: { final, samples: { checks: samples.checks, mismatches: samples.mismatches.length, unavailable: samples.unavailable } },
       dashboards: dashboardReports,
-      recovery: recoveryOf(attempts, faultAt, faultEnd),
+      recovery: recoveryOf(attempts, faultAt),
       crashes: replicas.filter((r) => r.crashed !== null).map((r) => ({ replica: r.name, how: r.crashed! })),
       serverLogErrors: await Promise.all(replicas.map((r) => logErrors(r))),
       failures: [],
@@ -356,7 +359,7 @@ async function awaitResync(
   graphqlUrl: string,
   token: string,
   databaseUrl: string,
-  o: { faultAt: number; loadEnd: number; restartedAt: number | null; timeoutMs: number },
+  o: { faultAt: number; faultEnd: number; loadEnd: number; restartedAt: number | null; timeoutMs: number },
 ): Promise<DashboardReport> {
   const deadline = Date.now() + o.timeoutMs;
   let freshRead: SummaryCounts | null = null;
@@ -365,7 +368,7 @@ async function awaitResync(
   for (;;) {
     try {
       freshRead = await readSummary(graphqlUrl, token);
-      database = summaryOfCounters((await withDatabase(databaseUrl, 5000, checkCounters)).counters);
+      database = summaryOfCounters((await withDatabase(databaseUrl, 10_000, checkCounters)).counters);
     } catch (err) {
       d.errors.push(`reading the summary: ${(err as Error).message}`);
     }
@@ -377,6 +380,7 @@ async function awaitResync(
     await new Promise((r) => setTimeout(r, 200));
   }
   const firstBack = o.restartedAt === null ? undefined : d.messages.find((m) => m.at >= o.restartedAt!);
+  const resumed = d.messages.find((m) => m.at >= o.faultEnd);
   return {
     replica: d.replica,
     resynced: resyncMs !== null,
@@ -385,6 +389,7 @@ async function awaitResync(
     messagesAfterFault: d.messages.filter((m) => m.at >= o.faultAt).length,
     reconnects: Math.max(0, d.connectedAt.length - 1),
     backAfterRestartMs: firstBack && o.restartedAt !== null ? firstBack.at - o.restartedAt : null,
+    updatesResumedMs: resumed ? resumed.at - o.faultAt : null,
     last: d.last() ?? null,
     freshRead,
     database,
@@ -393,9 +398,9 @@ async function awaitResync(
 }
 
 /** recoveryOf measures, from the fault, how long agents saw errors and when every one of them was answered again. */
-function recoveryOf(attempts: Attempt[], faultAt: number, faultEnd: number): FaultReport['recovery'] {
+function recoveryOf(attempts: Attempt[], faultAt: number): FaultReport['recovery'] {
   const errorsAfter = attempts.filter((a) => a.outcome !== 'ack' && a.answeredAt >= faultAt);
-  const firstAck = attempts.filter((a) => a.outcome === 'ack' && a.sentAt >= faultEnd).reduce((m, a) => Math.min(m, a.answeredAt), Infinity);
+  const firstAck = attempts.filter((a) => a.outcome === 'ack' && a.sentAt >= faultAt).reduce((m, a) => Math.min(m, a.answeredAt), Infinity);
   const lastErrorOf = new Map<number, number>();
   for (const a of errorsAfter) lastErrorOf.set(a.agent, Math.max(lastErrorOf.get(a.agent) ?? 0, a.answeredAt));
   let allServed = 0;

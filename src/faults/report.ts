@@ -33,14 +33,15 @@ export function formatFaultReport(r: FaultReport, number: number, strict: boolea
   for (const d of r.dashboards) {
     lines.push(
       `   dashboard       ${d.replica}: ${d.resynced ? `resynced, ${s(d.resyncMs)} after the load` : 'did NOT resync'}; ${n(d.messages)} messages (${n(d.messagesAfterFault)} after the fault), ` +
-        `${n(d.reconnects)} reconnect${d.reconnects === 1 ? '' : 's'}${d.backAfterRestartMs !== null ? `, first message ${s(d.backAfterRestartMs)} after the restart was ready` : ''}` +
+        `${n(d.reconnects)} reconnect${d.reconnects === 1 ? '' : 's'}${d.backAfterRestartMs !== null ? `, first message ${s(d.backAfterRestartMs)} after the restart was ready` : ''}; ` +
+        `updates resumed ${plus(d.updatesResumedMs)} after the fault began` +
         (d.errors.length > 0 ? `; errors: ${d.errors.join(' | ')}` : ''),
     );
   }
   const rec = r.recovery;
   lines.push(
     `   recovery        ${n(rec.agentsWithErrors)} agents saw errors, from ${plus(rec.firstErrorMs)} to ${plus(rec.lastErrorMs)} after the fault; ` +
-      `first answer to a request sent after it ${plus(rec.firstAckAfterFaultMs)}; every agent answered again by ${rec.notServedAgain > 0 ? `— (${n(rec.notServedAgain)} never were)` : plus(rec.allAgentsServedAgainMs)}`,
+      `first answer to a request sent after the fault began ${plus(rec.firstAckAfterFaultMs)}; every agent answered again by ${rec.notServedAgain > 0 ? `— (${n(rec.notServedAgain)} never were)` : plus(rec.allAgentsServedAgainMs)}`,
   );
   for (const l of r.serverLogErrors) {
     if (l.count > 0) lines.push(`   server log      ${l.replica}: ${n(l.count)} ERROR lines: ${l.examples.map((e) => JSON.stringify(e)).join('; ')}`);

@@ -145,7 +145,7 @@ export function sampleCounters(url: string, intervalMs: number): CounterSampler 
   let timer: NodeJS.Timeout | null = null;
   let current: Promise<void> = Promise.resolve();
   const tick = () => {
-    current = withDatabase(url, 5000, checkCounters)
+    current = withDatabase(url, 10_000, checkCounters)
       .then((c) => {
         checks++;
         if (!c.equal) mismatches.push(c);
