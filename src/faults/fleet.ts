@@ -11,8 +11,11 @@ import { Slots } from '../simulator/slots.js';
  * and the counters keep moving under load:
  * healthy: issued certificate → 200; flapping: issued certificate, reporting a current and a 9.x
  * version on alternate rounds → 200 / 426, so its device moves between two chart items every round;
- * pending: never approved, presents its self-signed certificate → 403; noCert: approved but
- * connects without a certificate → 401; old: a 9.x agent known from the inventory import → 426.
+ * pending: never approved, presents its self-signed certificate → 403; noCert: a current agent
+ * known only from the inventory import (no key on file, so its result is recorded: see "Proof before
+ * status" in the README), connecting without a certificate → 401; old: a 9.x agent known from the
+ * inventory import → 426. (An enrolled agent connecting without its certificate proves nothing: its
+ * attempt is kept as unverified and never moves its device, so it is not a result to count here.)
  */
 export type FleetRole = 'healthy' | 'flapping' | 'pending' | 'noCert' | 'old';
 
@@ -117,13 +120,17 @@ export async function prepareFleet(opts: {
     if (!ok) throw new Error(`setting up the fleet: ${step} of ${a.agentId} answered HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
   };
 
-  const old = fleet.filter((a) => a.role === 'old');
-  for (let i = 0; i < old.length; i += 1000) {
-    await opts.api.registerDevices(old.slice(i, i + 1000).map((a) => ({ name: a.deviceName, agentId: a.agentId, agentVersion: OLD_AGENT_VERSION })));
+  const imported = fleet.filter((a) => a.role === 'old' || a.role === 'noCert');
+  for (let i = 0; i < imported.length; i += 1000) {
+    await opts.api.registerDevices(
+      imported
+        .slice(i, i + 1000)
+        .map((a) => ({ name: a.deviceName, agentId: a.agentId, agentVersion: a.role === 'old' ? OLD_AGENT_VERSION : CURRENT_AGENT_VERSION })),
+    );
   }
 
   const slots = new Slots(opts.concurrency ?? 16, 1);
-  const enrolling = fleet.filter((a) => a.role !== 'old');
+  const enrolling = fleet.filter((a) => a.role !== 'old' && a.role !== 'noCert');
   const requestIds = new Map<FleetAgent, string>();
   await Promise.all(
     enrolling.map((a) =>

@@ -79,12 +79,15 @@ export function matchAcknowledged(acked: AcknowledgedResult[], stored: StoredRes
   return { acknowledged: acked.length, stored: stored.length, lost, storedNotAcknowledged: stored.length - matched };
 }
 
-/** readStoredResults reads the connection history of the devices whose agent ids start with prefix-. */
+/**
+ * readStoredResults reads the connection results of the devices whose agent ids start with prefix-
+ * (verified ones only: an unverified attempt is kept for the admin, not recorded as a result).
+ */
 export async function readStoredResults(sql: Sql, prefix: string): Promise<StoredResult[]> {
   const rows = await sql<{ agent_id: string; id: string; at: Date; source: string; result: string; failure_reason: string | null }[]>`
     select d.agent_id, r.id, r.at, r.source, r.result, r.failure_reason
     from connection_results r join devices d on d.id = r.device_id
-    where d.agent_id like ${`${prefix}-%`}`;
+    where d.agent_id like ${`${prefix}-%`} and r.verified`;
   return rows.map((r) => ({
     agentId: r.agent_id,
     id: Number(r.id),
