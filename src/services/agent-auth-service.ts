@@ -197,7 +197,7 @@ export function createAgentAuthService(
   }
 
   const refusedSecureData = (a: Assessment, why: string) =>
-    new AppError('FORBIDDEN', `secure data needs a valid client certificate ${why} (${a.verdict.failureReason ?? a.verdict.result})`, {
+    new AppError('FORBIDDEN', `secure data needs a valid client certificate ${why}: ${a.verdict.failureReason ?? a.verdict.result}`, {
       reason: a.verdict.failureReason ?? a.verdict.result,
     });
 
@@ -240,7 +240,7 @@ export function createAgentAuthService(
       const legacy = deps.legacySecureDataRelease === 'imported' && proven && a.device?.imported === true;
       if (!legacy) {
         keepUnproven(a, 'SECURE_CONNECTION', input.remoteAddress);
-        throw refusedSecureData(a, '(the clear-text release to other devices is off)');
+        throw refusedSecureData(a, 'from this device');
       }
       if (!secret) throw notFound('secure data item', name);
       const now = deps.clock();
