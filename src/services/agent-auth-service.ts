@@ -124,7 +124,7 @@ export function createAgentAuthService(
   }
 
   async function assess(claim: AgentClaim): Promise<Assessment> {
-    const agentVersion = claim.agentVersion?.trim() || null;
+    const agentVersion = claim.agentVersion === null ? null : claim.agentVersion.trim();
     if (agentVersion !== null) parseAgentVersion(agentVersion);
     const agentId = checkAgentId(claim.agentId);
     const p = inspect(claim.presentedCertificate);
@@ -153,7 +153,8 @@ export function createAgentAuthService(
         subjectAgentId: chained ? (boundTo === subjectAgentId ? boundTo : '') : subjectAgentId,
       };
     }
-    const proof = device ? proofOf({ ...device, presentedKey: device.key }, presented !== null) : null;
+    // An unreadable certificate was still presented: its key is simply not one on file.
+    const proof = device ? proofOf({ ...device, presentedKey: device.key }, claim.presentedCertificate !== null) : null;
     if (proof?.applies && certificate && !certificate.issuedByThisCore && device?.key) {
       // A device waiting for approval presents a self-signed certificate of the key it asked for.
       const status = device.key.status;
@@ -223,7 +224,8 @@ export function createAgentAuthService(
      */
     async fetchSecureData(input: AgentClaim & { name: string }): Promise<{ kind: 'jwe'; body: string } | { kind: 'legacy'; value: string }> {
       const name = checkSecretName(input.name);
-      const a = await assess(input);
+      // Secure data may come without a version (an empty one counts as none).
+      const a = await assess({ ...input, agentVersion: input.agentVersion?.trim() || null });
       const proven = a.proof?.applies === true;
       const [secret, settings] = await Promise.all([getSecureData(db, name), getCoreSettings(db)]);
       if (proven && a.verdict.result === 'AUTHENTICATION_SUCCEEDED' && input.presentedCertificate) {

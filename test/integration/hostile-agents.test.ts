@@ -160,6 +160,20 @@ describe('hostile agents: only proof of a key on file moves a device, and strang
     expect(rows).toHaveLength(0);
   });
 
+  it('refuses a malformed agentVersion with 400 BAD_USER_INPUT, for a known and an unknown agent id alike', async () => {
+    const answers = await unchanged(async () => {
+      const out: unknown[] = [];
+      for (const agentId of ['victim-1', 'nobody-at-all-43']) {
+        for (const agentVersion of ['', 'nine', '2024.1.2.3.4']) {
+          const r = await victim.connect({ agentId, agentVersion });
+          out.push([r.status, errorOf(r.body).code]);
+        }
+      }
+      return out;
+    });
+    expect(answers).toEqual(Array(6).fill([400, 'BAD_USER_INPUT']));
+  });
+
   it("an unapproved enrollment for an existing device changes nothing on it, and its key moves nothing once the device holds a certificate", async () => {
     const attacker = newAgent('victim-1', { deviceName: 'PWNED-NAME', agentVersion: '9.5' });
     const before = await snapshot(tc);
