@@ -60,22 +60,37 @@ export interface Config {
    */
   databaseMigrationUrl?: string;
   /** What one GraphQL request may ask, over HTTP and WebSocket alike (src/server/query-limits.ts). */
-  graphqlLimits: {
-    maxDocumentBytes: number;
-    maxTokens: number;
-    maxDepth: number;
-    maxAliases: number;
-    maxDuplicateFields: number;
-    maxCost: number;
-  };
+  graphqlLimits: QueryLimits;
   /** What one graphql-ws socket, and one token's sockets, may hold. */
-  websocketLimits: {
-    maxMessageBytes: number;
-    maxSubscriptionsPerSocket: number;
-    maxConnectionsPerToken: number;
-    /** Estimated memory of the parsed documents graphql-ws shares among sockets. */
-    documentCacheBytes: number;
-  };
+  websocketLimits: WebSocketLimits;
+}
+
+/** QueryLimits bound what one GraphQL request may ask (checked by src/server/query-limits.ts). */
+export interface QueryLimits {
+  /** Bytes (UTF-8) of the query text. */
+  maxDocumentBytes: number;
+  /** Lexical tokens of the query (graphql-js stops parsing past this many). */
+  maxTokens: number;
+  /** Levels of nested fields in the operation; a root field is level 1. */
+  maxDepth: number;
+  /** Aliased fields in the document, fragments counted each place they are spread. */
+  maxAliases: number;
+  /** Fields selected again under a response name already selected in the same place. */
+  maxDuplicateFields: number;
+  /** The operation's cost: see Walker.field in src/server/query-limits.ts and the README's Limits. */
+  maxCost: number;
+}
+
+/** WebSocketLimits bound what one graphql-ws socket, and one token's sockets, may hold. */
+export interface WebSocketLimits {
+  /** Bytes of one graphql-ws message (ws maxPayload): the query and its variables. */
+  maxMessageBytes: number;
+  /** Operations in progress on one socket: subscriptions, and queries or mutations not finished. */
+  maxSubscriptionsPerSocket: number;
+  /** Open sockets authenticated with the same token. */
+  maxConnectionsPerToken: number;
+  /** Estimated memory of the parsed documents shared among sockets (createDocumentCache). */
+  documentCacheBytes: number;
 }
 
 /** ConfigError is a bad setting: its message is one line meant for the operator. */

@@ -25,7 +25,10 @@ import {
 } from 'graphql';
 import type { Request, RequestHandler } from 'express';
 import { createHash } from 'node:crypto';
+import type { QueryLimits, WebSocketLimits } from '../config.js';
 import { AppError } from '../services/app-error.js';
+
+export type { QueryLimits, WebSocketLimits };
 
 /**
  * Limits on what one GraphQL request may ask, checked before validation and execution, over HTTP
@@ -35,20 +38,6 @@ import { AppError } from '../services/app-error.js';
  * into millions of objects. So a query is measured on its syntax tree alone, with fragments
  * expanded, and refused with a reason before any of that runs.
  */
-export interface QueryLimits {
-  /** Bytes (UTF-8) of the query text. */
-  maxDocumentBytes: number;
-  /** Lexical tokens of the query (graphql-js stops parsing past this many). */
-  maxTokens: number;
-  /** Levels of nested fields in the operation; a root field is level 1. */
-  maxDepth: number;
-  /** Aliased fields in the document, fragments counted each place they are spread. */
-  maxAliases: number;
-  /** Fields selected again under a response name already selected in the same place. */
-  maxDuplicateFields: number;
-  /** The operation's cost: see Walker.field below and the README's Limits. */
-  maxCost: number;
-}
 
 /** The defaults: every query of the README, test/operations, the introspection query and the contract's typical clients pass with room. */
 export const DEFAULT_QUERY_LIMITS: QueryLimits = {
@@ -61,16 +50,6 @@ export const DEFAULT_QUERY_LIMITS: QueryLimits = {
 };
 
 /** What one graphql-ws socket, and the sockets of one token, may hold. */
-export interface WebSocketLimits {
-  /** Bytes of one graphql-ws message (ws maxPayload): the query and its variables. */
-  maxMessageBytes: number;
-  /** Operations in progress on one socket: subscriptions, and queries or mutations not finished. */
-  maxSubscriptionsPerSocket: number;
-  /** Open sockets authenticated with the same token. */
-  maxConnectionsPerToken: number;
-  /** Estimated memory of the parsed documents shared among sockets (createDocumentCache). */
-  documentCacheBytes: number;
-}
 
 export const DEFAULT_WEBSOCKET_LIMITS: WebSocketLimits = {
   maxMessageBytes: DEFAULT_QUERY_LIMITS.maxDocumentBytes + 64 * 1024,
