@@ -75,6 +75,20 @@ function certFor(role: FleetRole): CertificateChoice {
   return 'none';
 }
 
+/** agentClientOf is the real agent client of one fleet agent, talking to one gateway. */
+function agentClientOf(a: FleetAgent, gatewayUrl: string, caCertificatePem: string, timeoutMs: number) {
+  return createAgentClient({
+    gatewayUrl,
+    caCertificatePem,
+    agentId: a.agentId,
+    deviceName: a.deviceName,
+    agentVersion: CURRENT_AGENT_VERSION,
+    keyPair: a.keyPair,
+    certificatePem: a.certificatePem ?? undefined,
+    timeoutMs,
+  });
+}
+
 /**
  * prepareFleet makes the agents on a healthy core, before any fault: 9.x devices imported with
  * registerDevices, the others enrolled through the gateway, approved in batches
@@ -105,17 +119,7 @@ export async function prepareFleet(opts: {
       home: i % opts.replicas,
     };
   });
-  const clientOf = (a: FleetAgent) =>
-    createAgentClient({
-      gatewayUrl: opts.gatewayUrl,
-      caCertificatePem: opts.caCertificatePem,
-      agentId: a.agentId,
-      deviceName: a.deviceName,
-      agentVersion: CURRENT_AGENT_VERSION,
-      keyPair: a.keyPair,
-      certificatePem: a.certificatePem ?? undefined,
-      timeoutMs: opts.timeoutMs ?? 30_000,
-    });
+  const clientOf = (a: FleetAgent) => agentClientOf(a, opts.gatewayUrl, opts.caCertificatePem, opts.timeoutMs ?? 30_000);
   const expect = (step: string, a: FleetAgent, res: AgentResponse, ok: boolean) => {
     if (!ok) throw new Error(`setting up the fleet: ${step} of ${a.agentId} answered HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
   };
@@ -241,16 +245,7 @@ export function startLoad(opts: LoadOptions): Load {
   async function runAgent(a: FleetAgent): Promise<void> {
     const clients: (AgentClient | null)[] = opts.gatewayUrls.map(() => null);
     const clientFor = (replica: number) =>
-      (clients[replica] ??= createAgentClient({
-        gatewayUrl: opts.gatewayUrls[replica]!,
-        caCertificatePem: opts.caCertificatePem,
-        agentId: a.agentId,
-        deviceName: a.deviceName,
-        agentVersion: CURRENT_AGENT_VERSION,
-        keyPair: a.keyPair,
-        certificatePem: a.certificatePem ?? undefined,
-        timeoutMs: opts.requestTimeoutMs,
-      }));
+      (clients[replica] ??= agentClientOf(a, opts.gatewayUrls[replica]!, opts.caCertificatePem, opts.requestTimeoutMs));
     let replica = a.home;
     const cert = certFor(a.role);
 
