@@ -6,13 +6,9 @@ const FIELDS = 'total succeeded noAuthenticationInfo failed mustUpgrade';
 const SUBSCRIPTION = `subscription FaultRunDashboard { authStatusSummaryChanged { ${FIELDS} } }`;
 const QUERY = `query FaultRunSummary { authStatusSummary { ${FIELDS} } }`;
 
-export interface SummaryCounts {
-  total: number;
-  succeeded: number;
-  noAuthenticationInfo: number;
-  failed: number;
-  mustUpgrade: number;
-}
+import { countsOf, type SummaryCounts } from '../simulator/mix.js';
+
+export type { SummaryCounts };
 
 /** Dashboard is one subscriber's record: what it received and when its socket came and went. */
 export interface Dashboard {
@@ -107,8 +103,4 @@ export function sameCounts(a: SummaryCounts | undefined, b: SummaryCounts | unde
     a.failed === b.failed &&
     a.mustUpgrade === b.mustUpgrade
   );
-}
-
-function countsOf(s: SummaryCounts): SummaryCounts {
-  return { total: s.total, succeeded: s.succeeded, noAuthenticationInfo: s.noAuthenticationInfo, failed: s.failed, mustUpgrade: s.mustUpgrade };
 }

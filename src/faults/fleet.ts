@@ -3,7 +3,7 @@
 import type { KeyObject } from 'node:crypto';
 import { createAgentClient, generateAgentKeyPair, type AgentClient, type AgentResponse, type CertificateChoice } from '../agent-client/agent-client.js';
 import type { AdminApi } from '../simulator/admin-api.js';
-import { CURRENT_AGENT_VERSION, OLD_AGENT_VERSION } from '../simulator/simulation.js';
+import { createSleeper, CURRENT_AGENT_VERSION, OLD_AGENT_VERSION } from '../simulator/simulation.js';
 import { Slots } from '../simulator/slots.js';
 
 /**
@@ -226,21 +226,11 @@ export interface Load {
 /** startLoad starts one reconnect loop per agent; each report is tried again until acknowledged or the load stops. */
 export function startLoad(opts: LoadOptions): Load {
   const attempts: Attempt[] = [];
-  let stopping = false;
+  const stopped = new AbortController();
   let acks = 0;
   let errors = 0;
-  const wakers = new Set<() => void>();
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      if (stopping) return resolve();
-      const wake = () => {
-        clearTimeout(timer);
-        wakers.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      wakers.add(wake);
-    });
+  // Sleeps end at once when the load stops.
+  const sleep = createSleeper(stopped.signal);
 
   async function runAgent(a: FleetAgent): Promise<void> {
     const clients: (AgentClient | null)[] = opts.gatewayUrls.map(() => null);
@@ -251,7 +241,7 @@ export function startLoad(opts: LoadOptions): Load {
 
     async function untilAcknowledged(source: Source, round: number): Promise<boolean> {
       const version = versionFor(a.role, round);
-      for (let failures = 0; !stopping; failures++) {
+      for (let failures = 0; !stopped.signal.aborted; failures++) {
         const client = clientFor(replica);
         const sentAt = Date.now();
         const attempt: Attempt = {
@@ -309,7 +299,7 @@ export function startLoad(opts: LoadOptions): Load {
     try {
       // Agents start spread over one interval, as a fleet's do.
       await sleep(Math.random() * opts.intervalMs);
-      for (let round = 0; !stopping; round++) {
+      for (let round = 0; !stopped.signal.aborted; round++) {
         for (const source of SOURCES) {
           if (!(await untilAcknowledged(source, round))) return;
         }
@@ -325,8 +315,7 @@ export function startLoad(opts: LoadOptions): Load {
     attempts,
     counts: () => ({ acks, errors }),
     async stop() {
-      stopping = true;
-      for (const wake of [...wakers]) wake();
+      stopped.abort();
       await Promise.all(loops);
     },
   };

@@ -31,6 +31,11 @@ export interface SummaryCounts {
   mustUpgrade: number;
 }
 
+/** countsOf keeps only the counts of a summary (it may carry more fields). */
+export function countsOf(s: SummaryCounts): SummaryCounts {
+  return { total: s.total, succeeded: s.succeeded, noAuthenticationInfo: s.noAuthenticationInfo, failed: s.failed, mustUpgrade: s.mustUpgrade };
+}
+
 /** mixCounts turns shares into whole numbers of agents (each share rounded; the rest healthy); a bad share throws RangeError. */
 export function mixCounts(agents: number, shares: MixShares): MixCounts {
   const count = (name: keyof MixShares): number => {

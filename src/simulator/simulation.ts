@@ -10,6 +10,7 @@ import { createAdminApi, type AdminApi, type TokenSource } from './admin-api.js'
 import { SimulationError, toSimulationError } from './errors.js';
 import {
   assignRoles,
+  countsOf,
   expectedSummary,
   mixCounts,
   roleAt,
@@ -554,10 +555,6 @@ function unexpected(step: string, res: AgentResponse, wanted: string): Simulatio
   return new SimulationError(`${step}: HTTP ${res.status}`, `${step}: unexpected HTTP ${res.status} answer`);
 }
 
-function countsOf(s: SummaryCounts): SummaryCounts {
-  return { total: s.total, succeeded: s.succeeded, noAuthenticationInfo: s.noAuthenticationInfo, failed: s.failed, mustUpgrade: s.mustUpgrade };
-}
-
 // A 9.x agent presents no certificate, so every one of them may share one (unused) key.
 let oldKey: { privateKey: KeyObject; publicKey: KeyObject } | null = null;
 function sharedOldKey() {
@@ -565,7 +562,7 @@ function sharedOldKey() {
 }
 
 /** createSleeper gives a sleep that an abort ends early, with one abort listener for all sleepers. */
-function createSleeper(signal: AbortSignal | undefined): (ms: number) => Promise<void> {
+export function createSleeper(signal: AbortSignal | undefined): (ms: number) => Promise<void> {
   const wakers = new Set<() => void>();
   const wakeAll = () => {
     for (const wake of wakers) wake();
