@@ -381,15 +381,32 @@ export async function expireSucceededDevices(
     .returning({ id: devices.id });
 }
 
-/** failDevicesUsingCertificate turns the authenticated devices last seen with this certificate to FAILED (CERTIFICATE_REVOKED). */
-export async function failDevicesUsingCertificate(
+/**
+ * failDevicesLastSeenWith turns the authenticated devices whose newest result was made with one of
+ * these certificates to FAILED (CERTIFICATE_REVOKED), locking them in id order (the order every
+ * writer uses). A device authenticates only with a certificate issued for it (the subject is bound
+ * to its device), so each is found through its certificate's device_id, the primary key, instead
+ * of a scan of every authenticated device for the serial.
+ */
+export async function failDevicesLastSeenWith(
   tx: DbExecutor,
-  serialNumber: string,
+  certificateIds: readonly number[],
   now: Date,
 ): Promise<{ id: number }[]> {
+  if (certificateIds.length === 0) return [];
+  const due = tx
+    .select({ id: devices.id })
+    .from(devices)
+    .innerJoin(
+      clientCertificates,
+      and(eq(clientCertificates.deviceId, devices.id), eq(clientCertificates.serialNumber, devices.lastCertificateSerial)),
+    )
+    .where(and(inArray(clientCertificates.id, [...certificateIds]), eq(devices.authStatus, 'AUTHENTICATION_SUCCEEDED')))
+    .orderBy(asc(devices.id))
+    .for('update', { of: devices });
   return tx
     .update(devices)
     .set({ authStatus: 'AUTHENTICATION_FAILED', failureReason: 'CERTIFICATE_REVOKED', updatedAt: now })
-    .where(and(eq(devices.authStatus, 'AUTHENTICATION_SUCCEEDED'), eq(devices.lastCertificateSerial, serialNumber)))
+    .where(and(inArray(devices.id, due), eq(devices.authStatus, 'AUTHENTICATION_SUCCEEDED')))
     .returning({ id: devices.id });
 }

@@ -53,6 +53,10 @@ export type UnverifiedReason = (typeof UNVERIFIED_REASONS)[number];
 export const CLIENT_CERTIFICATE_STATUSES = ['PENDING', 'APPROVED', 'REJECTED', 'REVOKED'] as const;
 export type ClientCertificateStatus = (typeof CLIENT_CERTIFICATE_STATUSES)[number];
 
+/** The decisions on a request or certificate that Manage client access hears of: each a move to that status. */
+export const CLIENT_ACCESS_DECISIONS = ['APPROVED', 'REJECTED', 'REVOKED'] as const;
+export type ClientAccessDecision = (typeof CLIENT_ACCESS_DECISIONS)[number];
+
 export const REVOCATION_REASONS = ['UNSPECIFIED', 'KEY_COMPROMISE', 'SUPERSEDED', 'CESSATION_OF_OPERATION'] as const;
 export type RevocationReason = (typeof REVOCATION_REASONS)[number];
 

@@ -4,8 +4,13 @@ import type { AppEvent, EventBus, EventListener } from './bus.js';
 
 /** CHANNEL is the NOTIFY channel every replica listens on. */
 export const CHANNEL = 'certfleet_events';
-/** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more; events are ASCII JSON, so characters are bytes. */
+/** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more; events travel as ASCII JSON, so characters are bytes. */
 const MAX_PAYLOAD_CHARS = 7900;
+
+/** asciiJson writes an event as JSON with everything beyond ASCII (a subject, a reject note) as \u escapes. */
+function asciiJson(event: AppEvent): string {
+  return JSON.stringify(event).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
 
 /**
  * createPostgresEventBus carries committed events to the subscribers of every replica through
@@ -75,7 +80,13 @@ export async function createPostgresEventBus(notifications: Notifications, log: 
     }
   }
   const send = (event: AppEvent) => {
-    outgoing.push(JSON.stringify(event));
+    const json = asciiJson(event);
+    if (json.length > MAX_PAYLOAD_CHARS) {
+      // Only a decision can be this large (a subject of kilobytes); its change is committed all the same.
+      log.error('an event too large for one notification was not sent to subscribers', { type: event.type, chars: json.length });
+      return;
+    }
+    outgoing.push(json);
     void drain();
   };
 
