@@ -38,7 +38,14 @@ const rejectNote = (reason?: string | null) => (reason == null || reason.trim() 
  * rejectAll rejects locked PENDING requests, audits each and announces each once the transaction
  * commits; returns them in id order.
  */
-async function rejectAll(tx: Tx, outbox: Outbox, pending: ClientCertificateRow[], by: string, note: string | null, now: Date) {
+async function rejectAll(
+  tx: Tx,
+  outbox: Outbox,
+  pending: ClientCertificateRow[],
+  by: string,
+  note: string | null,
+  now: Date,
+): Promise<ClientCertificateRow[]> {
   const rows = await rejectCertificates(tx, pending.map((r) => r.id), by, note, now);
   await insertAuditEvents(
     tx,
@@ -108,14 +115,6 @@ export function createDecisions(deps: ServiceDeps & IssuanceDeps) {
     return pending;
   }
 
-  function notPending(row: ClientCertificateRow): AppError {
-    return new AppError(
-      'REQUEST_NOT_PENDING',
-      `request ${row.id} is ${row.status}${row.decidedBy ? ` (decided by ${row.decidedBy})` : ''}; only a PENDING request can be decided`,
-      { status: row.status },
-    );
-  }
-
   return {
     /** approve issues the certificate of one PENDING request; concurrent approvals issue exactly one. */
     async approve(caller: Caller, id: string): Promise<ClientCertificateView> {
@@ -133,11 +132,14 @@ export function createDecisions(deps: ServiceDeps & IssuanceDeps) {
       const wanted = bulkIds(ids, failed);
       const now = deps.clock();
       const approved = await transact(deps, async (tx, outbox) => {
-        const pending = await lockPending(tx, wanted, failed);
+        // Per attempt: a transaction run again must not list its failures twice.
+        const lockFailed: BulkApproveResult['failed'] = [];
+        const pending = await lockPending(tx, wanted, lockFailed);
         const devices = new Map((await getDevicesByIds(tx, [...new Set(pending.map((r) => r.deviceId))])).map((d) => [d.id, d]));
-        return issueCertificates(tx, outbox, deps, pending.map((row) => ({ row, agentId: devices.get(row.deviceId)!.agentId! })), caller.subject, 'manual', now);
+        const requests = pending.map((row) => ({ row, agentId: devices.get(row.deviceId)!.agentId! }));
+        return { rows: await issueCertificates(tx, outbox, deps, requests, caller.subject, 'manual', now), lockFailed };
       });
-      return { approved: approved.map(clientCertificateView), failed };
+      return { approved: approved.rows.map(clientCertificateView), failed: [...failed, ...approved.lockFailed] };
     },
 
     /** rejectMany rejects in bulk (an enrollment flood is cleared in one call); each id that cannot be rejected fails alone. */
@@ -147,8 +149,13 @@ export function createDecisions(deps: ServiceDeps & IssuanceDeps) {
       const failed: BulkRejectResult['failed'] = [];
       const wanted = bulkIds(ids, failed);
       const now = deps.clock();
-      const rejected = await transact(deps, async (tx, outbox) => rejectAll(tx, outbox, await lockPending(tx, wanted, failed), caller.subject, note, now));
-      return { rejected: rejected.map(clientCertificateView), failed };
+      const rejected = await transact(deps, async (tx, outbox) => {
+        // Per attempt: a transaction run again must not list its failures twice.
+        const lockFailed: BulkRejectResult['failed'] = [];
+        const pending = await lockPending(tx, wanted, lockFailed);
+        return { rows: await rejectAll(tx, outbox, pending, caller.subject, note, now), lockFailed };
+      });
+      return { rejected: rejected.rows.map(clientCertificateView), failed: [...failed, ...rejected.lockFailed] };
     },
 
     /** reject refuses a PENDING request, with an optional reason kept for the audit. */
