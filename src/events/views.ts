@@ -1,11 +1,5 @@
-import type {
-  AuthStatus,
-  ClientCertificateStatus,
-  ConnectionSource,
-  FailureReason,
-  RevocationReason,
-  UnverifiedReason,
-} from '../db/schema.js';
+import type { RevocationReason } from '../domain/revocation.js';
+import type { AuthStatus, ClientCertificateStatus, ConnectionSource, FailureReason, UnverifiedReason } from '../domain/statuses.js';
 
 // The views the live hub carries to subscribers: plain objects shaped like the API types. They are
 // defined here, in the lowest layer that carries them; services build them (src/services/views.ts)

@@ -2,7 +2,7 @@ import type { StatusCounts } from '../db/counter-queries.js';
 import type { ClientCertificateRow, ConnectionResultRow, DeviceRow } from '../db/device-queries.js';
 import type { AuditEventRow } from '../db/audit-queries.js';
 import type { SavedQueryRow } from '../db/saved-query-queries.js';
-import { AUTH_STATUSES, type AuthStatus, type ConnectionSource } from '../db/schema.js';
+import { AUTH_STATUSES, STATUS_LABELS, type AuthStatus, type ConnectionSource } from '../domain/statuses.js';
 import type {
   AuthStatusSummaryView,
   ClientCertificateView,
@@ -10,7 +10,7 @@ import type {
   DeviceView,
   InventoryAttributeView,
 } from '../events/views.js';
-import { STATUS_LABELS, isFullyManageable } from './auth-status-rules.js';
+import { isFullyManageable } from './auth-status-rules.js';
 
 // Views are what services hand to the transport: plain objects shaped like the API types. Those the
 // live hub also carries are defined in src/events/views.ts and re-exported here for the transport.
