@@ -2,14 +2,9 @@ import { and, asc, eq, gt, inArray, notInArray, sql } from 'drizzle-orm';
 import type { DbExecutor } from './client.js';
 import type { ClientCertificateRow } from './device-queries.js';
 import { rowsOf } from './rows.js';
-import {
-  clientCertificates,
-  devices,
-  revocationList,
-  secureData,
-  type ClientCertificateStatus,
-  type RevocationReason,
-} from './schema.js';
+import { clientCertificates, devices, revocationList, secureData } from './schema.js';
+import type { ClientCertificateStatus } from '../domain/statuses.js';
+import type { RevocationReason } from '../domain/revocation.js';
 
 export type RevocationListRow = typeof revocationList.$inferSelect;
 export type SecureDataRow = typeof secureData.$inferSelect;

@@ -1,4 +1,4 @@
-import type { AuthStatus, ClientAccessDecision } from '../db/schema.js';
+import type { AuthStatus, ClientAccessDecision } from '../domain/statuses.js';
 
 /**
  * AppEvent is everything services announce after a commit. Payloads are ids and counts, and for a

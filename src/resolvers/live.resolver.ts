@@ -1,5 +1,5 @@
 import { Arg, Resolver, Root, Subscription } from 'type-graphql';
-import type { AuthStatus, ClientAccessDecision as Decision } from '../db/schema.js';
+import type { AuthStatus, ClientAccessDecision as Decision } from '../domain/statuses.js';
 import type { AccessDecision, DeviceStatusChange } from '../events/live-hub.js';
 import { ClientAccessDecision, ClientCertificate } from '../schema/client-certificate.type.js';
 import { DeviceAuthStatusChange } from '../schema/device.type.js';

@@ -3,7 +3,7 @@ import { revokeCertificates, supersedeApprovedCertificates } from '../db/client-
 import type { DbExecutor, Tx } from '../db/client.js';
 import { adjustCounters } from '../db/counter-queries.js';
 import { expireSucceededDevices, failDevicesLastSeenWith, type ClientCertificateRow } from '../db/device-queries.js';
-import type { RevocationReason } from '../db/schema.js';
+import type { RevocationReason } from '../domain/revocation.js';
 import type { Outbox } from './transaction.js';
 
 /**

@@ -2,7 +2,7 @@ import { insertAuditEvents } from '../db/audit-queries.js';
 import { lockCertificatesByIds, rejectCertificates } from '../db/client-certificate-queries.js';
 import type { Tx } from '../db/client.js';
 import { getDevicesByIds, type ClientCertificateRow } from '../db/device-queries.js';
-import { REVOCATION_REASONS, type RevocationReason } from '../db/schema.js';
+import { REVOCATION_REASONS, type RevocationReason } from '../domain/revocation.js';
 import { AppError, badInput, notFound } from './app-error.js';
 import { requireAdmin, type Caller } from './caller.js';
 import { issueCertificates, type IssuanceDeps } from './certificate-issuance.js';

@@ -1,5 +1,4 @@
 import { BlockList, isIP } from 'node:net';
-import { parseCidr } from '../config.js';
 import { insertAuditEvent } from '../db/audit-queries.js';
 import {
   countPendingRequestsOfDevice,
@@ -11,10 +10,12 @@ import {
 } from '../db/client-certificate-queries.js';
 import { adjustCounters } from '../db/counter-queries.js';
 import { lockOrInsertDeviceOfAgent } from '../db/device-queries.js';
-import type { ClientCertificateStatus } from '../db/schema.js';
+import { parseCidr, plainAddress } from '../domain/addresses.js';
+import { DEVICE_NAME_MAX_LENGTH } from '../domain/names.js';
+import type { ClientCertificateStatus } from '../domain/statuses.js';
 import { PkiError, parseCertificateRequest } from '../pki/index.js';
 import { AppError } from './app-error.js';
-import { parseAgentVersion } from './auth-status-rules.js';
+import { checkAgentVersion } from './auth-status-rules.js';
 import type { AuthorityInfo } from './authority-service.js';
 import { issueCertificates, type IssuanceDeps } from './certificate-issuance.js';
 import type { ServiceDeps } from './deps.js';
@@ -73,7 +74,7 @@ export function createEnrollment(
   }
 
   function fromAutoApproveNetwork(address: string): boolean {
-    const plain = address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
+    const plain = plainAddress(address);
     const family = isIP(plain);
     return family !== 0 && autoApprove.check(plain, family === 4 ? 'ipv4' : 'ipv6');
   }
@@ -106,9 +107,8 @@ export function createEnrollment(
      */
     async enroll(input: EnrollInput): Promise<{ requestId: string; status: ClientCertificateStatus }> {
       const agentId = checkAgentId(input.agentId);
-      const deviceName = checkText(input.deviceName, 'deviceName', { max: 255 });
-      const agentVersion = input.agentVersion.trim();
-      parseAgentVersion(agentVersion);
+      const deviceName = checkText(input.deviceName, 'deviceName', { max: DEVICE_NAME_MAX_LENGTH });
+      const agentVersion = checkAgentVersion(input.agentVersion);
       if (input.csrPem.length > MAX_CSR_LENGTH) throw csrInvalid(`csrPem is longer than ${MAX_CSR_LENGTH} characters`);
       // Before the CSR's signature is checked: that is the expensive part a flood would buy.
       const wait = enrollRate.take(addressKey(input.remoteAddress));

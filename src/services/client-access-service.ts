@@ -1,5 +1,5 @@
 import { countCertificates, getCertificatesByIds, listCertificates } from '../db/client-certificate-queries.js';
-import { CLIENT_CERTIFICATE_STATUSES, type ClientCertificateStatus } from '../db/schema.js';
+import { CLIENT_CERTIFICATE_STATUSES, type ClientCertificateStatus } from '../domain/statuses.js';
 import type { CaSigner } from '../pki/index.js';
 import { badInput } from './app-error.js';
 import type { AuthorityInfo } from './authority-service.js';

@@ -4,7 +4,8 @@ import { countDevicesByStatus } from '../../src/db/device-queries.js';
 import type { AppEvent } from '../../src/events/bus.js';
 import { ApproveClientDocument, ClientAccessRequestsDocument, DeviceDocument, RevokeClientCertificateDocument } from '../generated/graphql.js';
 import { agentsOf, type TestAgent } from '../support/agent.js';
-import { startTestCore, type TestCore } from '../support/test-core.js';
+import { startCoreWithTokens } from '../support/core-with-tokens.js';
+import type { TestCore } from '../support/test-core.js';
 
 const DAY = 24 * 3600_000;
 
@@ -22,10 +23,7 @@ describe('retiring a certificate: revocation, supersession and expiry alike', ()
   let clockOffsetMs = 0;
   const agents = agentsOf(() => tc.core);
 
-  beforeAll(async () => {
-    tc = await startTestCore({ clock: () => new Date(Date.now() + clockOffsetMs) });
-    admin = await tc.token('alice', ['SECURITY_ADMIN']);
-  });
+  beforeAll(async () => ({ tc, admin } = await startCoreWithTokens({ clock: () => new Date(Date.now() + clockOffsetMs) })));
   afterAll(async () => {
     agents.closeAll();
     await tc?.close();

@@ -14,7 +14,8 @@ import {
 } from '../generated/graphql.js';
 import { agentsOf } from '../support/agent.js';
 import { subscribeLive, type LiveSubscription } from '../support/live-client.js';
-import { errorCode, startTestCore, type TestCore } from '../support/test-core.js';
+import { startCoreWithTokens } from '../support/core-with-tokens.js';
+import { errorCode, type TestCore } from '../support/test-core.js';
 
 type Decision = ClientAccessDecidedSubscription['clientAccessDecided'];
 
@@ -37,11 +38,7 @@ describe('clientAccessDecided: decisions reach Manage client access once committ
   const ofRequest = (s: LiveSubscription<ClientAccessDecidedSubscription>, id: string): Decision[] =>
     s.messages.map((m) => m.clientAccessDecided).filter((d) => d.requestId === id);
 
-  beforeAll(async () => {
-    tc = await startTestCore();
-    admin = await tc.token('alice', ['SECURITY_ADMIN']);
-    viewer = await tc.token('victor', ['VIEWER']);
-  });
+  beforeAll(async () => ({ tc, admin, viewer } = await startCoreWithTokens()));
   afterAll(async () => {
     for (const s of opened) s.dispose();
     agents.closeAll();

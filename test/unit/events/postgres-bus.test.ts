@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Notifications } from '../../../src/db/client.js';
 import type { AppEvent } from '../../../src/events/bus.js';
-import { createPostgresEventBus } from '../../../src/events/postgres-bus.js';
+import { createPostgresEventBus, type Notifications } from '../../../src/events/postgres-bus.js';
 import { createLogger } from '../../../src/logger.js';
 
 /** loopback stands in for LISTEN/NOTIFY: every payload comes back to the listener, and is kept. */
