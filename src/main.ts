@@ -10,7 +10,7 @@ import { createLiveHub, type LiveHub } from './events/live-hub.js';
 import { createPostgresEventBus } from './events/postgres-bus.js';
 import { createLogger, type Logger } from './logger.js';
 import { createCaSigner, loadKeyProtector } from './pki/index.js';
-import { startAgentGateway, type AgentGatewayServices } from './server/agent-gateway.js';
+import { startAgentGateway, type AgentGatewayServices } from './server/agent-gateway/index.js';
 import { buildGraphQLSchema } from './schema/build-schema.js';
 import { createTokenVerifier, loadOrCreateSigningKey } from './server/auth.js';
 import { startHttpServer } from './server/http-server.js';

@@ -26,6 +26,18 @@ export function parseAgentVersion(version: string, argument = 'agentVersion'): n
   return Number(m[1]);
 }
 
+/** AgentVersion is an agent version checked once, on the way in: its trimmed text and its major number. */
+export interface AgentVersion {
+  readonly text: string;
+  readonly major: number;
+}
+
+/** checkAgentVersion trims and parses an agent version, so that nothing after it has to parse it again. */
+export function checkAgentVersion(value: string, argument = 'agentVersion'): AgentVersion {
+  const text = value.trim();
+  return { text, major: parseAgentVersion(text, argument) };
+}
+
 /** CertificateFacts is what the gateway found out about the certificate a device presented. */
 export interface CertificateFacts {
   serialNumber: string;
@@ -56,9 +68,20 @@ export interface ConnectionVerdict {
 
 const fail = (failureReason: FailureReason): ConnectionVerdict => ({ result: 'AUTHENTICATION_FAILED', failureReason });
 
+/** CheckedConnectionFacts are ConnectionFacts whose agent version was checked on the way in. */
+export interface CheckedConnectionFacts extends Omit<ConnectionFacts, 'agentVersion'> {
+  agentVersion: AgentVersion | null;
+}
+
 /** decideConnectionResult applies the rules of DESIGN.md to one connection attempt. */
 export function decideConnectionResult(facts: ConnectionFacts, now: Date): ConnectionVerdict {
-  if (facts.agentVersion !== null && parseAgentVersion(facts.agentVersion) < FIRST_SECURE_AGENT_MAJOR) {
+  const agentVersion = facts.agentVersion === null ? null : { text: facts.agentVersion, major: parseAgentVersion(facts.agentVersion) };
+  return decideCheckedConnection({ ...facts, agentVersion }, now);
+}
+
+/** decideCheckedConnection is decideConnectionResult for an attempt whose agent version was parsed already. */
+export function decideCheckedConnection(facts: CheckedConnectionFacts, now: Date): ConnectionVerdict {
+  if (facts.agentVersion !== null && facts.agentVersion.major < FIRST_SECURE_AGENT_MAJOR) {
     return { result: 'CLIENT_AGENTS_MUST_UPGRADE', failureReason: null };
   }
   const cert = facts.certificate;

@@ -14,8 +14,12 @@ export function checkText(value: string, argument: string, opts: { max: number; 
 
 const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9._:{}@-]{0,127}$/;
 
+declare const agentIdBrand: unique symbol;
+/** AgentId is an agent id that passed checkAgentId: code that takes one need not check it again. */
+export type AgentId = string & { readonly [agentIdBrand]: true };
+
 /** checkAgentId accepts the ids agents report: GUIDs, with or without braces, and host-like names. */
-export function checkAgentId(value: string, argument = 'agentId'): string {
+export function checkAgentId(value: string, argument = 'agentId'): AgentId {
   const v = value.trim();
   if (!AGENT_ID.test(v)) {
     throw badInput(
@@ -23,7 +27,7 @@ export function checkAgentId(value: string, argument = 'agentId'): string {
       argument,
     );
   }
-  return v;
+  return v as AgentId;
 }
 
 /** parseId reads an API id (a positive integer in a string). */
