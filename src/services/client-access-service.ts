@@ -30,7 +30,7 @@ import { REVOCATION_REASONS, type RevocationReason } from '../domain/revocation.
 import { CLIENT_CERTIFICATE_STATUSES, type ClientCertificateStatus } from '../domain/statuses.js';
 import { PkiError, parseCertificateRequest, type CaSigner } from '../pki/index.js';
 import { AppError, badInput, notFound } from './app-error.js';
-import { checkAgentVersion } from './auth-status-rules.js';
+import { checkAgentVersionText } from './auth-status-rules.js';
 import type { AuthorityInfo } from './authority-service.js';
 import { requireAdmin, requireViewer, type Caller } from './caller.js';
 import type { ServiceDeps } from './deps.js';
@@ -257,7 +257,7 @@ export function createClientAccessService(
     async enroll(input: EnrollInput): Promise<{ requestId: string; status: ClientCertificateStatus }> {
       const agentId = checkAgentId(input.agentId);
       const deviceName = checkText(input.deviceName, 'deviceName', { max: DEVICE_NAME_MAX_LENGTH });
-      const agentVersion = checkAgentVersion(input.agentVersion);
+      const agentVersion = checkAgentVersionText(input.agentVersion);
       if (input.csrPem.length > MAX_CSR_LENGTH) throw csrInvalid(`csrPem is longer than ${MAX_CSR_LENGTH} characters`);
       // Before the CSR's signature is checked: that is the expensive part a flood would buy.
       const wait = enrollRate.take(addressKey(input.remoteAddress));
