@@ -1,4 +1,4 @@
-import type { AuthStatus } from '../db/schema.js';
+import type { AuthStatus } from '../domain/statuses.js';
 import type { Logger } from '../logger.js';
 import type { AuthStatusSummaryView, ClientCertificateView, DeviceView } from '../services/views.js';
 import type { EventBus } from './bus.js';

@@ -1,6 +1,7 @@
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { PageInfo } from './page-info.type.js';
-import type { ClientCertificateStatus as Status, RevocationReason as Reason } from '../db/schema.js';
+import type { RevocationReason as Reason } from '../domain/revocation.js';
+import type { ClientCertificateStatus as Status } from '../domain/statuses.js';
 import { ClientCertificateStatus, RevocationReason } from './enums.js';
 import { DateTime } from './scalars.js';
 

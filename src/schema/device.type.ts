@@ -1,5 +1,5 @@
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
-import type { AuthStatus, ConnectionSource as Source, FailureReason, UnverifiedReason as Unverified } from '../db/schema.js';
+import type { AuthStatus, ConnectionSource as Source, FailureReason, UnverifiedReason as Unverified } from '../domain/statuses.js';
 import { AuthenticationFailureReason, AuthenticationStatus, ConnectionSource, UnverifiedReason } from './enums.js';
 import { PageInfo } from './page-info.type.js';
 import { DateTime } from './scalars.js';

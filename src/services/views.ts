@@ -2,8 +2,15 @@ import type { StatusCounts } from '../db/counter-queries.js';
 import type { ClientCertificateRow, ConnectionResultRow, DeviceRow } from '../db/device-queries.js';
 import type { AuditEventRow } from '../db/audit-queries.js';
 import type { SavedQueryRow } from '../db/saved-query-queries.js';
-import { AUTH_STATUSES, type AuthStatus, type ConnectionSource, type FailureReason, type UnverifiedReason } from '../db/schema.js';
-import { STATUS_LABELS, isFullyManageable } from './auth-status-rules.js';
+import {
+  AUTH_STATUSES,
+  STATUS_LABELS,
+  type AuthStatus,
+  type ConnectionSource,
+  type FailureReason,
+  type UnverifiedReason,
+} from '../domain/statuses.js';
+import { isFullyManageable } from './auth-status-rules.js';
 
 // Views are what services hand to the transport: plain objects shaped like the API types.
 

@@ -19,7 +19,7 @@ import {
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Role } from '../../src/config.js';
+import type { Role } from '../../src/domain/roles.js';
 import { issueToken } from '../../src/server/auth.js';
 import {
   AuditLogDocument,

@@ -1,11 +1,9 @@
+import type { RevocationReason } from '../../domain/revocation.js';
 import { encodeSignedCertificate } from '../certificate-encoding.js';
 import { encodeTbsCertList, type CrlReasonCode } from '../crl-encoding.js';
 import { encodePem } from '../pem.js';
 import { normalizeSerialNumber } from '../serial-number.js';
 import type { LoadedCa } from './loaded-ca.js';
-
-/** RevocationReason is why a certificate is on the CRL; UNSPECIFIED is written without a reason code, as RFC 5280 asks. */
-export type RevocationReason = 'UNSPECIFIED' | 'KEY_COMPROMISE' | 'SUPERSEDED' | 'CESSATION_OF_OPERATION';
 
 /** CrlOptions is the content of one CRL: every revoked, unexpired serial, and its number and update times. */
 export interface CrlOptions {
@@ -15,6 +13,7 @@ export interface CrlOptions {
   nextUpdate: Date;
 }
 
+// RFC 5280's CRLReason codes; UNSPECIFIED is written without a reason code, as RFC 5280 asks.
 const REASON_CODES: Record<RevocationReason, CrlReasonCode | undefined> = {
   UNSPECIFIED: undefined,
   KEY_COMPROMISE: 1,

@@ -1,6 +1,7 @@
 import { createHash, generateKeyPair } from 'node:crypto';
 import { isIP } from 'node:net';
 import { promisify } from 'node:util';
+import { CLOCK_SKEW_MS, DAY_MS } from '../../domain/time.js';
 import { subjectKeyBits } from '../certificate-der.js';
 import {
   encodeCommonNameSubject,
@@ -52,8 +53,6 @@ export interface ServerCertificate extends IssuedCertificate {
   privateKeyPem: string;
 }
 
-const CLOCK_SKEW_MS = 5 * 60 * 1000;
-const DAY_MS = 24 * 60 * 60 * 1000;
 const HOSTNAME = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
 
 const generateKeyPairAsync = promisify(generateKeyPair);
