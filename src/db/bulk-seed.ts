@@ -55,6 +55,7 @@ import type { Database, Tx } from './client.js';
 import { adjustCounters, emptyCounts, type StatusCounts } from './counter-queries.js';
 import { migrate } from './migrate.js';
 import { rowsOf } from './rows.js';
+import type { RevocationReason } from '../domain/revocation.js';
 import {
   AUTH_STATUSES,
   CLIENT_CERTIFICATE_STATUSES,
@@ -62,8 +63,7 @@ import {
   type ClientCertificateStatus,
   type ConnectionSource,
   type FailureReason,
-  type RevocationReason,
-} from './schema.js';
+} from '../domain/statuses.js';
 
 /** SeedOptions says what to add; only devices is required. */
 export interface SeedOptions {
