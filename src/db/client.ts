@@ -9,6 +9,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { redactUrl } from '../config.js';
+import type { Notifications } from '../events/postgres-bus.js';
 import { DatabaseUnavailableError } from './errors.js';
 import * as schema from './schema.js';
 
@@ -27,13 +28,6 @@ export interface Database {
   close(): Promise<void>;
   /** notifications is LISTEN/NOTIFY on a PostgreSQL server (absent on the embedded database). */
   notifications?: Notifications;
-}
-
-/** Notifications carries small messages between the replicas that share one PostgreSQL server. */
-export interface Notifications {
-  notify(channel: string, payload: string): Promise<void>;
-  /** listen calls onMessage for each notification; onListen after every (re)connection of the listener. */
-  listen(channel: string, onMessage: (payload: string) => void, onListen: () => void): Promise<{ unlisten(): Promise<void> }>;
 }
 
 export { DatabaseUnavailableError };

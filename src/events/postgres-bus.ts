@@ -1,6 +1,12 @@
-import type { Notifications } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import type { AppEvent, EventBus, EventListener } from './bus.js';
+
+/** Notifications carries small messages between the replicas that share one PostgreSQL server. */
+export interface Notifications {
+  notify(channel: string, payload: string): Promise<void>;
+  /** listen calls onMessage for each notification; onListen after every (re)connection of the listener. */
+  listen(channel: string, onMessage: (payload: string) => void, onListen: () => void): Promise<{ unlisten(): Promise<void> }>;
+}
 
 /** CHANNEL is the NOTIFY channel every replica listens on. */
 const CHANNEL = 'certfleet_events';
