@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Notifications } from '../../../src/db/client.js';
 import type { AppEvent } from '../../../src/events/bus.js';
-import { createPostgresEventBus, notifyReplicas } from '../../../src/events/postgres-bus.js';
+import { createPostgresEventBus, notifyReplicas, type Notifications } from '../../../src/events/postgres-bus.js';
 import { createLogger } from '../../../src/logger.js';
 
 /** fakeServer is LISTEN/NOTIFY in memory: every listener of a channel hears every notification on it. */
