@@ -1,10 +1,6 @@
-import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-
-/** Role names a token may carry; SECURITY_ADMIN may also call every mutation. */
-export const ROLES = ['VIEWER', 'SECURITY_ADMIN'] as const;
-export type Role = (typeof ROLES)[number];
+import { parseCidr } from './domain/addresses.js';
 
 export interface AuthConfig {
   /** 'local': the core signs its own tokens with a key in dataDir; 'external': tokens from an identity provider's JWKS. */
@@ -128,17 +124,6 @@ function list(env: Env, key: string): string[] {
     .split(',')
     .map((x) => x.trim())
     .filter((x) => x !== '');
-}
-
-/** parseCidr reads "10.0.0.0/8" or "fd00::/8"; undefined when it is not a network. */
-export function parseCidr(cidr: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | undefined {
-  const m = /^([0-9a-fA-F.:]+)\/(\d{1,3})$/.exec(cidr.trim());
-  if (!m) return undefined;
-  const family = isIP(m[1]!);
-  const prefix = Number(m[2]);
-  if (family === 4 && prefix <= 32) return { address: m[1]!, prefix, family: 'ipv4' };
-  if (family === 6 && prefix <= 128) return { address: m[1]!, prefix, family: 'ipv6' };
-  return undefined;
 }
 
 function oneOf<T extends string>(env: Env, key: string, allowed: readonly T[], fallback: T): T {

@@ -11,7 +11,7 @@ import { createPostgresEventBus } from './events/postgres-bus.js';
 import { createLogger, type Logger } from './logger.js';
 import { createCaSigner, loadKeyProtector } from './pki/index.js';
 import { startAgentGateway, type AgentGatewayServices } from './server/agent-gateway.js';
-import { buildGraphQLSchema } from './schema/build-schema.js';
+import { buildGraphQLSchema } from './resolvers/index.js';
 import { createTokenVerifier, loadOrCreateSigningKey } from './server/auth.js';
 import { startHttpServer } from './server/http-server.js';
 import { loadOrCreateAuthority, type AuthorityInfo } from './services/authority-service.js';

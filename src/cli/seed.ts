@@ -4,7 +4,7 @@ import { isMain } from './is-main.js';
 import { redactUrl } from '../config.js';
 import { DEFAULT_STATUS_MIX, SeedRefusedError, resolveStatusMix, seedFleet, type SeedProgress, type SeedReport } from '../seed/index.js';
 import { openDatabase } from '../db/client.js';
-import { AUTH_STATUSES, type AuthStatus } from '../db/schema.js';
+import { AUTH_STATUSES, type AuthStatus } from '../domain/statuses.js';
 
 const USAGE = `Usage: DATABASE_URL=postgres://... npm run seed -- --devices N [options]
 

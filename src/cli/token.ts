@@ -1,6 +1,7 @@
 import { isMain } from './is-main.js';
 import { parseArgs } from 'node:util';
-import { ROLES, loadConfig, type Role } from '../config.js';
+import { loadConfig } from '../config.js';
+import { isRole, ROLES, type Role } from '../domain/roles.js';
 import { issueToken, parseDuration } from '../server/auth.js';
 
 const USAGE = `Usage: npm run token -- --subject NAME [--role ROLE]... [--ttl DURATION]
@@ -66,10 +67,10 @@ export async function runTokenCli(
 function parseRoles(values: string[]): Role[] {
   const roles: Role[] = [];
   for (const name of values.flatMap((v) => v.split(',')).map((v) => v.trim())) {
-    if (!(ROLES as readonly string[]).includes(name)) {
+    if (!isRole(name)) {
       throw new UsageError(`unknown role "${name}" (expected ${ROLES.join(' or ')})`);
     }
-    if (!roles.includes(name as Role)) roles.push(name as Role);
+    if (!roles.includes(name)) roles.push(name);
   }
   return roles;
 }

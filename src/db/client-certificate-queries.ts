@@ -2,7 +2,8 @@ import { and, asc, eq, gt, inArray, notInArray, sql } from 'drizzle-orm';
 import type { DbExecutor } from './client.js';
 import type { ClientCertificateRow } from './device-queries.js';
 import { rowsOf } from './rows.js';
-import { clientCertificates, devices, revocationList, secureData, type ClientCertificateStatus } from './schema.js';
+import { clientCertificates, devices, revocationList, secureData } from './schema.js';
+import type { ClientCertificateStatus } from '../domain/statuses.js';
 
 export type RevocationListRow = typeof revocationList.$inferSelect;
 export type SecureDataRow = typeof secureData.$inferSelect;

@@ -1,6 +1,7 @@
 import { eq, sql, type SQL } from 'drizzle-orm';
 import type { DbExecutor } from './client.js';
-import { AUTH_STATUSES, authStatusCounters, coreSettings, type AuthStatus } from './schema.js';
+import { authStatusCounters, coreSettings } from './schema.js';
+import { AUTH_STATUSES, type AuthStatus } from '../domain/statuses.js';
 
 export type StatusCounts = Record<AuthStatus, number>;
 

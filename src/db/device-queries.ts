@@ -2,7 +2,8 @@ import { and, asc, eq, getTableColumns, gt, inArray, lt, or, sql, type SQL } fro
 import type { DbExecutor } from './client.js';
 import { counterAdjustment, emptyCounts, type StatusCounts } from './counter-queries.js';
 import { rowsOf } from './rows.js';
-import { clientCertificates, connectionResults, coreSettings, devices, type AuthStatus } from './schema.js';
+import { clientCertificates, connectionResults, coreSettings, devices } from './schema.js';
+import type { AuthStatus } from '../domain/statuses.js';
 
 export type DeviceRow = typeof devices.$inferSelect;
 export type ConnectionResultRow = typeof connectionResults.$inferSelect;

@@ -1,7 +1,8 @@
 import { sql } from 'drizzle-orm';
 import type { DbExecutor } from './client.js';
 import { rowsOf } from './rows.js';
-import { connectionResults, type AuthStatus, type ConnectionSource, type FailureReason, type UnverifiedReason } from './schema.js';
+import { connectionResults } from './schema.js';
+import type { AuthStatus, ConnectionSource, FailureReason, UnverifiedReason } from '../domain/statuses.js';
 
 // Bounding connection_results (at a million devices reporting every 15 minutes, ~100 million rows
 // a day) without ever scanning the table. Both deletes walk an existing btree:

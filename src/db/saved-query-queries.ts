@@ -1,6 +1,7 @@
 import { and, asc, eq, getTableColumns, sql } from 'drizzle-orm';
 import type { DbExecutor } from './client.js';
-import { savedQueries, type AuthStatus } from './schema.js';
+import { savedQueries } from './schema.js';
+import type { AuthStatus } from '../domain/statuses.js';
 
 export type SavedQueryRow = typeof savedQueries.$inferSelect;
 

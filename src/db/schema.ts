@@ -11,50 +11,19 @@ import {
   uniqueIndex,
   varchar,
 } from 'drizzle-orm/pg-core';
-
-/** The four chart items, in the contract's order. */
-export const AUTH_STATUSES = [
-  'AUTHENTICATION_SUCCEEDED',
-  'NO_AUTHENTICATION_INFO',
-  'AUTHENTICATION_FAILED',
-  'CLIENT_AGENTS_MUST_UPGRADE',
-] as const;
-export type AuthStatus = (typeof AUTH_STATUSES)[number];
-
-export const CONNECTION_SOURCES = ['SECURE_CONNECTION', 'SECURITY_SCANNER'] as const;
-export type ConnectionSource = (typeof CONNECTION_SOURCES)[number];
-
-export const FAILURE_REASONS = [
-  'NO_CLIENT_CERTIFICATE',
-  'CERTIFICATE_NOT_APPROVED',
-  'CERTIFICATE_REJECTED',
-  'CERTIFICATE_REVOKED',
-  'CERTIFICATE_EXPIRED',
-  'CERTIFICATE_NOT_YET_VALID',
-  'UNTRUSTED_ISSUER',
-  'DEVICE_MISMATCH',
-] as const;
-export type FailureReason = (typeof FAILURE_REASONS)[number];
-
-/**
- * Why a connection result did not move its device: the TLS client did not prove a key this core
- * has on file for it (DESIGN.md, "Proof before status").
- */
-export const UNVERIFIED_REASONS = [
-  // No client certificate at all, for a device that has a key on file.
-  'NO_CLIENT_CERTIFICATE',
-  // A certificate of a key this core does not have on file for the device.
-  'UNKNOWN_KEY',
-  // The key of a request nobody approved, for a device that already holds an issued certificate.
-  'UNAPPROVED_KEY',
-] as const;
-export type UnverifiedReason = (typeof UNVERIFIED_REASONS)[number];
-
-export const CLIENT_CERTIFICATE_STATUSES = ['PENDING', 'APPROVED', 'REJECTED', 'REVOKED'] as const;
-export type ClientCertificateStatus = (typeof CLIENT_CERTIFICATE_STATUSES)[number];
-
-export const REVOCATION_REASONS = ['UNSPECIFIED', 'KEY_COMPROMISE', 'SUPERSEDED', 'CESSATION_OF_OPERATION'] as const;
-export type RevocationReason = (typeof REVOCATION_REASONS)[number];
+import type { RevocationReason } from '../domain/revocation.js';
+import { AGENT_ID_MAX_LENGTH, DEVICE_NAME_MAX_LENGTH } from '../domain/names.js';
+import {
+  AUTH_STATUSES,
+  CLIENT_CERTIFICATE_STATUSES,
+  CONNECTION_SOURCES,
+  UNVERIFIED_REASONS,
+  type AuthStatus,
+  type ClientCertificateStatus,
+  type ConnectionSource,
+  type FailureReason,
+  type UnverifiedReason,
+} from '../domain/statuses.js';
 
 const inList = (values: readonly string[]) => sql.raw(values.map((v) => `'${v}'`).join(', '));
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
@@ -63,8 +32,8 @@ export const devices = pgTable(
   'devices',
   {
     id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
-    name: varchar('name', { length: 255 }).notNull(),
-    agentId: varchar('agent_id', { length: 128 }),
+    name: varchar('name', { length: DEVICE_NAME_MAX_LENGTH }).notNull(),
+    agentId: varchar('agent_id', { length: AGENT_ID_MAX_LENGTH }),
     agentVersion: varchar('agent_version', { length: 64 }),
     isCoreServer: boolean('is_core_server').notNull().default(false),
     authStatus: text('auth_status').$type<AuthStatus>().notNull().default('NO_AUTHENTICATION_INFO'),
@@ -213,7 +182,7 @@ export const clientCertificates = pgTable(
     /** The address the request came from (for auto-approval by network, and the audit). */
     requestedFrom: varchar('requested_from', { length: 64 }),
     /** The name and version the request asks for: applied to the device only when it is approved. */
-    requestedDeviceName: varchar('requested_device_name', { length: 255 }),
+    requestedDeviceName: varchar('requested_device_name', { length: DEVICE_NAME_MAX_LENGTH }),
     requestedAgentVersion: varchar('requested_agent_version', { length: 64 }),
   },
   (t) => [

@@ -1,4 +1,4 @@
-import type { AuthStatus } from '../db/schema.js';
+import type { AuthStatus } from '../domain/statuses.js';
 
 /** AppEvent is everything services announce after a commit; payloads are ids and counts only. */
 export type AppEvent =

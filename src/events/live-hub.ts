@@ -1,6 +1,6 @@
-import type { AuthStatus } from '../db/schema.js';
+import type { AuthStatus } from '../domain/statuses.js';
 import type { Logger } from '../logger.js';
-import type { AuthStatusSummaryView, ClientCertificateView, DeviceView } from '../services/views.js';
+import type { AuthStatusSummaryView, ClientCertificateView, DeviceView } from './views.js';
 import type { EventBus } from './bus.js';
 
 export interface DeviceStatusChange {

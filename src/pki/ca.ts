@@ -1,4 +1,6 @@
 import { createHash, createPrivateKey, createPublicKey, randomBytes, sign, verify, webcrypto } from 'node:crypto';
+import { forbiddenCharactersIn } from '../domain/names.js';
+import { CLOCK_SKEW_MS } from '../domain/time.js';
 import { PkiError } from './errors.js';
 import { randomSerialNumber } from './serial-number.js';
 import { x509 } from './x509-provider.js';
@@ -20,7 +22,6 @@ export interface CertificateSummary {
   notAfter: Date;
 }
 
-const CLOCK_SKEW_MS = 5 * 60 * 1000;
 const VALIDITY_YEARS = 10;
 const EC_KEY_ALGORITHM: webcrypto.EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' };
 const SIGNING_ALGORITHM: webcrypto.EcdsaParams = { name: 'ECDSA', hash: 'SHA-256' };
@@ -28,9 +29,10 @@ const SIGNING_ALGORITHM: webcrypto.EcdsaParams = { name: 'ECDSA', hash: 'SHA-256
 /** createCertificateAuthority makes a new self-signed P-256 CA, valid ten years, that may sign end-entity certificates only. */
 export async function createCertificateAuthority(opts: { commonName: string; now?: Date }): Promise<CreatedAuthority> {
   const commonName = opts.commonName.trim();
-  // Config hands us a host name; an empty or control-character name would make an unreadable subject.
-  if (commonName === '' || /[\u0000-\u001f\u007f]/.test(commonName)) {
-    throw new RangeError('CA common name must be a non-empty name without control characters');
+  // Config hands us a host name; an empty name, or one with control characters, would make an unreadable subject.
+  const forbidden = forbiddenCharactersIn(commonName);
+  if (commonName === '' || forbidden) {
+    throw new RangeError(`CA common name must be a non-empty name without ${forbidden ?? 'control characters'}`);
   }
   const now = opts.now ?? new Date();
   const notBefore = new Date(now.getTime() - CLOCK_SKEW_MS);

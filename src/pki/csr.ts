@@ -1,4 +1,5 @@
 import { createPublicKey } from 'node:crypto';
+import { forbiddenCharactersIn, MAX_COMMON_NAME_LENGTH } from '../domain/names.js';
 import { PkiError } from './errors.js';
 import { checkPublicKey, type KeyAlgorithm } from './key-policy.js';
 import { readCommonNames, readRequestSubject } from './certificate-der.js';
@@ -18,9 +19,6 @@ export interface ParsedCsr {
   /** The request re-encoded as one PEM block (64-column lines, LF). */
   csrPem: string;
 }
-
-/** MAX_COMMON_NAME_LENGTH is the longest agent id accepted as a subject CN, in characters (RFC 5280's ub-common-name is 64; agent ids may be longer). */
-export const MAX_COMMON_NAME_LENGTH = 128;
 
 // Windows certreq writes "NEW CERTIFICATE REQUEST"; both mean PKCS#10.
 const CSR_LABELS = ['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST'] as const;
@@ -126,9 +124,10 @@ export function commonNameProblem(commonName: string): string | undefined {
   if (length > MAX_COMMON_NAME_LENGTH) {
     return `the subject common name (CN) is ${length} characters long; at most ${MAX_COMMON_NAME_LENGTH}`;
   }
-  // Control characters in an id end up in logs and DN strings, where they forge lines and separators.
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(commonName)) {
-    return 'the subject common name (CN) contains control characters';
+  // An id ends up in logs and DN strings, where control characters forge lines and separators (src/domain/names.ts).
+  const forbidden = forbiddenCharactersIn(commonName);
+  if (forbidden) {
+    return `the subject common name (CN) contains ${forbidden}`;
   }
   return undefined;
 }

@@ -13,7 +13,7 @@ export {
   type KeyProtector,
   type KeyProtectorOptions,
 } from './key-protection.js';
-export { parseCertificateRequest, MAX_COMMON_NAME_LENGTH, type ParsedCsr } from './csr.js';
+export { parseCertificateRequest, type ParsedCsr } from './csr.js';
 export { publicKeyFingerprint, type KeyAlgorithm } from './key-policy.js';
 export { normalizeSerialNumber } from './serial-number.js';
 export {
@@ -24,7 +24,6 @@ export {
   type ServerCertificateRequest,
   type ServerCertificate,
   type PresentedCertificate,
-  type RevocationReason,
   type CrlOptions,
 } from './signer.js';
 export { encryptForCertificate } from './jwe.js';

@@ -1,6 +1,8 @@
 import { createHash, createPublicKey, generateKeyPair, verify, webcrypto, X509Certificate, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import { promisify } from 'node:util';
+import type { RevocationReason } from '../domain/revocation.js';
+import { CLOCK_SKEW_MS, DAY_MS } from '../domain/time.js';
 import { readCertificateParts, readCommonNames, subjectKeyBits, type CertificateParts } from './certificate-der.js';
 import { commonNameProblem } from './csr.js';
 import {
@@ -71,9 +73,6 @@ export interface PresentedCertificate {
   hasClientAuth: boolean;
 }
 
-/** RevocationReason is why a certificate is on the CRL; UNSPECIFIED is written without a reason code, as RFC 5280 asks. */
-export type RevocationReason = 'UNSPECIFIED' | 'KEY_COMPROMISE' | 'SUPERSEDED' | 'CESSATION_OF_OPERATION';
-
 /** CrlOptions is the content of one CRL: every revoked, unexpired serial, and its number and update times. */
 export interface CrlOptions {
   entries: { serialNumber: string; revokedAt: Date; reason: RevocationReason }[];
@@ -94,9 +93,8 @@ export interface CaSigner {
   createCrl(opts: CrlOptions): Promise<string>;
 }
 
-const CLOCK_SKEW_MS = 5 * 60 * 1000;
-const DAY_MS = 24 * 60 * 60 * 1000;
 const CLIENT_AUTH_OID = '1.3.6.1.5.5.7.3.2';
+// RFC 5280's CRLReason codes; UNSPECIFIED is written without a reason code, as RFC 5280 asks.
 const REASON_CODES: Record<RevocationReason, CrlReasonCode | undefined> = {
   UNSPECIFIED: undefined,
   KEY_COMPROMISE: 1,

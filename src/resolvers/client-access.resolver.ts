@@ -1,5 +1,6 @@
 import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
-import type { ClientCertificateStatus as Status, RevocationReason as Reason } from '../db/schema.js';
+import type { RevocationReason as Reason } from '../domain/revocation.js';
+import type { ClientCertificateStatus as Status } from '../domain/statuses.js';
 import {
   BulkApprovePayload,
   BulkRejectPayload,

@@ -1,5 +1,5 @@
 import { Arg, Resolver, Root, Subscription } from 'type-graphql';
-import type { AuthStatus } from '../db/schema.js';
+import type { AuthStatus } from '../domain/statuses.js';
 import type { DeviceStatusChange } from '../events/live-hub.js';
 import { ClientCertificate } from '../schema/client-certificate.type.js';
 import { DeviceAuthStatusChange } from '../schema/device.type.js';

@@ -1,5 +1,5 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import type { AuthStatus } from '../db/schema.js';
+import type { AuthStatus } from '../domain/statuses.js';
 import { DeviceConnection } from '../schema/device.type.js';
 import { AuthenticationStatus } from '../schema/enums.js';
 import { SavedQuery } from '../schema/saved-query.type.js';

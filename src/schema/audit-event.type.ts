@@ -1,5 +1,5 @@
 import { Field, ID, ObjectType } from 'type-graphql';
-import { PageInfo } from './page-info.type.js';
+import { Connection } from './connection.type.js';
 import { DateTime } from './scalars.js';
 
 @ObjectType()
@@ -24,19 +24,4 @@ export class AuditEvent {
 }
 
 @ObjectType()
-export class AuditEventEdge {
-  @Field(() => String)
-  cursor!: string;
-
-  @Field(() => AuditEvent)
-  node!: AuditEvent;
-}
-
-@ObjectType()
-export class AuditEventConnection {
-  @Field(() => [AuditEventEdge])
-  edges!: AuditEventEdge[];
-
-  @Field(() => PageInfo)
-  pageInfo!: PageInfo;
-}
+export class AuditEventConnection extends Connection(AuditEvent) {}

@@ -1,6 +1,7 @@
 import { Field, ID, Int, ObjectType } from 'type-graphql';
-import { PageInfo } from './page-info.type.js';
-import type { ClientCertificateStatus as Status, RevocationReason as Reason } from '../db/schema.js';
+import { Connection } from './connection.type.js';
+import type { RevocationReason as Reason } from '../domain/revocation.js';
+import type { ClientCertificateStatus as Status } from '../domain/statuses.js';
 import { ClientCertificateStatus, RevocationReason } from './enums.js';
 import { DateTime } from './scalars.js';
 
@@ -62,22 +63,7 @@ export class ClientCertificate {
 }
 
 @ObjectType()
-export class ClientCertificateEdge {
-  @Field(() => String)
-  cursor!: string;
-
-  @Field(() => ClientCertificate)
-  node!: ClientCertificate;
-}
-
-@ObjectType()
-export class ClientCertificateConnection {
-  @Field(() => [ClientCertificateEdge])
-  edges!: ClientCertificateEdge[];
-
-  @Field(() => PageInfo)
-  pageInfo!: PageInfo;
-
+export class ClientCertificateConnection extends Connection(ClientCertificate) {
   @Field(() => Int)
   totalCount!: number;
 }

@@ -1,7 +1,7 @@
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
-import type { AuthStatus, ConnectionSource as Source, FailureReason, UnverifiedReason as Unverified } from '../db/schema.js';
+import type { AuthStatus, ConnectionSource as Source, FailureReason, UnverifiedReason as Unverified } from '../domain/statuses.js';
 import { AuthenticationFailureReason, AuthenticationStatus, ConnectionSource, UnverifiedReason } from './enums.js';
-import { PageInfo } from './page-info.type.js';
+import { Connection } from './connection.type.js';
 import { DateTime } from './scalars.js';
 
 @ObjectType()
@@ -40,22 +40,7 @@ export class ConnectionAttempt {
 }
 
 @ObjectType()
-export class ConnectionAttemptEdge {
-  @Field(() => String)
-  cursor!: string;
-
-  @Field(() => ConnectionAttempt)
-  node!: ConnectionAttempt;
-}
-
-@ObjectType()
-export class ConnectionAttemptConnection {
-  @Field(() => [ConnectionAttemptEdge])
-  edges!: ConnectionAttemptEdge[];
-
-  @Field(() => PageInfo)
-  pageInfo!: PageInfo;
-}
+export class ConnectionAttemptConnection extends Connection(ConnectionAttempt) {}
 
 @ObjectType({ description: 'One attribute of the device inventory tree.' })
 export class InventoryAttribute {
@@ -125,22 +110,7 @@ export class Device {
 }
 
 @ObjectType()
-export class DeviceEdge {
-  @Field(() => String)
-  cursor!: string;
-
-  @Field(() => Device)
-  node!: Device;
-}
-
-@ObjectType()
-export class DeviceConnection {
-  @Field(() => [DeviceEdge])
-  edges!: DeviceEdge[];
-
-  @Field(() => PageInfo)
-  pageInfo!: PageInfo;
-
+export class DeviceConnection extends Connection(Device) {
   @Field(() => Int)
   totalCount!: number;
 }

@@ -1,13 +1,13 @@
 import { registerEnumType } from 'type-graphql';
+import { REVOCATION_REASONS } from '../domain/revocation.js';
 import {
   AUTH_STATUSES,
   CLIENT_CERTIFICATE_STATUSES,
   CONNECTION_SOURCES,
   FAILURE_REASONS,
-  REVOCATION_REASONS,
   UNVERIFIED_REASONS,
   type AuthStatus,
-} from '../db/schema.js';
+} from '../domain/statuses.js';
 
 function enumObject<T extends string>(values: readonly T[]): { [K in T]: K } {
   return Object.fromEntries(values.map((v) => [v, v])) as { [K in T]: K };

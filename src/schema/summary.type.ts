@@ -1,7 +1,7 @@
 import { Field, Float, Int, ObjectType } from 'type-graphql';
 import { AuthenticationStatus } from './enums.js';
 import { DateTime } from './scalars.js';
-import type { AuthStatus } from '../db/schema.js';
+import type { AuthStatus } from '../domain/statuses.js';
 
 @ObjectType()
 export class AuthStatusCount {

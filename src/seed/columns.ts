@@ -1,7 +1,8 @@
 // A batch of seeded rows as column arrays, one array per table column: the INSERT writer sends each
 // array as one parameter (unnest), the COPY writer renders each column at once.
 import type { StatusCounts } from '../db/counter-queries.js';
-import type { AuthStatus, ClientCertificateStatus, ConnectionSource, FailureReason, RevocationReason } from '../db/schema.js';
+import type { RevocationReason } from '../domain/revocation.js';
+import type { AuthStatus, ClientCertificateStatus, ConnectionSource, FailureReason } from '../domain/statuses.js';
 
 /** DeviceColumns are devices rows. */
 export class DeviceColumns {

@@ -17,6 +17,7 @@
  * Every device's last_* columns are its newest connection result (the one with the highest id).
  */
 import { emptyCounts } from '../db/counter-queries.js';
+import type { RevocationReason } from '../domain/revocation.js';
 import {
   AUTH_STATUSES,
   CLIENT_CERTIFICATE_STATUSES,
@@ -24,8 +25,7 @@ import {
   type ClientCertificateStatus,
   type ConnectionSource,
   type FailureReason,
-  type RevocationReason,
-} from '../db/schema.js';
+} from '../domain/statuses.js';
 import { CertificateColumns, DeviceColumns, HistoryColumns, type Batch } from './columns.js';
 import { Rng, agentIdFor, cumulative, foreignSerial, hostSuffix, serialFor } from './ids.js';
 import { KEY_POOL_SIZE, patchedCertificatePem, patchedCsrPem, type PoolKey } from './placeholders.js';

@@ -1,6 +1,6 @@
 // What a bulk seed run takes and reports, and the status and failure-reason mixes it draws from.
 import type { StatusCounts } from '../db/counter-queries.js';
-import { AUTH_STATUSES, type AuthStatus, type ClientCertificateStatus, type FailureReason } from '../db/schema.js';
+import { AUTH_STATUSES, type AuthStatus, type ClientCertificateStatus, type FailureReason } from '../domain/statuses.js';
 
 /** SeedOptions says what to add; only devices is required. */
 export interface SeedOptions {

@@ -19,7 +19,7 @@ import type { Database } from '../db/client.js';
 import { adjustCounters, emptyCounts } from '../db/counter-queries.js';
 import { migrate } from '../db/migrate.js';
 import { rowsOf } from '../db/rows.js';
-import { AUTH_STATUSES, CLIENT_CERTIFICATE_STATUSES, type AuthStatus, type ClientCertificateStatus, type FailureReason } from '../db/schema.js';
+import { AUTH_STATUSES, CLIENT_CERTIFICATE_STATUSES, type AuthStatus, type ClientCertificateStatus, type FailureReason } from '../domain/statuses.js';
 import { notifyReplicas } from '../events/postgres-bus.js';
 import type { Batch } from './columns.js';
 import { copyBatch, copyClientOf } from './copy-writer.js';

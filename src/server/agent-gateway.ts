@@ -3,6 +3,7 @@ import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:ht
 import { createServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { plainAddress } from '../domain/addresses.js';
 import { describeDatabaseError } from '../db/errors.js';
 import type { Logger } from '../logger.js';
 import { AppError, fromDatabaseError, RETRY_AFTER_SECONDS } from '../services/app-error.js';
@@ -549,8 +550,7 @@ function stringField(body: Record<string, unknown>, name: string): string {
 }
 
 function remoteAddressOf(req: IncomingMessage): string {
-  const address = req.socket.remoteAddress ?? '';
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice('::ffff:'.length) : address;
+  return plainAddress(req.socket.remoteAddress ?? '');
 }
 
 function truncate(value: string, max: number): string {

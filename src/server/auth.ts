@@ -12,7 +12,8 @@ import {
   type JWTPayload,
   type JWTVerifyOptions,
 } from 'jose';
-import { ROLES, type AuthConfig, type Role } from '../config.js';
+import type { AuthConfig } from '../config.js';
+import { isRole, type Role } from '../domain/roles.js';
 import type { Caller } from '../services/caller.js';
 
 export type { Caller };
@@ -181,7 +182,7 @@ function readRoles(value: unknown): Role[] {
   const names = typeof value === 'string' ? [value] : Array.isArray(value) ? value : [];
   const roles: Role[] = [];
   for (const name of names) {
-    if ((ROLES as readonly unknown[]).includes(name) && !roles.includes(name as Role)) roles.push(name as Role);
+    if (isRole(name) && !roles.includes(name)) roles.push(name);
   }
   return roles;
 }

@@ -12,6 +12,7 @@ import type { Logger } from '../logger.js';
 import { createLoaders, type GraphQLContext } from '../resolvers/context.js';
 import type { Services } from '../services/index.js';
 import { AuthError, parseBearer, type TokenVerifier } from './auth.js';
+import { createDocumentCache, type CacheQuota } from './document-cache.js';
 import { createFormatError, serviceUnavailablePlugin } from './graphql-errors.js';
 import {
   checkDocumentLimits,
@@ -20,18 +21,13 @@ import {
   DEFAULT_QUERY_LIMITS,
   DEFAULT_WEBSOCKET_LIMITS,
   parseWithinLimits,
-  queryLimitsMiddleware,
   tooManySubscriptions,
   type QueryLimits,
   type WebSocketLimits,
 } from './query-limits.js';
-import {
-  createDocumentCache,
-  createSharedSubscribe,
-  socketChannel,
-  type CacheQuota,
-  type SubscriptionChannel,
-} from './shared-execution.js';
+import { queryLimitsMiddleware } from './query-limits-middleware.js';
+import { createSharedSubscribe } from './shared-execution.js';
+import { socketChannel, type SubscriptionChannel } from './socket-channel.js';
 
 export interface HttpServerOptions {
   host: string;

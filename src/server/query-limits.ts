@@ -1,32 +1,8 @@
-import {
-  getNamedType,
-  getNullableType,
-  isCompositeType,
-  isListType,
-  Kind,
-  parse,
-  SchemaMetaFieldDef,
-  TypeMetaFieldDef,
-  TypeNameMetaFieldDef,
-  valueFromAST,
-  GraphQLError,
-  GraphQLInt,
-  type DocumentNode,
-  type FieldNode,
-  type FragmentDefinitionNode,
-  type GraphQLArgument,
-  type GraphQLFormattedError,
-  type GraphQLField,
-  type GraphQLNamedType,
-  type GraphQLSchema,
-  type OperationDefinitionNode,
-  type SelectionSetNode,
-  type ValueNode,
-} from 'graphql';
-import type { Request, RequestHandler } from 'express';
+import { parse, GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { createHash } from 'node:crypto';
 import type { QueryLimits, WebSocketLimits } from '../config.js';
 import { AppError } from '../services/app-error.js';
+import { measureQuery, UNPAGED_LIST_FACTOR, type QueryRequest } from './query-measure.js';
 
 export type { QueryLimits, WebSocketLimits };
 
@@ -36,7 +12,9 @@ export type { QueryLimits, WebSocketLimits };
  * suggests: graphql-js's OverlappingFieldsCanBeMerged rule compares every pair of fields selected
  * under the same name in one place (quadratic), and a few nested lists with `first: 500` multiply
  * into millions of objects. So a query is measured on its syntax tree alone, with fragments
- * expanded, and refused with a reason before any of that runs.
+ * expanded (query-measure.ts), and refused with a reason before any of that runs. Over HTTP
+ * query-limits-middleware.ts applies them in front of Apollo; over graphql-ws, http-server.ts's
+ * onSubscribe and its document cache do.
  */
 
 /** The defaults: every query of the README, test/operations, the introspection query and the contract's typical clients pass with room. */
@@ -50,18 +28,12 @@ export const DEFAULT_QUERY_LIMITS: QueryLimits = {
 };
 
 /** What one graphql-ws socket, and the sockets of one token, may hold. */
-
 export const DEFAULT_WEBSOCKET_LIMITS: WebSocketLimits = {
   maxMessageBytes: DEFAULT_QUERY_LIMITS.maxDocumentBytes + 64 * 1024,
   maxSubscriptionsPerSocket: 10,
   maxConnectionsPerToken: 8,
   documentCacheBytes: 8 * 1024 * 1024,
 };
-
-/** A list field without a `first` argument is counted as this many times what it selects. */
-export const UNPAGED_LIST_FACTOR = 10;
-
-const MAX_INT = 2 ** 31 - 1;
 
 export type LimitReason =
   | 'DOCUMENT_TOO_LARGE'
@@ -143,59 +115,6 @@ export function createConnectionCounter(maxPerToken: number) {
     },
   };
 }
-
-/**
- * queryLimitsMiddleware applies the limits to GraphQL over HTTP, in front of Apollo Server: every
- * request (POST body or GET parameters) is measured with its own variables and operation before
- * Apollo parses, validates or executes it, also when Apollo has the document cached. (Apollo's
- * plugin hooks before validation cannot refuse a request: an error thrown there becomes a 500.)
- * A query that is not GraphQL is passed on for Apollo to report as usual.
- */
-export function queryLimitsMiddleware(
-  schema: GraphQLSchema,
-  limits: QueryLimits,
-  format: (err: GraphQLError) => GraphQLFormattedError,
-): RequestHandler {
-  return (req, res, next) => {
-    const request = graphqlRequestOf(req);
-    if (!request) return next();
-    const { error } = checkQueryLimits(schema, request, limits);
-    if (!error || !isLimitError(error)) return next();
-    res.status(400).json({ errors: [format(error)] });
-  };
-}
-
-/** graphqlRequestOf reads the query, operation name and variables of a GraphQL-over-HTTP request, as far as they are well formed. */
-function graphqlRequestOf(req: Request): (QueryRequest & { source: string }) | undefined {
-  if (req.method === 'POST') {
-    const body: unknown = req.body;
-    if (!body || typeof body !== 'object' || Array.isArray(body)) return undefined;
-    const { query, operationName, variables } = body as Record<string, unknown>;
-    if (typeof query !== 'string') return undefined;
-    return {
-      source: query,
-      operationName: typeof operationName === 'string' ? operationName : undefined,
-      variables: isRecord(variables) ? variables : undefined,
-    };
-  }
-  if (req.method === 'GET') {
-    const { query, operationName, variables } = req.query as Record<string, unknown>;
-    if (typeof query !== 'string') return undefined;
-    let parsed: unknown;
-    try {
-      parsed = typeof variables === 'string' ? JSON.parse(variables) : undefined;
-    } catch {
-      parsed = undefined; // Apollo refuses it
-    }
-    return { source: query, operationName: typeof operationName === 'string' ? operationName : undefined, variables: isRecord(parsed) ? parsed : undefined };
-  }
-  return undefined;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
 /** checkDocumentSize refuses a query text longer than the limit, before anything reads it. */
 export function checkDocumentSize(source: string, limits: QueryLimits): AppError | undefined {
   // Only a string that could be over the limit is measured in UTF-8.
@@ -233,22 +152,6 @@ export function parseWithinLimits(source: string, limits: QueryLimits): Document
     throw err;
   }
 }
-
-/** What one request asks for: its operation and variables. */
-export interface QueryRequest {
-  operationName?: string | null;
-  variables?: Readonly<Record<string, unknown>> | null;
-}
-
-/** QueryMeasure is what checkDocumentLimits counts; exported for tests and for choosing limits. */
-export interface QueryMeasure {
-  /** Aliases and duplicate fields of the whole document (every operation, fragments expanded). */
-  aliases: number;
-  duplicateFields: number;
-  /** Per operation that would run: its name (or undefined), depth and cost. */
-  operations: { name: string | undefined; depth: number; cost: number }[];
-}
-
 /**
  * checkDocumentLimits measures a parsed (not yet validated) document and returns the refusal of
  * the first limit it exceeds, or undefined. Aliases and duplicate fields are counted over every
@@ -332,185 +235,4 @@ export function checkQueryLimits(
   }
   const error = checkDocumentLimits(schema, document, request, limits);
   return error ? { error } : { document };
-}
-
-/** What a selection set adds up to. */
-interface Measure {
-  depth: number;
-  aliases: number;
-  cost: number;
-  /** How many fields it selects at its own level under each response name (inline fragments and spreads merged in). */
-  names: ReadonlyMap<string, number>;
-  /** Duplicate fields counted below its own level, inside the fields it selects. */
-  nestedDuplicates: number;
-}
-
-const NOTHING: Measure = Object.freeze({ depth: 0, aliases: 0, cost: 0, names: new Map(), nestedDuplicates: 0 });
-
-/** duplicatesOf is every duplicate in a selection set: at its own level and below. */
-function duplicatesOf(m: Measure): number {
-  let here = 0;
-  for (const count of m.names.values()) here += count - 1;
-  return m.nestedDuplicates + here;
-}
-
-/**
- * measureQuery walks the document once per operation, each fragment measured once per operation
- * (memoized), so it stays linear in the document even when fragments spread fragments many times.
- * A fragment cycle is not followed a second time (validation then refuses the document with its
- * own message).
- */
-export function measureQuery(schema: GraphQLSchema, document: DocumentNode, request: QueryRequest): QueryMeasure {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  const operations: OperationDefinitionNode[] = [];
-  for (const def of document.definitions) {
-    if (def.kind === Kind.FRAGMENT_DEFINITION) {
-      if (!fragments.has(def.name.value)) fragments.set(def.name.value, def);
-    } else if (def.kind === Kind.OPERATION_DEFINITION) {
-      operations.push(def);
-    }
-  }
-  const variables = request.variables ?? {};
-  const result: QueryMeasure = { aliases: 0, duplicateFields: 0, operations: [] };
-  const reached = new Set<string>();
-  for (const op of operations) {
-    const walker = new Walker(schema, fragments, variables, op, reached);
-    const m = walker.selectionSet(op.selectionSet, schema.getRootType(op.operation) ?? undefined, false);
-    result.aliases += m.aliases;
-    result.duplicateFields += duplicatesOf(m);
-    const name = op.name?.value;
-    if (!request.operationName || name === request.operationName) {
-      result.operations.push({ name, depth: m.depth, cost: m.cost });
-    }
-  }
-  // Fragments that no operation spreads are validated all the same.
-  for (const name of fragments.keys()) {
-    if (reached.has(name)) continue;
-    const m = new Walker(schema, fragments, variables, undefined, reached).fragment(name, false);
-    result.aliases += m.aliases;
-    result.duplicateFields += duplicatesOf(m);
-  }
-  return result;
-}
-
-function typeNamed(schema: GraphQLSchema, name: string): GraphQLNamedType | undefined {
-  return schema.getType(name) ?? undefined;
-}
-
-class Walker {
-  // Per fragment, and whether it is spread right inside a paged field (see field()).
-  private readonly memo = new Map<string, Measure | 'walking'>();
-
-  constructor(
-    private readonly schema: GraphQLSchema,
-    private readonly fragments: ReadonlyMap<string, FragmentDefinitionNode>,
-    private readonly variables: Readonly<Record<string, unknown>>,
-    private readonly operation: OperationDefinitionNode | undefined,
-    private readonly reached: Set<string>,
-  ) {}
-
-  /** pagedParent: this is the selection set of a field with a `first` argument (a connection). */
-  selectionSet(set: SelectionSetNode, parentType: GraphQLNamedType | undefined, pagedParent: boolean): Measure {
-    let depth = 0;
-    let aliases = 0;
-    let cost = 0;
-    let nestedDuplicates = 0;
-    const names = new Map<string, number>();
-    const spread = new Set<string>();
-    const add = (m: Measure) => {
-      depth = Math.max(depth, m.depth);
-      aliases += m.aliases;
-      cost += m.cost;
-      nestedDuplicates += m.nestedDuplicates;
-      for (const [name, count] of m.names) names.set(name, (names.get(name) ?? 0) + count);
-    };
-    for (const selection of set.selections) {
-      if (selection.kind === Kind.FIELD) {
-        add(this.field(selection, parentType, pagedParent));
-      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-        const type = selection.typeCondition ? typeNamed(this.schema, selection.typeCondition.name.value) : parentType;
-        add(this.selectionSet(selection.selectionSet, type, pagedParent));
-      } else {
-        // graphql-js compares a fragment spread twice in one place once; it is counted once too.
-        const name = selection.name.value;
-        if (spread.has(name)) continue;
-        spread.add(name);
-        add(this.fragment(name, pagedParent));
-      }
-    }
-    return { depth, aliases, cost, names, nestedDuplicates };
-  }
-
-  fragment(name: string, pagedParent: boolean): Measure {
-    const def = this.fragments.get(name);
-    if (!def) return NOTHING; // an unknown fragment: validation says so
-    this.reached.add(name);
-    const key = `${pagedParent ? 'paged' : 'plain'}:${name}`;
-    const known = this.memo.get(key);
-    if (known === 'walking') return NOTHING; // a cycle
-    if (known) return known;
-    this.memo.set(key, 'walking');
-    const m = this.selectionSet(def.selectionSet, typeNamed(this.schema, def.typeCondition.name.value), pagedParent);
-    this.memo.set(key, m);
-    return m;
-  }
-
-  /**
-   * A field costs 1 plus what it selects times its factor: its `first` when it takes one; for a
-   * list without `first`, UNPAGED_LIST_FACTOR, or 1 right inside a paged field (the edges of a
-   * connection, already counted by the connection's `first`); otherwise 1.
-   */
-  private field(node: FieldNode, parentType: GraphQLNamedType | undefined, pagedParent: boolean): Measure {
-    const def = fieldDef(this.schema, parentType, node.name.value);
-    const type = def ? getNamedType(def.type) : undefined;
-    const first = def?.args.find((a) => a.name === 'first');
-    const child = node.selectionSet
-      ? this.selectionSet(node.selectionSet, type && isCompositeType(type) ? type : undefined, first !== undefined)
-      : NOTHING;
-    let factor = 1;
-    if (first) factor = this.firstOf(node, first);
-    else if (def && isListType(getNullableType(def.type))) factor = pagedParent ? 1 : UNPAGED_LIST_FACTOR;
-    return {
-      depth: 1 + child.depth,
-      aliases: (node.alias ? 1 : 0) + child.aliases,
-      cost: 1 + factor * child.cost,
-      names: new Map([[(node.alias ?? node.name).value, 1]]),
-      nestedDuplicates: duplicatesOf(child),
-    };
-  }
-
-  /** firstOf is the page size a field asks for: its argument, else its variable, the variable's default, the schema's default. */
-  private firstOf(node: FieldNode, arg: GraphQLArgument): number {
-    const fallback = typeof arg.defaultValue === 'number' ? arg.defaultValue : UNPAGED_LIST_FACTOR;
-    const given = node.arguments?.find((a) => a.name.value === 'first')?.value;
-    const value = given ? this.valueOf(given) : undefined;
-    // A value that is not a GraphQL Int is refused when variables are coerced; until then it is the default.
-    return Number.isInteger(value) && (value as number) <= MAX_INT ? Math.max(0, value as number) : fallback;
-  }
-
-  private valueOf(node: ValueNode): unknown {
-    if (node.kind === Kind.INT) return Number(node.value);
-    if (node.kind !== Kind.VARIABLE) return undefined;
-    const name = node.name.value;
-    if (Object.prototype.hasOwnProperty.call(this.variables, name)) {
-      const given = this.variables[name];
-      if (given !== null && given !== undefined) return given;
-    }
-    const declared = this.operation?.variableDefinitions?.find((v) => v.variable.name.value === name);
-    return declared?.defaultValue ? valueFromAST(declared.defaultValue, GraphQLInt) : undefined;
-  }
-}
-
-function fieldDef(
-  schema: GraphQLSchema,
-  parentType: GraphQLNamedType | undefined,
-  name: string,
-): GraphQLField<unknown, unknown> | undefined {
-  if (name === TypeNameMetaFieldDef.name) return TypeNameMetaFieldDef;
-  if (parentType && parentType === schema.getQueryType()) {
-    if (name === SchemaMetaFieldDef.name) return SchemaMetaFieldDef;
-    if (name === TypeMetaFieldDef.name) return TypeMetaFieldDef;
-  }
-  if (!parentType || !('getFields' in parentType)) return undefined;
-  return (parentType.getFields() as Record<string, GraphQLField<unknown, unknown>>)[name];
 }

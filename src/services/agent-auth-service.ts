@@ -10,12 +10,12 @@ import {
 } from '../db/client-certificate-queries.js';
 import { insertAuditEvent } from '../db/audit-queries.js';
 import { getCoreSettings } from '../db/settings-queries.js';
-import type { ConnectionSource, FailureReason } from '../db/schema.js';
+import type { ConnectionSource, FailureReason } from '../domain/statuses.js';
 import { encryptForCertificate, type CaSigner, type KeyProtector, type PresentedCertificate } from '../pki/index.js';
 import { AppError, badInput, notFound } from './app-error.js';
 import {
+  checkAgentVersion,
   decideConnectionResult,
-  parseAgentVersion,
   proofOf,
   type CertificateFacts,
   type ConnectionVerdict,
@@ -124,8 +124,7 @@ export function createAgentAuthService(
   }
 
   async function assess(claim: AgentClaim): Promise<Assessment> {
-    const agentVersion = claim.agentVersion === null ? null : claim.agentVersion.trim();
-    if (agentVersion !== null) parseAgentVersion(agentVersion);
+    const agentVersion = checkAgentVersion(claim.agentVersion);
     const agentId = checkAgentId(claim.agentId);
     const p = inspect(claim.presentedCertificate);
     const presented = p === 'unreadable' ? null : p;

@@ -1,29 +1,27 @@
-import type { AuthStatus, ClientCertificateStatus, FailureReason, UnverifiedReason } from '../db/schema.js';
+import type { AuthStatus, ClientCertificateStatus, FailureReason, UnverifiedReason } from '../domain/statuses.js';
+import { AGENT_VERSION_FORM, agentMustUpgrade, agentVersionMajor } from '../domain/agent-version.js';
 import { badInput } from './app-error.js';
 
-/** STATUS_LABELS are the chart items' words, as the Security settings view shows them. */
-export const STATUS_LABELS: Record<AuthStatus, string> = {
-  AUTHENTICATION_SUCCEEDED: 'Authentication succeeded',
-  NO_AUTHENTICATION_INFO: 'No authentication info',
-  AUTHENTICATION_FAILED: 'Authentication failed',
-  CLIENT_AGENTS_MUST_UPGRADE: 'Client agents must upgrade',
-};
-
-/** FIRST_SECURE_AGENT_MAJOR is the first agent generation that can hold a client certificate. */
-export const FIRST_SECURE_AGENT_MAJOR = 2016;
-
-const VERSION = /^(\d{1,5})(\.\d{1,9}){0,3}$/;
-
-/** parseAgentVersion checks an agent version ("2020.1.3", "9.60") and returns its major number. */
+/** parseAgentVersion checks an agent version ("2020.1.3", "9.60") and returns its major number (rule: domain/agent-version.ts). */
 export function parseAgentVersion(version: string, argument = 'agentVersion'): number {
-  const m = VERSION.exec(version);
-  if (!m) {
-    throw badInput(
-      `${argument} must look like 2020.1 or 9.60 (digits and dots, at most four parts); got ${JSON.stringify(version.slice(0, 70))}`,
-      argument,
-    );
+  const major = agentVersionMajor(version);
+  if (major === undefined) {
+    throw badInput(`${argument} must look ${AGENT_VERSION_FORM}; got ${JSON.stringify(version.slice(0, 70))}`, argument);
   }
-  return Number(m[1]);
+  return major;
+}
+
+/**
+ * checkAgentVersion trims a version an agent reported and checks it; null (none sent) stays null.
+ * A blank version is malformed here: callers for which a version is optional map blank to null first.
+ */
+export function checkAgentVersion(version: string, argument?: string): string;
+export function checkAgentVersion(version: string | null, argument?: string): string | null;
+export function checkAgentVersion(version: string | null, argument = 'agentVersion'): string | null {
+  if (version === null) return null;
+  const trimmed = version.trim();
+  parseAgentVersion(trimmed, argument);
+  return trimmed;
 }
 
 /** CertificateFacts is what the gateway found out about the certificate a device presented. */
@@ -58,7 +56,7 @@ const fail = (failureReason: FailureReason): ConnectionVerdict => ({ result: 'AU
 
 /** decideConnectionResult applies the rules of DESIGN.md to one connection attempt. */
 export function decideConnectionResult(facts: ConnectionFacts, now: Date): ConnectionVerdict {
-  if (facts.agentVersion !== null && parseAgentVersion(facts.agentVersion) < FIRST_SECURE_AGENT_MAJOR) {
+  if (facts.agentVersion !== null && agentMustUpgrade(parseAgentVersion(facts.agentVersion))) {
     return { result: 'CLIENT_AGENTS_MUST_UPGRADE', failureReason: null };
   }
   const cert = facts.certificate;

@@ -1,4 +1,4 @@
-import type { Role } from '../config.js';
+import type { Role } from '../domain/roles.js';
 import { AppError } from './app-error.js';
 
 /** Caller is who makes a request, as the verified token says. */

@@ -1,5 +1,4 @@
 import { BlockList, isIP } from 'node:net';
-import { parseCidr } from '../config.js';
 import { insertAuditEvent, insertAuditEvents } from '../db/audit-queries.js';
 import {
   approveCertificates,
@@ -25,15 +24,13 @@ import {
   lockOrInsertDeviceOfAgent,
   type ClientCertificateRow,
 } from '../db/device-queries.js';
-import {
-  CLIENT_CERTIFICATE_STATUSES,
-  REVOCATION_REASONS,
-  type ClientCertificateStatus,
-  type RevocationReason,
-} from '../db/schema.js';
+import { parseCidr, plainAddress } from '../domain/addresses.js';
+import { DEVICE_NAME_MAX_LENGTH } from '../domain/names.js';
+import { REVOCATION_REASONS, type RevocationReason } from '../domain/revocation.js';
+import { CLIENT_CERTIFICATE_STATUSES, type ClientCertificateStatus } from '../domain/statuses.js';
 import { PkiError, parseCertificateRequest, type CaSigner } from '../pki/index.js';
 import { AppError, badInput, notFound } from './app-error.js';
-import { parseAgentVersion } from './auth-status-rules.js';
+import { checkAgentVersion } from './auth-status-rules.js';
 import type { AuthorityInfo } from './authority-service.js';
 import { requireAdmin, requireViewer, type Caller } from './caller.js';
 import type { ServiceDeps } from './deps.js';
@@ -107,7 +104,7 @@ export function createClientAccessService(
   }
 
   function fromAutoApproveNetwork(address: string): boolean {
-    const plain = address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
+    const plain = plainAddress(address);
     const family = isIP(plain);
     return family !== 0 && autoApprove.check(plain, family === 4 ? 'ipv4' : 'ipv6');
   }
@@ -259,9 +256,8 @@ export function createClientAccessService(
      */
     async enroll(input: EnrollInput): Promise<{ requestId: string; status: ClientCertificateStatus }> {
       const agentId = checkAgentId(input.agentId);
-      const deviceName = checkText(input.deviceName, 'deviceName', { max: 255 });
-      const agentVersion = input.agentVersion.trim();
-      parseAgentVersion(agentVersion);
+      const deviceName = checkText(input.deviceName, 'deviceName', { max: DEVICE_NAME_MAX_LENGTH });
+      const agentVersion = checkAgentVersion(input.agentVersion);
       if (input.csrPem.length > MAX_CSR_LENGTH) throw csrInvalid(`csrPem is longer than ${MAX_CSR_LENGTH} characters`);
       // Before the CSR's signature is checked: that is the expensive part a flood would buy.
       const wait = enrollRate.take(addressKey(input.remoteAddress));

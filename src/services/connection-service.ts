@@ -9,10 +9,10 @@ import {
 import type { Tx } from '../db/client.js';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import { getCoreSettings } from '../db/settings-queries.js';
-import type { AuthStatus, ConnectionSource } from '../db/schema.js';
-import { CONNECTION_SOURCES } from '../db/schema.js';
+import { DEVICE_NAME_MAX_LENGTH } from '../domain/names.js';
+import { CONNECTION_SOURCES, type AuthStatus, type ConnectionSource } from '../domain/statuses.js';
 import { badInput } from './app-error.js';
-import { decideConnectionResult, parseAgentVersion, type CertificateFacts, type ConnectionVerdict } from './auth-status-rules.js';
+import { checkAgentVersion, decideConnectionResult, type CertificateFacts, type ConnectionVerdict } from './auth-status-rules.js';
 import type { ServiceDeps } from './deps.js';
 import { checkAgentId, checkText } from './input-checks.js';
 import { transact, type Outbox } from './transaction.js';
@@ -238,9 +238,8 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
       try {
         if (!CONNECTION_SOURCES.includes(input.source)) throw badInput(`unknown source ${input.source}`, 'source');
         const agentId = checkAgentId(input.agentId);
-        const agentVersion = input.agentVersion === null ? null : input.agentVersion.trim();
-        if (agentVersion !== null) parseAgentVersion(agentVersion);
-        const deviceName = input.deviceName ? checkText(input.deviceName, 'deviceName', { max: 255 }) : agentId;
+        const agentVersion = checkAgentVersion(input.agentVersion);
+        const deviceName = input.deviceName ? checkText(input.deviceName, 'deviceName', { max: DEVICE_NAME_MAX_LENGTH }) : agentId;
         const at = deps.clock();
         const verdict = decideConnectionResult({ agentVersion, agentId, certificate: input.certificate }, at);
         const remoteAddress = input.remoteAddress ? input.remoteAddress.slice(0, 64) : null;

@@ -12,9 +12,10 @@ import {
 import { insertAuditEvent } from '../db/audit-queries.js';
 import { adjustCounters } from '../db/counter-queries.js';
 import { getCoreSettings } from '../db/settings-queries.js';
-import { AUTH_STATUSES, type AuthStatus } from '../db/schema.js';
+import { DEVICE_NAME_MAX_LENGTH } from '../domain/names.js';
+import { AUTH_STATUSES, type AuthStatus } from '../domain/statuses.js';
 import { badInput, notFound } from './app-error.js';
-import { parseAgentVersion } from './auth-status-rules.js';
+import { checkAgentVersion } from './auth-status-rules.js';
 import { requireAdmin, requireViewer, type Caller } from './caller.js';
 import type { ServiceDeps } from './deps.js';
 import { checkAgentId, checkText, parseId } from './input-checks.js';
@@ -136,11 +137,10 @@ export function createDeviceService(deps: ServiceDeps) {
       }
       const seen = new Map<string, number>();
       const items: DeviceUpsert[] = inputs.map((d, i) => {
-        const name = checkText(d.name, `devices[${i}].name`, { max: 255 });
+        const name = checkText(d.name, `devices[${i}].name`, { max: DEVICE_NAME_MAX_LENGTH });
         const agentId = d.agentId == null || d.agentId.trim() === '' ? null : checkAgentId(d.agentId, `devices[${i}].agentId`);
-        const agentVersion =
-          d.agentVersion == null || d.agentVersion.trim() === '' ? null : d.agentVersion.trim();
-        if (agentVersion !== null) parseAgentVersion(agentVersion, `devices[${i}].agentVersion`);
+        // The inventory may not know a device's version: blank means none.
+        const agentVersion = checkAgentVersion(d.agentVersion?.trim() || null, `devices[${i}].agentVersion`);
         const key = agentId !== null ? `agent:${agentId}` : `name:${name.toLowerCase()}`;
         const twin = seen.get(key);
         if (twin !== undefined) {

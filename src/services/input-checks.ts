@@ -1,25 +1,22 @@
+import { AGENT_ID_MAX_LENGTH, AGENT_ID_PATTERN, forbiddenCharactersIn } from '../domain/names.js';
 import { badInput } from './app-error.js';
 
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
-
-/** checkText trims a free-text argument and enforces its length and printable characters. */
+/** checkText trims a free-text argument and enforces its length and the characters a name may hold (src/domain/names.ts). */
 export function checkText(value: string, argument: string, opts: { max: number; min?: number }): string {
   const v = value.trim();
   if (v.length < (opts.min ?? 1)) throw badInput(`${argument} must not be empty`, argument);
   if (v.length > opts.max) throw badInput(`${argument} is longer than ${opts.max} characters (got ${v.length})`, argument);
-  if (CONTROL.test(v)) throw badInput(`${argument} must not contain control characters`, argument);
+  const forbidden = forbiddenCharactersIn(v);
+  if (forbidden) throw badInput(`${argument} must not contain ${forbidden}`, argument);
   return v;
 }
 
-const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9._:{}@-]{0,127}$/;
-
-/** checkAgentId accepts the ids agents report: GUIDs, with or without braces, and host-like names. */
+/** checkAgentId accepts the ids agents report (AGENT_ID_PATTERN): GUIDs and host-like names. */
 export function checkAgentId(value: string, argument = 'agentId'): string {
   const v = value.trim();
-  if (!AGENT_ID.test(v)) {
+  if (!AGENT_ID_PATTERN.test(v)) {
     throw badInput(
-      `${argument} must be 1 to 128 letters, digits or . _ : { } @ - starting with a letter or digit (got ${JSON.stringify(v.slice(0, 70))})`,
+      `${argument} must be 1 to ${AGENT_ID_MAX_LENGTH} letters, digits or . _ : { } @ - starting with a letter or digit (got ${JSON.stringify(v.slice(0, 70))})`,
       argument,
     );
   }

@@ -1,6 +1,7 @@
 import { expireSucceededDevices } from '../db/device-queries.js';
 import { describeDatabaseError, isDatabaseUnavailable } from '../db/errors.js';
 import { pruneHistoryOlderThan } from '../db/history-queries.js';
+import { DAY_MS } from '../domain/time.js';
 import type { ServiceDeps } from './deps.js';
 import type { RevocationService } from './revocation-service.js';
 import { countMovedDevices } from './status-moves.js';
@@ -11,7 +12,6 @@ const EXPIRY_BATCH = 1000;
 export const HISTORY_BATCH = 10_000;
 /** The age retention counts in days: a walk every few minutes is plenty, whatever the sweep interval. */
 export const HISTORY_PRUNE_EVERY_MS = 10 * 60_000;
-const DAY_MS = 86_400_000;
 
 /**
  * createMaintenanceService runs the periodic work: expired certificates, the CRL's freshness and

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { plainAddress } from '../domain/addresses.js';
 
 /**
  * A token bucket per key (a client's address): `perMinute` calls at once, then `perMinute` a
@@ -58,7 +59,7 @@ export function createRateLimiter(opts: { perMinute: number; maxKeys?: number; c
  * usually holds a whole /64, so single addresses would be free for the taking).
  */
 export function addressKey(address: string): string {
-  const plain = address.startsWith('::ffff:') && address.includes('.') ? address.slice('::ffff:'.length) : address;
+  const plain = plainAddress(address);
   if (isIP(plain) !== 6) return plain;
   const [head = '', tail] = plain.split('::');
   const left = head === '' ? [] : head.split(':');

@@ -5,9 +5,8 @@ import {
   listSavedQueriesOfOwner,
   upsertChartQuery,
 } from '../db/saved-query-queries.js';
-import { AUTH_STATUSES, type AuthStatus } from '../db/schema.js';
+import { AUTH_STATUSES, STATUS_LABELS, type AuthStatus } from '../domain/statuses.js';
 import { badInput, notFound } from './app-error.js';
-import { STATUS_LABELS } from './auth-status-rules.js';
 import { requireAdmin, requireViewer, type Caller } from './caller.js';
 import type { ServiceDeps } from './deps.js';
 import type { DevicePage, DeviceService } from './device-service.js';

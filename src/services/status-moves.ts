@@ -1,6 +1,6 @@
 import type { DbExecutor } from '../db/client.js';
 import { adjustCounters } from '../db/counter-queries.js';
-import type { AuthStatus } from '../db/schema.js';
+import type { AuthStatus } from '../domain/statuses.js';
 import type { Outbox } from './transaction.js';
 
 /**

@@ -2,57 +2,19 @@ import type { StatusCounts } from '../db/counter-queries.js';
 import type { ClientCertificateRow, ConnectionResultRow, DeviceRow } from '../db/device-queries.js';
 import type { AuditEventRow } from '../db/audit-queries.js';
 import type { SavedQueryRow } from '../db/saved-query-queries.js';
-import { AUTH_STATUSES, type AuthStatus, type ConnectionSource, type FailureReason, type UnverifiedReason } from '../db/schema.js';
-import { STATUS_LABELS, isFullyManageable } from './auth-status-rules.js';
+import { AUTH_STATUSES, STATUS_LABELS, type AuthStatus, type ConnectionSource } from '../domain/statuses.js';
+import type {
+  AuthStatusSummaryView,
+  ClientCertificateView,
+  ConnectionAttemptView,
+  DeviceView,
+  InventoryAttributeView,
+} from '../events/views.js';
+import { isFullyManageable } from './auth-status-rules.js';
 
-// Views are what services hand to the transport: plain objects shaped like the API types.
-
-export interface ConnectionAttemptView {
-  id: number;
-  at: Date;
-  source: ConnectionSource;
-  result: AuthStatus;
-  failureReason: FailureReason | null;
-  agentVersion: string | null;
-  certificateSerialNumber: string | null;
-  verified: boolean;
-  unverifiedReason: UnverifiedReason | null;
-  remoteAddress: string | null;
-}
-
-export interface InventoryAttributeView {
-  path: string[];
-  value: string;
-}
-
-export interface DeviceView {
-  id: string;
-  dbId: number;
-  name: string;
-  agentId: string | null;
-  agentVersion: string | null;
-  isCoreServer: boolean;
-  authStatus: AuthStatus;
-  failureReason: FailureReason | null;
-  fullyManageable: boolean;
-  lastConnection: ConnectionAttemptView | null;
-  inventory: InventoryAttributeView[];
-  imported: boolean;
-  unverifiedAttempts: number;
-  lastUnverifiedAttemptAt: Date | null;
-}
-
-export interface AuthStatusSummaryView {
-  total: number;
-  succeeded: number;
-  noAuthenticationInfo: number;
-  failed: number;
-  mustUpgrade: number;
-  successRate: number;
-  items: { status: AuthStatus; label: string; count: number }[];
-  securityEnabled: boolean;
-  asOf: Date;
-}
+// Views are what services hand to the transport: plain objects shaped like the API types. Those the
+// live hub also carries are defined in src/events/views.ts and re-exported here for the transport.
+export type { AuthStatusSummaryView, ClientCertificateView, ConnectionAttemptView, DeviceView, InventoryAttributeView };
 
 export interface SavedQueryView {
   id: string;
@@ -71,28 +33,6 @@ export interface AuditEventView {
   action: string;
   targetId: string | null;
   details: string | null;
-}
-
-export interface ClientCertificateView {
-  id: string;
-  dbId: number;
-  deviceId: number;
-  status: ClientCertificateRow['status'];
-  subject: string;
-  keyAlgorithm: string;
-  publicKeyFingerprint: string;
-  requestedAt: Date;
-  decidedAt: Date | null;
-  decidedBy: string | null;
-  serialNumber: string | null;
-  notBefore: Date | null;
-  notAfter: Date | null;
-  certificatePem: string | null;
-  revokedAt: Date | null;
-  revocationReason: ClientCertificateRow['revocationReason'];
-  requestedDeviceName: string | null;
-  requestedAgentVersion: string | null;
-  requestedFrom: string | null;
 }
 
 /** summaryView turns kept counters into the chart's summary. */

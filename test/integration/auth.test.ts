@@ -19,7 +19,7 @@ import {
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Role } from '../../src/config.js';
+import type { Role } from '../../src/domain/roles.js';
 import { issueToken } from '../../src/server/auth.js';
 import {
   AuditLogDocument,
@@ -32,7 +32,8 @@ import {
   SecuritySettingsDocument,
   SummaryDocument,
 } from '../generated/graphql.js';
-import { errorCode, startTestCore, type GraphQLResult, type TestCore } from '../support/test-core.js';
+import { startCoreWithTokens } from '../support/core-with-tokens.js';
+import { errorCode, type GraphQLResult, type TestCore } from '../support/test-core.js';
 
 const WS_TIMEOUT_MS = 5_000;
 
@@ -46,9 +47,7 @@ describe('authentication and roles over HTTP and WebSocket', () => {
   let otherDataDir: string;
 
   beforeAll(async () => {
-    tc = await startTestCore();
-    admin = await tc.token('alice', ['SECURITY_ADMIN']);
-    viewer = await tc.token('victor', ['VIEWER']);
+    ({ tc, admin, viewer } = await startCoreWithTokens());
     otherDataDir = await mkdtemp(join(tmpdir(), 'certfleet-other-core-'));
     await tc.core.services.devices.registerDevices({ subject: 'seed', roles: ['SECURITY_ADMIN'] }, [
       { name: 'WS-AUTH-1', agentId: 'auth-1', agentVersion: '2024.1' },

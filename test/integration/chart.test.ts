@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countDevicesByStatus } from '../../src/db/device-queries.js';
 import { getCountersAndSwitch } from '../../src/db/counter-queries.js';
 import { rowsOf } from '../../src/db/rows.js';
-import type { AuthStatus } from '../../src/db/schema.js';
+import type { AuthStatus } from '../../src/domain/statuses.js';
 import {
   DeviceDocument,
   DevicesDocument,

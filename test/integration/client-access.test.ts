@@ -20,6 +20,7 @@ import {
   SummaryDocument,
 } from '../generated/graphql.js';
 import { agentsOf, createAgent, errorOf, type TestAgent } from '../support/agent.js';
+import { startCoreWithTokens } from '../support/core-with-tokens.js';
 import { errorCode, startTestCore, type TestCore } from '../support/test-core.js';
 
 const DAY = 24 * 3600_000;
@@ -65,9 +66,7 @@ describe('Manage client access: agents over mutual TLS, approvals, revocation, s
   const deviceOf = async (id: string) => (await tc.gql(DeviceDocument, { id }, admin)).data!.device!;
 
   beforeAll(async () => {
-    tc = await startTestCore({ clock: () => new Date(Date.now() + clockOffsetMs) });
-    admin = await tc.token('alice', ['SECURITY_ADMIN']);
-    viewer = await tc.token('victor', ['VIEWER']);
+    ({ tc, admin, viewer } = await startCoreWithTokens({ clock: () => new Date(Date.now() + clockOffsetMs) }));
   });
   afterAll(async () => {
     for (const a of agents) a.close();

@@ -4,9 +4,10 @@ import { issueToken } from '../../src/server/auth.js';
 import { transact } from '../../src/services/transaction.js';
 import { ApproveClientDocument, SummaryDocument } from '../generated/graphql.js';
 import { createAgent } from '../support/agent.js';
+import { startCoreWithTokens } from '../support/core-with-tokens.js';
 import { subscribeLive } from '../support/live-client.js';
 import { seed } from '../support/seed.js';
-import { startTestCore, type TestCore } from '../support/test-core.js';
+import type { TestCore } from '../support/test-core.js';
 
 const SUMMARY = 'subscription { authStatusSummaryChanged { total succeeded noAuthenticationInfo failed mustUpgrade successRate securityEnabled items { status count } } }';
 type Summary = { authStatusSummaryChanged: { total: number; succeeded: number; failed: number; noAuthenticationInfo: number; mustUpgrade: number } };
@@ -25,9 +26,7 @@ describe('live dashboards over graphql-ws', () => {
 
   beforeAll(async () => {
     // The dashboards of every test stay open until the end, more than one token's default number of sockets.
-    tc = await startTestCore({ env: { SUMMARY_PUSH_MS: '100', GRAPHQL_WS_MAX_CONNECTIONS_PER_TOKEN: '20' } });
-    admin = await tc.token('alice', ['SECURITY_ADMIN']);
-    viewer = await tc.token('victor', ['VIEWER']);
+    ({ tc, admin, viewer } = await startCoreWithTokens({ env: { SUMMARY_PUSH_MS: '100', GRAPHQL_WS_MAX_CONNECTIONS_PER_TOKEN: '20' } }));
   });
   afterAll(async () => {
     for (const s of opened) s.dispose();

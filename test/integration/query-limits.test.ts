@@ -3,8 +3,9 @@ import { getIntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_QUERY_LIMITS, DEFAULT_WEBSOCKET_LIMITS } from '../../src/server/query-limits.js';
 import { DevicesDocument } from '../generated/graphql.js';
+import { startCoreWithTokens } from '../support/core-with-tokens.js';
 import { openRawSocket, settled, type RawSocket } from '../support/raw-socket.js';
-import { startTestCore, type TestCore } from '../support/test-core.js';
+import type { TestCore } from '../support/test-core.js';
 
 type Body = { data?: Record<string, unknown> | null; errors?: { message: string; extensions?: Record<string, unknown> }[] };
 
@@ -54,9 +55,7 @@ describe('request limits over HTTP and graphql-ws', () => {
   }
 
   beforeAll(async () => {
-    tc = await startTestCore();
-    viewer = await tc.token('victor', ['VIEWER']);
-    admin = await tc.token('alice', ['SECURITY_ADMIN']);
+    ({ tc, admin, viewer } = await startCoreWithTokens());
   });
   afterAll(async () => {
     for (const s of sockets) s.close();

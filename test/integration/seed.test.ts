@@ -17,7 +17,7 @@ import { openDatabase, PGLITE_EXTENSIONS, type Database } from '../../src/db/cli
 import { getCountersAndSwitch } from '../../src/db/counter-queries.js';
 import { countDevicesByStatus } from '../../src/db/device-queries.js';
 import { rowsOf } from '../../src/db/rows.js';
-import { AUTH_STATUSES, type AuthStatus } from '../../src/db/schema.js';
+import { AUTH_STATUSES, type AuthStatus } from '../../src/domain/statuses.js';
 import type { AppEvent } from '../../src/events/bus.js';
 import { createPostgresEventBus } from '../../src/events/postgres-bus.js';
 import { createLogger } from '../../src/logger.js';

@@ -1,5 +1,5 @@
 import type { CertificateFacts } from '../../src/services/auth-status-rules.js';
-import type { ConnectionSource } from '../../src/db/schema.js';
+import type { ConnectionSource } from '../../src/domain/statuses.js';
 import type { TestCore } from './test-core.js';
 
 const HOUR = 3600_000;

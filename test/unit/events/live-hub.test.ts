@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createInProcessEventBus } from '../../../src/events/bus.js';
 import { createLiveHub, MAX_QUEUED_EVENTS, SubscriberTooSlowError } from '../../../src/events/live-hub.js';
 import { createLogger } from '../../../src/logger.js';
-import type { AuthStatusSummaryView, DeviceView } from '../../../src/services/views.js';
+import type { AuthStatusSummaryView, DeviceView } from '../../../src/events/views.js';
 
 const log = createLogger('silent');
 

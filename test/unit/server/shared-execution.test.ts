@@ -10,7 +10,9 @@ import {
   parse,
   type ExecutionResult,
 } from 'graphql';
-import { createDocumentCache, createSharedSubscribe, documentWeight, socketChannel } from '../../../src/server/shared-execution.js';
+import { createDocumentCache, documentWeight } from '../../../src/server/document-cache.js';
+import { createSharedSubscribe } from '../../../src/server/shared-execution.js';
+import { socketChannel } from '../../../src/server/socket-channel.js';
 
 /** A source that many subscribers share, as the live hub does: offer() reaches every open iterator. */
 function broadcaster() {

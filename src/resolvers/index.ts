@@ -1,16 +1,18 @@
 import 'reflect-metadata';
 import type { GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
-import { AuditResolver } from '../resolvers/audit.resolver.js';
-import { ClientAccessResolver } from '../resolvers/client-access.resolver.js';
-import { ClientCertificateResolver } from '../resolvers/client-certificate.resolver.js';
-import { DeviceResolver } from '../resolvers/device.resolver.js';
-import { LiveResolver } from '../resolvers/live.resolver.js';
-import { SavedQueryResolver } from '../resolvers/saved-query.resolver.js';
-import { SecurityResolver } from '../resolvers/security.resolver.js';
-import { DateTime } from './scalars.js';
+import { AuditResolver } from './audit.resolver.js';
+import { ClientAccessResolver } from './client-access.resolver.js';
+import { ClientCertificateResolver } from './client-certificate.resolver.js';
+import { DeviceResolver } from './device.resolver.js';
+import { LiveResolver } from './live.resolver.js';
+import { SavedQueryResolver } from './saved-query.resolver.js';
+import { SecurityResolver } from './security.resolver.js';
+import { DateTime } from '../schema/scalars.js';
 
-/** buildGraphQLSchema assembles the served schema from the type-graphql classes. */
+// The resolvers the API serves, composed here, where the schema is built: src/schema/ holds only the types they use.
+
+/** buildGraphQLSchema assembles the served schema from the resolvers and the type-graphql types they reach. */
 export async function buildGraphQLSchema(): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers: [

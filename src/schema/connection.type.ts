@@ -1,0 +1,40 @@
+import { Field, ObjectType, type ClassType } from 'type-graphql';
+
+// The page shape every list of the API shares: a connection of edges (cursor, node) and its pageInfo.
+
+@ObjectType()
+export class PageInfo {
+  @Field(() => Boolean)
+  hasNextPage!: boolean;
+
+  @Field(() => String, { nullable: true })
+  endCursor!: string | null;
+}
+
+/**
+ * Connection returns the base of the connection type for one node type, and registers its edge
+ * type, named after the node's type (Device → DeviceEdge). Use it once per node type:
+ *   @ObjectType() export class DeviceConnection extends Connection(Device) {}
+ * A list that also counts its matches adds its totalCount field in the subclass, after edges and pageInfo.
+ */
+export function Connection<TNode extends object>(nodeType: ClassType<TNode>) {
+  @ObjectType(`${nodeType.name}Edge`)
+  class Edge {
+    @Field(() => String)
+    cursor!: string;
+
+    @Field(() => nodeType)
+    node!: TNode;
+  }
+
+  // Registered only so the subclass inherits its fields; never reachable from the schema's roots, so never served.
+  @ObjectType(`${nodeType.name}ConnectionBase`)
+  abstract class NodeConnection {
+    @Field(() => [Edge])
+    edges!: Edge[];
+
+    @Field(() => PageInfo)
+    pageInfo!: PageInfo;
+  }
+  return NodeConnection;
+}
