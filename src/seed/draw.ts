@@ -15,6 +15,9 @@
  *   does, or has connected since and was refused.
  * - CLIENT_AGENTS_MUST_UPGRADE: a 9.x agent, no certificate, K results CLIENT_AGENTS_MUST_UPGRADE.
  * Every device's last_* columns are its newest connection result (the one with the highest id).
+ *
+ * A little over 400 lines: the batch builder is one class whose methods share the row being drawn;
+ * cutting it would pass that state between files for no gain in reading.
  */
 import { emptyCounts } from '../db/counter-queries.js';
 import type { RevocationReason } from '../domain/revocation.js';
@@ -26,15 +29,11 @@ import {
   type ConnectionSource,
   type FailureReason,
 } from '../domain/statuses.js';
+import { CLOCK_SKEW_MS, DAY_MS, HOUR_MS, MINUTE_MS } from '../domain/time.js';
 import { CertificateColumns, DeviceColumns, HistoryColumns, type Batch } from './columns.js';
 import { Rng, agentIdFor, cumulative, foreignSerial, hostSuffix, serialFor } from './ids.js';
 import { KEY_POOL_SIZE, patchedCertificatePem, patchedCsrPem, type PoolKey } from './placeholders.js';
 
-const DAY = 86_400_000;
-const HOUR = 3_600_000;
-const MINUTE = 60_000;
-// The CA backdates notBefore by this much (src/pki/signer.ts): seeded certificates do the same.
-const CLOCK_SKEW_MS = 5 * MINUTE;
 const ADMIN = 'seed:secadmin';
 const AUTO = 'system:auto-approval';
 
@@ -100,8 +99,8 @@ class BatchBuilder {
       byFailureReason: {},
       certificateCounts: Object.fromEntries(CLIENT_CERTIFICATE_STATUSES.map((s) => [s, 0])) as Record<ClientCertificateStatus, number>,
     };
-    this.certLife = plan.certificateDays * DAY;
-    this.windowStart = plan.now - plan.historyDays * DAY;
+    this.certLife = plan.certificateDays * DAY_MS;
+    this.windowStart = plan.now - plan.historyDays * DAY_MS;
   }
 
   /**
@@ -232,18 +231,18 @@ class BatchBuilder {
 
     if (status === 'AUTHENTICATION_SUCCEEDED') {
       version = rng.pick(MODERN_VERSIONS, MODERN_CUM);
-      const decided = Math.floor(rng.between(now - certLife + 5 * DAY, windowStart - DAY));
+      const decided = Math.floor(rng.between(now - certLife + 5 * DAY_MS, windowStart - DAY_MS));
       const auto = rng.chance(0.4);
-      const requested = decided - Math.floor(auto ? rng.between(1000, MINUTE) : rng.between(10 * MINUTE, 2 * DAY));
+      const requested = decided - Math.floor(auto ? rng.between(1000, MINUTE_MS) : rng.between(10 * MINUTE_MS, 2 * DAY_MS));
       createdAt = requested;
       if (rng.chance(0.1)) {
         // Renewed: the previous certificate was revoked as superseded when this one was approved.
         const oldDecided = decided - Math.floor(rng.between(0.5, 0.9) * certLife);
-        const oldRequested = oldDecided - Math.floor(rng.between(MINUTE, DAY));
+        const oldRequested = oldDecided - Math.floor(rng.between(MINUTE_MS, DAY_MS));
         this.cert('REVOKED', oldRequested, oldDecided, ADMIN, null, wholeSeconds(oldDecided - CLOCK_SKEW_MS), decided, 'SUPERSEDED');
         createdAt = oldRequested;
       }
-      if (rng.chance(0.3)) createdAt -= Math.floor(rng.between(DAY, 120 * DAY)); // imported before the agent enrolled
+      if (rng.chance(0.3)) createdAt -= Math.floor(rng.between(DAY_MS, 120 * DAY_MS)); // imported before the agent enrolled
       this.cert('APPROVED', requested, decided, auto ? AUTO : ADMIN, null, wholeSeconds(decided - CLOCK_SKEW_MS));
       const serial = this.serial;
       const notAfter = this.notAfter;
@@ -257,25 +256,25 @@ class BatchBuilder {
         // Imported by registerDevices, no agent.
         hasAgent = false;
         version = null;
-        createdAt = Math.floor(rng.between(now - 400 * DAY, now - HOUR));
+        createdAt = Math.floor(rng.between(now - 400 * DAY_MS, now - HOUR_MS));
       } else {
         // An agent that enrolled and has not connected since.
         version = rng.pick(MODERN_VERSIONS, MODERN_CUM);
-        createdAt = Math.floor(rng.between(now - 60 * DAY, now - HOUR));
+        createdAt = Math.floor(rng.between(now - 60 * DAY_MS, now - HOUR_MS));
         const u = rng.next();
         if (u < 0.55) this.cert('PENDING', createdAt);
         else if (u < 0.65) {
-          const at = Math.min(now, createdAt + Math.floor(rng.between(HOUR, 3 * DAY)));
+          const at = Math.min(now, createdAt + Math.floor(rng.between(HOUR_MS, 3 * DAY_MS)));
           this.cert('REJECTED', createdAt, at, ADMIN, rng.pick(REJECTION_NOTES, REJECTION_CUM));
         } else if (u < 0.75) {
-          const at = Math.min(now, createdAt + Math.floor(rng.between(MINUTE, DAY)));
+          const at = Math.min(now, createdAt + Math.floor(rng.between(MINUTE_MS, DAY_MS)));
           this.cert('APPROVED', createdAt, at, ADMIN, null, wholeSeconds(at - CLOCK_SKEW_MS));
         }
       }
       updatedAt = createdAt;
     } else if (status === 'CLIENT_AGENTS_MUST_UPGRADE') {
       version = rng.pick(LEGACY_VERSIONS, LEGACY_CUM);
-      createdAt = Math.floor(rng.between(now - 400 * DAY, windowStart));
+      createdAt = Math.floor(rng.between(now - 400 * DAY_MS, windowStart));
       const at = this.connectionTimes(windowStart, now);
       this.record(at, version, status, null, null, null, 0.2);
       updatedAt = at[at.length - 1]!;
@@ -283,7 +282,7 @@ class BatchBuilder {
       version = rng.pick(MODERN_VERSIONS, MODERN_CUM);
       reason = rng.pick(plan.reasons, plan.reasonCum);
       b.byFailureReason[reason] = (b.byFailureReason[reason] ?? 0) + 1;
-      createdAt = Math.floor(rng.between(now - 90 * DAY, windowStart - 3 * DAY));
+      createdAt = Math.floor(rng.between(now - 90 * DAY_MS, windowStart - 3 * DAY_MS));
       const at = this.connectionTimes(windowStart, now);
       updatedAt = at[at.length - 1]!;
       const failed = 'AUTHENTICATION_FAILED';
@@ -295,21 +294,21 @@ class BatchBuilder {
         case 'CERTIFICATE_REJECTED':
           // Waiting for approval, or refused: the agent presents a self-signed certificate of its key.
           if (reason === 'CERTIFICATE_NOT_APPROVED') this.cert('PENDING', createdAt);
-          else this.cert('REJECTED', createdAt, createdAt + Math.floor(rng.between(HOUR, 2 * DAY)), ADMIN, rng.pick(REJECTION_NOTES, REJECTION_CUM));
-          this.record(at, version, failed, reason, foreignSerial(rng), wholeSeconds(createdAt) + 365 * DAY, 0.05);
+          else this.cert('REJECTED', createdAt, createdAt + Math.floor(rng.between(HOUR_MS, 2 * DAY_MS)), ADMIN, rng.pick(REJECTION_NOTES, REJECTION_CUM));
+          this.record(at, version, failed, reason, foreignSerial(rng), wholeSeconds(createdAt) + 365 * DAY_MS, 0.05);
           break;
         case 'UNTRUSTED_ISSUER':
         case 'DEVICE_MISMATCH':
           // Another CA's certificate, or one this core issued to another device (a cloned image).
-          this.record(at, version, failed, reason, foreignSerial(rng), wholeSeconds(now + rng.between(30, 300) * DAY), 0.05);
+          this.record(at, version, failed, reason, foreignSerial(rng), wholeSeconds(now + rng.between(30, 300) * DAY_MS), 0.05);
           break;
         case 'CERTIFICATE_REVOKED': {
-          const decided = Math.floor(rng.between(Math.max(createdAt, now - certLife + 10 * DAY), windowStart - DAY));
+          const decided = Math.floor(rng.between(Math.max(createdAt, now - certLife + 10 * DAY_MS), windowStart - DAY_MS));
           const revocationReason = rng.pick(REVOCATION_REASONS, REVOCATION_CUM);
           const notBefore = wholeSeconds(decided - CLOCK_SKEW_MS);
           if (rng.chance(0.6)) {
             // Revoked, and refused at every connection since.
-            const revokedAt = Math.floor(rng.between(decided + HOUR, windowStart));
+            const revokedAt = Math.floor(rng.between(decided + HOUR_MS, windowStart));
             this.cert('REVOKED', createdAt, decided, ADMIN, null, notBefore, revokedAt, revocationReason);
             this.record(at, version, failed, reason, this.serial, this.notAfter, 0.05);
           } else {
@@ -325,19 +324,19 @@ class BatchBuilder {
         default: {
           if (rng.chance(0.5) || now - updatedAt < 2000) {
             // Expired before the window; refused at every connection since.
-            const notAfter = wholeSeconds(rng.between(windowStart - 60 * DAY, windowStart - HOUR));
+            const notAfter = wholeSeconds(rng.between(windowStart - 60 * DAY_MS, windowStart - HOUR_MS));
             const decided = notAfter - certLife;
-            createdAt = decided - Math.floor(rng.between(MINUTE, DAY));
+            createdAt = decided - Math.floor(rng.between(MINUTE_MS, DAY_MS));
             this.cert('APPROVED', createdAt, decided, ADMIN, null, notAfter - certLife - CLOCK_SKEW_MS);
             this.record(at, version, failed, 'CERTIFICATE_EXPIRED', this.serial, this.notAfter, 0.05);
           } else {
             // Expired after its last (succeeded) connection: the expiry sweep moved the device.
             const notAfter = wholeSeconds(rng.between(updatedAt + 1000, now));
             const decided = notAfter - certLife;
-            createdAt = decided - Math.floor(rng.between(MINUTE, DAY));
+            createdAt = decided - Math.floor(rng.between(MINUTE_MS, DAY_MS));
             this.cert('APPROVED', createdAt, decided, ADMIN, null, notAfter - certLife - CLOCK_SKEW_MS);
             this.record(at, version, 'AUTHENTICATION_SUCCEEDED', null, this.serial, this.notAfter, 0.15);
-            updatedAt = Math.min(now, notAfter + Math.floor(rng.between(1000, 10 * MINUTE)));
+            updatedAt = Math.min(now, notAfter + Math.floor(rng.between(1000, 10 * MINUTE_MS)));
           }
           break;
         }
