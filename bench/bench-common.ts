@@ -1,9 +1,11 @@
-// Helpers both benchmarks use: what machine and commit a result belongs to, and a CPU profiler.
+// Helpers the benchmarks share: what machine and commit a result belongs to, a CPU profiler, the
+// result files, the load child's IPC, the core's environment, and how a benchmark's script starts.
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
+import { isMain } from '../src/cli/is-main.js';
 
 /** machine describes the computer a result was measured on. */
 export function machine() {
@@ -177,4 +179,33 @@ export function benchCoreEnv(dataDir: string, databaseUrl: string | undefined, e
   if (databaseUrl) env.DATABASE_URL = databaseUrl;
   if (process.env.CA_KEY_PASSPHRASE) env.CA_KEY_PASSPHRASE = process.env.CA_KEY_PASSPHRASE;
   return env;
+}
+
+/** UsageError is a bad command line: runBenchMain prints it with the usage and exits 2. */
+export class UsageError extends Error {}
+
+/** positiveNumber reads an option's value as a positive whole number (or, with decimal, any positive number). */
+export function positiveNumber(raw: string, name: string, decimal = false): number {
+  const ok = decimal ? /^\d+(\.\d+)?$/.test(raw) : /^\d+$/.test(raw);
+  if (!ok || Number(raw) <= 0) throw new UsageError(`${name} needs a positive ${decimal ? 'number' : 'whole number'} (got ${JSON.stringify(raw)})`);
+  return Number(raw);
+}
+
+/**
+ * runBenchMain runs a benchmark's main when moduleUrl is the script being run (importing the module
+ * starts nothing). A bad command line (a UsageError, or an error of node:util parseArgs) prints its
+ * message and the usage and exits 2; any other failure prints its stack (and cause) and exits 1.
+ */
+export function runBenchMain(moduleUrl: string, usage: string, main: () => Promise<void>): void {
+  if (!isMain(moduleUrl)) return;
+  main().catch((err: unknown) => {
+    const code = (err as { code?: unknown } | null)?.code;
+    if (err instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
+      process.stderr.write(`${(err as Error).message}\n${usage}\n`);
+      process.exit(2);
+    }
+    console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+    if (err instanceof Error && err.cause) console.error('cause:', err.cause);
+    process.exit(1);
+  });
 }

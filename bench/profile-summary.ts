@@ -6,6 +6,10 @@
  *   (several files, e.g. the per-call profiles of `issuance.bench.ts --profile DIR`, are added up)
  */
 import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { positiveNumber, runBenchMain } from './bench-common.js';
+
+const USAGE = 'usage: npx tsx bench/profile-summary.ts FILE.cpuprofile [FILE…] [--top N]';
 
 interface CallFrame {
   functionName: string;
@@ -63,13 +67,17 @@ function category(stack: CallFrame[]): string {
   return `other: ${area(leaf.url, leaf.functionName)}`;
 }
 
-function main(): void {
-  const args = process.argv.slice(2);
-  const topIdx = args.indexOf('--top');
-  const top = topIdx >= 0 ? Number(args[topIdx + 1]) : 25;
-  const files = args.filter((a, i) => !a.startsWith('--') && i !== topIdx + 1);
+async function main(): Promise<void> {
+  const { values, positionals: files } = parseArgs({
+    args: process.argv.slice(2),
+    options: { top: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) return void console.log(USAGE);
+  const top = values.top === undefined ? 25 : positiveNumber(values.top, '--top');
   if (files.length === 0) {
-    console.error('usage: npx tsx bench/profile-summary.ts FILE.cpuprofile [FILE…] [--top N]');
+    console.error(USAGE);
     process.exit(2);
   }
   const byCategory = new Map<string, number>();
@@ -114,4 +122,4 @@ function main(): void {
   print('top functions by self time', byFn);
 }
 
-main();
+runBenchMain(import.meta.url, USAGE, main);

@@ -19,6 +19,8 @@
  * quick run writes its JSON to a scratch directory and changes no recorded result.
  *
  * Usage: npm run bench [-- --quick] [--devices N] [--keep] [--only api,fanout,gateway,issuance]
+ *
+ * The table the suite prints and writes into BENCHMARKS.md is made in suite-table.ts.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -29,19 +31,17 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
+import { isMain } from '../src/cli/is-main.js';
 import { loadConfig, redactUrl } from '../src/config.js';
 import { issueToken } from '../src/server/auth.js';
-import { runApiBench, type ApiBenchResult } from './api.bench.js';
-import { machine, sourceVersion } from './bench-common.js';
+import { runApiBench } from './api.bench.js';
+import { machine, sourceVersion, UsageError } from './bench-common.js';
+import { markdown, tableRows, writeBenchmarksMd } from './suite-table.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const BENCHES = ['api', 'fanout', 'gateway', 'issuance'] as const;
 type Bench = (typeof BENCHES)[number];
-const MARK_START = '<!-- bench:suite:start -->';
-const MARK_END = '<!-- bench:suite:end -->';
-
-class UsageError extends Error {}
 
 interface Plan {
   quick: boolean;
@@ -153,18 +153,6 @@ function rssOf(pid: number): number {
 
 function readJson(file: string): any {
   return JSON.parse(readFileSync(file, 'utf8'));
-}
-
-const fmt = (n: number, digits = 2) =>
-  Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a';
-
-interface Row {
-  what: string;
-  measured: string;
-  baseline: string;
-  ratio: string;
-  goal: string;
-  met: boolean | null;
 }
 
 async function main(): Promise<number> {
@@ -285,7 +273,7 @@ async function main(): Promise<number> {
   const table = markdown({ ...suite, jsonName: p.quick ? jsonFile : 'bench/results/suite.json' });
   log(`\n${table}`);
   log(`results: ${jsonFile}`);
-  if (!p.quick) writeBenchmarksMd(table);
+  if (!p.quick) writeBenchmarksMd(root, table);
 
   // The suite asserts that every benchmark ran and produced its figures, not how fast they were.
   const missing = [...p.only].filter((b) => !ran.includes(b));
@@ -297,147 +285,12 @@ async function main(): Promise<number> {
   return 0;
 }
 
-function tableRows(results: Record<string, any>): Row[] {
-  const rows: Row[] = [];
-  const api = results.api as (ApiBenchResult & { coreRssBytes: number }) | undefined;
-  if (api) {
-    const s = api.summary;
-    rows.push({
-      what: `\`authStatusSummary\` over HTTP at ${api.devices.toLocaleString('en-US')} devices (median latency)`,
-      measured: `${fmt(s.summary.medianMs)} ms`,
-      baseline: `\`GROUP BY auth_status\` over devices: ${fmt(s.groupBy.medianMs)} ms`,
-      ratio: `${fmt(s.groupByOverSummary, 0)} × faster`,
-      goal: '≥ 100 × faster',
-      met: s.groupByOverSummary >= 100,
-    });
-    rows.push({
-      what: '`authStatusSummary` vs the HTTP + GraphQL floor',
-      measured: `${fmt(s.summary.medianMs)} ms`,
-      baseline: `\`{ __typename }\` on the same server: ${fmt(s.typename.medianMs)} ms`,
-      ratio: `${fmt(s.summaryOverTypename)} ×`,
-      goal: '≤ 1.5 ×',
-      met: s.summaryOverTypename <= 1.5,
-    });
-    rows.push({
-      what: `server memory at ${api.devices.toLocaleString('en-US')} devices, after the API benchmark (its own process)`,
-      measured: Number.isFinite(api.coreRssBytes) ? `RSS ${fmt(api.coreRssBytes / 2 ** 20, 0)} MiB` : 'n/a',
-      baseline: '—',
-      ratio: '—',
-      goal: 'report',
-      met: null,
-    });
-    const g = api.pagination;
-    rows.push({
-      what: `\`devices(filter: {authStatus})\`, page ${g.depth + 1} (${g.pageSize} per page)`,
-      measured: g.deepPageFound ? `${fmt(g.deep.medianMs)} ms` : 'n/a',
-      baseline: `first page: ${fmt(g.first.medianMs)} ms`,
-      ratio: `${fmt(g.deepOverFirst)} ×`,
-      goal: '≤ 2 ×',
-      met: g.deepPageFound ? g.deepOverFirst <= 2 : null,
-    });
-  }
-  const fan = results.fanout;
-  if (fan) {
-    const big = fan.sizes.at(-1);
-    const ratio = big.certfleet.total.median / big.bare.total.median;
-    rows.push({
-      what: `summary fan-out to ${big.subscribers.toLocaleString('en-US')} subscribers (median, change → last subscriber)`,
-      measured: `${fmt(big.certfleet.total.median, 1)} ms`,
-      baseline: `bare \`ws\` broadcast: ${fmt(big.bare.total.median, 1)} ms`,
-      ratio: `${fmt(ratio)} ×`,
-      goal: '≤ 2 ×',
-      met: ratio <= 2,
-    });
-    const rss = big.memory?.withSubscribers?.rss;
-    rows.push({
-      what: `server memory with ${big.subscribers.toLocaleString('en-US')} subscribers on the seeded fleet`,
-      measured: typeof rss === 'number' ? `RSS ${fmt(rss / 2 ** 20, 0)} MiB` : 'n/a',
-      baseline: '—',
-      ratio: '—',
-      goal: 'report',
-      met: null,
-    });
-  }
-  const gw = results.gateway;
-  if (gw) {
-    const names: Record<string, string> = {
-      handshake: 'a new TLS handshake per result',
-      resumed: 'resumed TLS sessions',
-      keepalive: 'kept-alive connections',
-    };
-    for (const mode of gw.modes ?? []) {
-      const goal: number | undefined = mode.goal?.ratioAtLeast;
-      rows.push({
-        what: `connection results recorded per second through the mTLS gateway, ${names[mode.mode] ?? mode.mode}`,
-        measured: `${fmt(mode.certfleet.medianRate, 0)} /s`,
-        baseline: `bare https with client-certificate auth: ${fmt(mode.bare.medianRate, 0)} /s`,
-        ratio: `${fmt(mode.ratio)} ×`,
-        goal: goal === undefined ? 'report' : `≥ ${goal} ×`,
-        met: goal === undefined ? null : mode.ratio >= goal,
-      });
-    }
-  }
-  const iss = results.issuance;
-  if (iss) {
-    rows.push({
-      what: 'certificates issued per second through `approveClients`',
-      measured: `${fmt(iss.endToEnd.perSecond, 0)} /s`,
-      baseline: `raw \`node:crypto\` signing: ${fmt(iss.rawSign.perSecond, 0)} /s`,
-      ratio: `${fmt(iss.ratios.endToEndOverRaw)} ×`,
-      goal: `≥ ${iss.goals.endToEndOverRaw.goal} ×`,
-      met: iss.goals.endToEndOverRaw.met,
-    });
-    rows.push({
-      what: 'certificates issued per second through `approveClients`',
-      measured: `${fmt(iss.endToEnd.perSecond, 0)} /s`,
-      baseline: `pure node-forge signing: ${fmt(iss.forge.perSecond, 1)} /s`,
-      ratio: `${fmt(iss.ratios.endToEndOverForge, 1)} ×`,
-      goal: `≥ ${iss.goals.endToEndOverForge.goal} ×`,
-      met: iss.goals.endToEndOverForge.met,
-    });
-  }
-  return rows;
+if (isMain(import.meta.url)) {
+  main().then(
+    (code) => process.exit(code),
+    (err) => {
+      process.stderr.write(`benchmark suite failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
 }
-
-function markdown(suite: { jsonName: string; date: string; command: string; machine: ReturnType<typeof machine>; source: { commit: string | null }; loadAverages: number[][]; devices: number; rows: Row[]; seconds: number }): string {
-  const m = suite.machine;
-  const loads = suite.loadAverages.map((l) => l[0]!.toFixed(1));
-  const lines = [
-    `Measured by \`${suite.command}\` on ${suite.date.slice(0, 16).replace('T', ' ')} UTC in ${Math.round(suite.seconds)} s:`,
-    `${m.nproc} CPUs (${m.cpuModel}), ${m.memoryGB} GB, Node ${m.node}, ${m.platform}; commit ${suite.source.commit?.slice(0, 7) ?? 'unknown'};`,
-    `1-minute load average between the steps: ${loads.join(', ')}. The raw figures are in \`${suite.jsonName}\`.`,
-    '',
-    '| what | measured | baseline in the same run | ratio | goal | met? |',
-    '|---|---|---|---|---|---|',
-    ...suite.rows.map(
-      (r) => `| ${r.what} | ${r.measured} | ${r.baseline} | ${r.ratio} | ${r.goal} | ${r.met === null ? '—' : r.met ? 'yes' : '**no**'} |`,
-    ),
-  ];
-  return lines.join('\n');
-}
-
-function writeBenchmarksMd(table: string): void {
-  const file = join(root, 'BENCHMARKS.md');
-  const text = readFileSync(file, 'utf8');
-  const block = `${MARK_START}\n${table}\n${MARK_END}`;
-  const a = text.indexOf(MARK_START);
-  const b = text.indexOf(MARK_END);
-  let next: string;
-  if (a >= 0 && b > a) next = text.slice(0, a) + block + text.slice(b + MARK_END.length);
-  else {
-    // First run: the table goes after the introduction, before the first section.
-    const at = text.indexOf('\n## ');
-    const head = at >= 0 ? text.slice(0, at) : text;
-    const rest = at >= 0 ? text.slice(at) : '';
-    next = `${head}\n## The suite (\`npm run bench\`)\n\n${block}\n${rest}`;
-  }
-  writeFileSync(file, next);
-}
-
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    process.stderr.write(`benchmark suite failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-    process.exit(1);
-  },
-);

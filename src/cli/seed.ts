@@ -2,7 +2,7 @@ import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
 import { isMain } from './is-main.js';
 import { redactUrl } from '../config.js';
-import { DEFAULT_STATUS_MIX, SeedRefusedError, resolveStatusMix, seedFleet, type SeedProgress, type SeedReport } from '../db/bulk-seed.js';
+import { DEFAULT_STATUS_MIX, SeedRefusedError, resolveStatusMix, seedFleet, type SeedProgress, type SeedReport } from '../seed/index.js';
 import { openDatabase } from '../db/client.js';
 import { AUTH_STATUSES, type AuthStatus } from '../domain/statuses.js';
 
@@ -27,7 +27,7 @@ device, the CA and the CRL are left to the core, which can run on the database b
   --append            add to a database that already has devices (default: refuse)
   --help              show this help
 
-Certificate and request PEMs are placeholders that parse but verify with nothing; see src/db/bulk-seed.ts.
+Certificate and request PEMs are placeholders that parse but verify with nothing; see src/seed/placeholders.ts.
 `;
 
 const MIX_FLAGS: Record<string, AuthStatus> = {

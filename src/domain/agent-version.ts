@@ -28,3 +28,9 @@ export function agentVersionMajor(version: string): number | undefined {
 export function agentMustUpgrade(major: number): boolean {
   return major < FIRST_SECURE_AGENT_MAJOR;
 }
+
+/** AgentVersion is an agent version checked once, on the way in: its trimmed text and its major number. */
+export interface AgentVersion {
+  readonly text: string;
+  readonly major: number;
+}

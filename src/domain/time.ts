@@ -7,3 +7,9 @@ export const CLOCK_SKEW_MS = 5 * 60 * 1000;
 
 /** DAY_MS is one day in milliseconds (validity periods and retention are counted in days). */
 export const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** HOUR_MS is one hour in milliseconds. */
+export const HOUR_MS = 60 * 60 * 1000;
+
+/** MINUTE_MS is one minute in milliseconds. */
+export const MINUTE_MS = 60 * 1000;

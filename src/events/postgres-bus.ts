@@ -9,13 +9,24 @@ export interface Notifications {
 }
 
 /** CHANNEL is the NOTIFY channel every replica listens on. */
-export const CHANNEL = 'certfleet_events';
+const CHANNEL = 'certfleet_events';
 /** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more; events travel as ASCII JSON, so characters are bytes. */
 const MAX_PAYLOAD_CHARS = 7900;
 
 /** asciiJson writes an event as JSON with everything beyond ASCII (a subject, a reject note) as \u escapes. */
 function asciiJson(event: AppEvent): string {
   return JSON.stringify(event).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * notifyReplicas sends one committed event to the bus of every replica on this PostgreSQL server,
+ * for a tool that commits changes without a bus of its own (the bulk seed): subscribers hear it
+ * as if a replica had published it.
+ */
+export async function notifyReplicas(notifications: Notifications, event: AppEvent): Promise<void> {
+  const payload = asciiJson(event);
+  if (payload.length > MAX_PAYLOAD_CHARS) throw new RangeError(`an event of ${payload.length} characters does not fit in one notification`);
+  await notifications.notify(CHANNEL, payload);
 }
 
 /**

@@ -1,4 +1,5 @@
-// A live dashboard as the README shows one: a graphql-ws subscriber to authStatusSummaryChanged that reconnects.
+// A live dashboard as the README shows one: a graphql-ws subscriber to authStatusSummaryChanged that
+// reconnects; and, after a fault, the wait until it shows what a fresh read and the database show.
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 
@@ -7,6 +8,8 @@ const SUBSCRIPTION = `subscription FaultRunDashboard { authStatusSummaryChanged 
 const QUERY = `query FaultRunSummary { authStatusSummary { ${FIELDS} } }`;
 
 import { countsOf, type SummaryCounts } from '../simulator/mix.js';
+import { withDatabase } from './database.js';
+import { checkCounters } from './verify.js';
 
 export type { SummaryCounts };
 
@@ -103,4 +106,69 @@ export function sameCounts(a: SummaryCounts | undefined, b: SummaryCounts | unde
     a.failed === b.failed &&
     a.mustUpgrade === b.mustUpgrade
   );
+}
+
+export interface DashboardReport {
+  replica: string;
+  resynced: boolean;
+  /** From the end of the load until its last message equalled a fresh read (and the database). */
+  resyncMs: number | null;
+  messages: number;
+  messagesAfterFault: number;
+  reconnects: number;
+  /** For a restarted replica: from its restart being ready to the dashboard's first message from it. */
+  backAfterRestartMs: number | null;
+  /** From the fault to the first message once it was over (the server back, PostgreSQL back, the replica gone): how long the chart stood still. */
+  updatesResumedMs: number | null;
+  last: SummaryCounts | null;
+  freshRead: SummaryCounts | null;
+  database: SummaryCounts | null;
+  errors: string[];
+}
+
+/**
+ * awaitResync waits (up to timeoutMs) until the dashboard's last message equals a fresh read and the
+ * database's counters, with a message since the fault; it reports how long that took.
+ */
+export async function awaitResync(
+  d: Dashboard,
+  graphqlUrl: string,
+  token: string,
+  databaseUrl: string,
+  o: { faultAt: number; faultEnd: number; loadEnd: number; restartedAt: number | null; timeoutMs: number },
+): Promise<DashboardReport> {
+  const deadline = Date.now() + o.timeoutMs;
+  let freshRead: SummaryCounts | null = null;
+  let database: SummaryCounts | null = null;
+  let resyncMs: number | null = null;
+  for (;;) {
+    try {
+      freshRead = await readSummary(graphqlUrl, token);
+      database = summaryOfCounters((await withDatabase(databaseUrl, 10_000, checkCounters)).counters);
+    } catch (err) {
+      d.errors.push(`reading the summary: ${(err as Error).message}`);
+    }
+    if (sameCounts(d.last(), freshRead ?? undefined) && sameCounts(freshRead ?? undefined, database ?? undefined) && d.messages.some((m) => m.at >= o.faultAt)) {
+      resyncMs = Date.now() - o.loadEnd;
+      break;
+    }
+    if (Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const firstBack = o.restartedAt === null ? undefined : d.messages.find((m) => m.at >= o.restartedAt!);
+  const resumed = d.messages.find((m) => m.at >= o.faultEnd);
+  return {
+    replica: d.replica,
+    resynced: resyncMs !== null,
+    resyncMs,
+    messages: d.messages.length,
+    messagesAfterFault: d.messages.filter((m) => m.at >= o.faultAt).length,
+    reconnects: Math.max(0, d.connectedAt.length - 1),
+    backAfterRestartMs: firstBack && o.restartedAt !== null ? firstBack.at - o.restartedAt : null,
+    updatesResumedMs: resumed ? resumed.at - o.faultAt : null,
+    last: d.last() ?? null,
+    freshRead,
+    database,
+    errors: [...new Set(d.errors)].slice(0, 5),
+  };
 }

@@ -3,7 +3,8 @@
 import type { KeyObject } from 'node:crypto';
 import { createAgentClient, generateAgentKeyPair, type AgentClient, type AgentResponse, type CertificateChoice } from '../agent-client/agent-client.js';
 import type { AdminApi } from '../simulator/admin-api.js';
-import { createSleeper, CURRENT_AGENT_VERSION, OLD_AGENT_VERSION } from '../simulator/simulation.js';
+import { CURRENT_AGENT_VERSION, OLD_AGENT_VERSION } from '../simulator/agent-script.js';
+import { createSleeper } from '../simulator/sleeper.js';
 import { Slots } from '../simulator/slots.js';
 
 /**

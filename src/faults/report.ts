@@ -1,4 +1,4 @@
-import type { FaultReport } from './fault-run.js';
+import type { FaultReport } from './fault-report.js';
 
 const n = (x: number) => x.toLocaleString('en-US');
 const s = (ms: number | null | undefined) => (ms === null || ms === undefined ? '—' : `${(ms / 1000).toFixed(1)} s`);

@@ -2,6 +2,7 @@ import { createHash, createPrivateKey, createPublicKey, randomBytes, sign, verif
 import { forbiddenCharactersIn } from '../domain/names.js';
 import { CLOCK_SKEW_MS } from '../domain/time.js';
 import { PkiError } from './errors.js';
+import { decodeSinglePem, encodePem } from './pem.js';
 import { randomSerialNumber } from './serial-number.js';
 import { x509 } from './x509-provider.js';
 
@@ -67,7 +68,7 @@ export async function createCertificateAuthority(opts: { commonName: string; now
     ],
   });
 
-  const certificatePem = certificate.toString('pem');
+  const certificatePem = encodePem(certificate.rawData, 'CERTIFICATE');
   const privateKeyPkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
   return { certificatePem, privateKeyPkcs8, ...summarize(certificate) };
 }
@@ -107,18 +108,16 @@ export async function checkKeyMatchesCertificate(certificatePem: string, private
 }
 
 function parseCertificatePem(pem: string): x509.X509Certificate {
-  let certificate: x509.X509Certificate;
+  // One PEM rule for every certificate we read: exactly one CERTIFICATE block (the library alone would also take bare base64 or hex).
+  const decoded = decodeSinglePem(pem, ['CERTIFICATE']);
+  if ('reason' in decoded) {
+    throw new PkiError('CERTIFICATE_INVALID', `not a PEM certificate: ${decoded.reason}`);
+  }
   try {
-    // The library also accepts bare base64 or hex; we promise PEM, so insist on exactly one CERTIFICATE block.
-    const blocks = x509.PemConverter.decodeWithHeaders(pem);
-    if (blocks.length !== 1 || blocks[0].type !== 'CERTIFICATE') {
-      throw new Error('expected exactly one CERTIFICATE block');
-    }
-    certificate = new x509.X509Certificate(blocks[0].rawData);
+    return new x509.X509Certificate(decoded.der);
   } catch (err) {
     throw new PkiError('CERTIFICATE_INVALID', `not a PEM certificate: ${(err as Error).message}`);
   }
-  return certificate;
 }
 
 function summarize(certificate: x509.X509Certificate): CertificateSummary {

@@ -16,9 +16,12 @@ export interface CertificateParts {
   spkiDer: Buffer;
   /** The extended key usage OIDs, dotted; undefined when the extension is absent. */
   extendedKeyUsage: string[] | undefined;
+  /** The explicit [3] extensions block as sent, for the rarer extensions read on demand; undefined in a certificate without. */
+  extensionsDer: Buffer | undefined;
 }
 
 const EXT_KEY_USAGE_OID = Buffer.from('551d25', 'hex'); // 2.5.29.37, contents only
+const SUBJECT_KEY_ID_OID = Buffer.from('551d0e', 'hex'); // 2.5.29.14, contents only
 
 /** readCertificateParts takes an X.509 certificate apart without re-encoding anything; it throws DerError on any malformation. */
 export function readCertificateParts(der: Uint8Array): CertificateParts {
@@ -61,27 +64,44 @@ export function readCertificateParts(der: Uint8Array): CertificateParts {
     notAfter: readTime(der, times[1]),
     spkiDer: rawOf(der, spki),
     extendedKeyUsage: extensions ? readExtendedKeyUsage(der, extensions) : undefined,
+    extensionsDer: extensions ? rawOf(der, extensions) : undefined,
   };
 }
 
+/** readSubjectKeyIdentifier is the keyIdentifier of the subjectKeyIdentifier extension in CertificateParts.extensionsDer; undefined when absent. */
+export function readSubjectKeyIdentifier(extensionsDer: Buffer | undefined): Buffer | undefined {
+  if (!extensionsDer) return undefined;
+  const value = findExtension(extensionsDer, readNode(extensionsDer, 0), SUBJECT_KEY_ID_OID, 'subject key identifier');
+  return value && contentOf(extensionsDer, expectTag(value, TAG.OCTET_STRING, 'a key identifier'));
+}
+
 function readExtendedKeyUsage(der: Uint8Array, explicit: DerNode): string[] | undefined {
+  const value = findExtension(der, explicit, EXT_KEY_USAGE_OID, 'extended key usage');
+  return (
+    value &&
+    childrenOf(der, expectTag(value, TAG.SEQUENCE, 'a list of key purposes')).map((oid) =>
+      decodeOid(contentOf(der, expectTag(oid, TAG.OID, 'a key purpose OID'))),
+    )
+  );
+}
+
+// The value (inside its OCTET STRING) of the one extension with this OID in an explicit [3] block; every
+// extension on the way is checked for shape, as a reader that skipped them could be fooled by a bad one.
+function findExtension(der: Uint8Array, explicit: DerNode, oid: Buffer, what: string): DerNode | undefined {
   const [list, ...extra] = childrenOf(der, explicit);
   if (extra.length > 0) throw new DerError('malformed: extra fields around the extensions');
-  let usages: string[] | undefined;
+  let found: DerNode | undefined;
   for (const extension of childrenOf(der, expectTag(list, TAG.SEQUENCE, 'a list of extensions'))) {
     const parts = childrenOf(der, expectTag(extension, TAG.SEQUENCE, 'an extension'));
     const id = contentOf(der, expectTag(parts[0], TAG.OID, 'an extension OID'));
-    if (!id.equals(EXT_KEY_USAGE_OID)) continue;
-    // RFC 5280 4.2: an extension appears at most once; two EKUs could be read two ways.
-    if (usages) throw new DerError('malformed: two extended key usage extensions');
+    if (!id.equals(oid)) continue;
+    // RFC 5280 4.2: an extension appears at most once; two could be read two ways.
+    if (found) throw new DerError(`malformed: two ${what} extensions`);
     const value = expectTag(parts[parts.length - 1], TAG.OCTET_STRING, 'an extension value');
-    const inner = readNode(der, value.contentStart, value.end);
-    if (inner.end !== value.end) throw new DerError('malformed: extra bytes in the extended key usage');
-    usages = childrenOf(der, expectTag(inner, TAG.SEQUENCE, 'a list of key purposes')).map((oid) =>
-      decodeOid(contentOf(der, expectTag(oid, TAG.OID, 'a key purpose OID'))),
-    );
+    found = readNode(der, value.contentStart, value.end);
+    if (found.end !== value.end) throw new DerError(`malformed: extra bytes in the ${what}`);
   }
-  return usages;
+  return found;
 }
 
 /** subjectKeyBits is the subjectPublicKey BIT STRING contents of an SPKI, less its unused-bits octet (RFC 5280 4.2.1.2 hashes these). */

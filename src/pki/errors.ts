@@ -2,6 +2,7 @@
 export type PkiErrorCode =
   | 'CERTIFICATE_INVALID'
   | 'CSR_INVALID'
+  | 'PEM_INVALID'
   | 'CA_KEY_MISMATCH'
   | 'CA_KEY_UNREADABLE'
   | 'CA_KEY_UNSUPPORTED'

@@ -16,6 +16,7 @@ export {
 export { parseCertificateRequest, type ParsedCsr } from './csr.js';
 export { publicKeyFingerprint, type KeyAlgorithm } from './key-policy.js';
 export { normalizeSerialNumber } from './serial-number.js';
+export { encodePem, decodePem, decodePemBlocks, decodeSinglePem, MAX_PEM_LENGTH, type PemBlock, type PemReadOptions } from './pem.js';
 export {
   createCaSigner,
   type CaSigner,

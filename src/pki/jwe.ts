@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { CompactEncrypt } from 'jose';
 import { readCertificateParts } from './certificate-der.js';
 import { PkiError } from './errors.js';
@@ -10,22 +10,29 @@ const textEncoder = new TextEncoder();
 /**
  * encryptForCertificate encrypts to the certificate's public key as a compact JWE (RSA-OAEP-256 for RSA keys,
  * ECDH-ES+A256KW for P-256/P-384; A256GCM), with kid set to the certificate's serial, so only the device holding
- * the private key can read it.
+ * the private key can read it. The certificate is its DER (as TLS hands it over) or PEM text.
  */
-export async function encryptForCertificate(plaintext: string | Uint8Array, certificatePem: string): Promise<string> {
-  const decoded = decodeSinglePem(certificatePem, ['CERTIFICATE']);
-  if ('reason' in decoded) {
-    throw new PkiError('CERTIFICATE_INVALID', `cannot encrypt to this certificate: ${decoded.reason}`);
+export async function encryptForCertificate(plaintext: string | Uint8Array, certificate: Uint8Array | string): Promise<string> {
+  let der: Uint8Array;
+  if (typeof certificate === 'string') {
+    const decoded = decodeSinglePem(certificate, ['CERTIFICATE']);
+    if ('reason' in decoded) {
+      throw new PkiError('CERTIFICATE_INVALID', `cannot encrypt to this certificate: ${decoded.reason}`);
+    }
+    der = decoded.der;
+  } else {
+    der = certificate;
   }
-  let certificate: X509Certificate;
+  let key: KeyObject;
   let serialNumber: string;
   try {
-    serialNumber = canonicalSerialFromOctets(readCertificateParts(decoded.der).serialOctets);
-    certificate = new X509Certificate(decoded.der);
+    // One walk of the DER gives both the serial and the key: no second parse of the whole certificate.
+    const parts = readCertificateParts(der);
+    serialNumber = canonicalSerialFromOctets(parts.serialOctets);
+    key = createPublicKey({ key: parts.spkiDer, format: 'der', type: 'spki' });
   } catch {
     throw new PkiError('CERTIFICATE_INVALID', 'cannot encrypt to this certificate: it is not a readable X.509 certificate');
   }
-  const key = certificate.publicKey;
   const curve = key.asymmetricKeyDetails?.namedCurve;
   let alg: 'RSA-OAEP-256' | 'ECDH-ES+A256KW';
   if (key.asymmetricKeyType === 'rsa') {

@@ -10,21 +10,22 @@ import {
 } from '../db/client-certificate-queries.js';
 import { insertAuditEvent } from '../db/audit-queries.js';
 import { getCoreSettings } from '../db/settings-queries.js';
+import type { AgentVersion } from '../domain/agent-version.js';
 import type { ConnectionSource, FailureReason } from '../domain/statuses.js';
 import { encryptForCertificate, type CaSigner, type KeyProtector, type PresentedCertificate } from '../pki/index.js';
 import { AppError, badInput, notFound } from './app-error.js';
 import {
   checkAgentVersion,
-  decideConnectionResult,
+  decideCheckedConnection,
   proofOf,
   type CertificateFacts,
   type ConnectionVerdict,
   type Proof,
 } from './auth-status-rules.js';
 import { requireAdmin, requireViewer, type Caller } from './caller.js';
-import type { ConnectionService } from './connection-service.js';
+import { checkConnectionSource, type ConnectionService } from './connection-service.js';
 import type { ServiceDeps } from './deps.js';
-import { checkAgentId } from './input-checks.js';
+import { checkAgentId, type AgentId } from './input-checks.js';
 import { transact } from './transaction.js';
 import type { UnverifiedAttemptLog } from './unverified-attempts.js';
 
@@ -36,11 +37,6 @@ function httpStatusOf(verdict: ConnectionVerdict): number {
   if (verdict.result === 'AUTHENTICATION_SUCCEEDED') return 200;
   if (verdict.result === 'CLIENT_AGENTS_MUST_UPGRADE') return 426;
   return verdict.failureReason === 'NO_CLIENT_CERTIFICATE' ? 401 : 403;
-}
-
-function pemOf(der: Buffer): string {
-  const b64 = der.toString('base64').replace(/.{64}/g, '$&\n');
-  return `-----BEGIN CERTIFICATE-----\n${b64}${b64.endsWith('\n') ? '' : '\n'}-----END CERTIFICATE-----\n`;
 }
 
 // The name is bound into the seal (through its hash: purposes are lower-case words), so a stored
@@ -65,10 +61,23 @@ export interface AgentClaim {
   remoteAddress: string;
 }
 
+/** CheckedClaim is an AgentClaim checked once, on the way in; everything after takes it as it is. */
+interface CheckedClaim extends Omit<AgentClaim, 'agentId' | 'agentVersion'> {
+  agentId: AgentId;
+  agentVersion: AgentVersion | null;
+}
+
+// The version first, then the id: the order in which a claim's mistakes have always been answered.
+function checkClaim(claim: AgentClaim): CheckedClaim {
+  const agentVersion = claim.agentVersion === null ? null : checkAgentVersion(claim.agentVersion);
+  const agentId = checkAgentId(claim.agentId);
+  return { agentId, agentVersion, presentedCertificate: claim.presentedCertificate, remoteAddress: claim.remoteAddress };
+}
+
 /** What the core makes of a claim: the device it names, whether it proved a key on file, and the verdict. */
 interface Assessment {
-  agentId: string;
-  agentVersion: string | null;
+  agentId: AgentId;
+  agentVersion: AgentVersion | null;
   /** null when the agent id is not known: then nothing is recorded against any device. */
   device: KeyProof | null;
   proof: Proof | null;
@@ -79,6 +88,8 @@ interface Assessment {
    */
   certificate: CertificateFacts | null;
   verdict: ConnectionVerdict;
+  /** When the verdict was decided: recorded as the attempt's time. */
+  at: Date;
 }
 
 /**
@@ -123,9 +134,8 @@ export function createAgentAuthService(
     }
   }
 
-  async function assess(claim: AgentClaim): Promise<Assessment> {
-    const agentVersion = checkAgentVersion(claim.agentVersion);
-    const agentId = checkAgentId(claim.agentId);
+  async function assess(claim: CheckedClaim): Promise<Assessment> {
+    const { agentId, agentVersion } = claim;
     const p = inspect(claim.presentedCertificate);
     const presented = p === 'unreadable' ? null : p;
     const chained = presented !== null && presented.chainsToCa && presented.hasClientAuth;
@@ -159,8 +169,9 @@ export function createAgentAuthService(
       const status = device.key.status;
       certificate = { ...certificate, recordStatus: status === 'PENDING' || status === 'REJECTED' ? status : null };
     }
-    const verdict = decideConnectionResult({ agentVersion, agentId, certificate }, deps.clock());
-    return { agentId, agentVersion, device, proof, certificate, verdict };
+    const at = deps.clock();
+    const verdict = decideCheckedConnection({ agentVersion, agentId, certificate }, at);
+    return { agentId, agentVersion, device, proof, certificate, verdict, at };
   }
 
   /** keepUnproven records a claim that may not move its device: against the device, or as an unknown agent id. */
@@ -178,7 +189,7 @@ export function createAgentAuthService(
       source,
       result: a.verdict.result,
       failureReason: a.verdict.failureReason,
-      agentVersion: a.agentVersion,
+      agentVersion: a.agentVersion?.text ?? null,
       certificateSerialNumber: a.certificate?.serialNumber || null,
       certificateNotAfter: a.certificate?.notAfter ?? null,
       unverifiedReason: a.proof.reason,
@@ -186,13 +197,16 @@ export function createAgentAuthService(
     });
   }
 
+  // The verdict the assessment reached is the one recorded: the connection is not judged twice.
   async function record(a: Assessment, source: ConnectionSource, remoteAddress: string) {
-    return deps.connections.recordConnectionResult({
+    return deps.connections.recordDecided({
       source,
       agentId: a.agentId,
       agentVersion: a.agentVersion,
       certificate: a.certificate,
       remoteAddress,
+      at: a.at,
+      verdict: a.verdict,
     });
   }
 
@@ -209,10 +223,11 @@ export function createAgentAuthService(
      * agent id as for a known one without proof.
      */
     async authenticate(input: AgentClaim & { source: ConnectionSource }): Promise<{ httpStatus: number; status: string; reason: FailureReason | null }> {
-      const a = await assess(input);
+      const source = checkConnectionSource(input.source);
+      const a = await assess(checkClaim(input));
       let verdict = a.verdict;
-      if (a.proof?.applies) verdict = (await record(a, input.source, input.remoteAddress)).verdict;
-      else keepUnproven(a, input.source, input.remoteAddress);
+      if (a.proof?.applies) verdict = (await record(a, source, input.remoteAddress)).verdict;
+      else keepUnproven(a, source, input.remoteAddress);
       return { httpStatus: httpStatusOf(verdict), status: verdict.result, reason: verdict.failureReason };
     },
 
@@ -224,13 +239,15 @@ export function createAgentAuthService(
     async fetchSecureData(input: AgentClaim & { name: string }): Promise<{ kind: 'jwe'; body: string } | { kind: 'legacy'; value: string }> {
       const name = checkSecretName(input.name);
       // Secure data may come without a version (an empty one counts as none).
-      const a = await assess({ ...input, agentVersion: input.agentVersion?.trim() || null });
+      const claim = checkClaim({ ...input, agentVersion: input.agentVersion?.trim() || null });
+      const a = await assess(claim);
       const proven = a.proof?.applies === true;
       const [secret, settings] = await Promise.all([getSecureData(db, name), getCoreSettings(db)]);
-      if (proven && a.verdict.result === 'AUTHENTICATION_SUCCEEDED' && input.presentedCertificate) {
+      if (proven && a.verdict.result === 'AUTHENTICATION_SUCCEEDED' && claim.presentedCertificate) {
         if (!secret) throw notFound('secure data item', name);
         const value = deps.protector.open(secret.sealedValue, sealPurpose(name)).toString('utf8');
-        return { kind: 'jwe', body: await encryptForCertificate(value, pemOf(input.presentedCertificate)) };
+        // Encrypted to the key of the very DER that TLS handed over and the assessment inspected.
+        return { kind: 'jwe', body: await encryptForCertificate(value, claim.presentedCertificate) };
       }
       if (settings.clientCertificateSecurityEnabled) {
         // The attempt shows in the chart: a device that cannot read secure data is not ready.

@@ -1,5 +1,5 @@
+import { AGENT_VERSION_FORM, agentMustUpgrade, agentVersionMajor, type AgentVersion } from '../domain/agent-version.js';
 import type { AuthStatus, ClientCertificateStatus, FailureReason, UnverifiedReason } from '../domain/statuses.js';
-import { AGENT_VERSION_FORM, agentMustUpgrade, agentVersionMajor } from '../domain/agent-version.js';
 import { badInput } from './app-error.js';
 
 /** parseAgentVersion checks an agent version ("2020.1.3", "9.60") and returns its major number (rule: domain/agent-version.ts). */
@@ -12,16 +12,19 @@ export function parseAgentVersion(version: string, argument = 'agentVersion'): n
 }
 
 /**
- * checkAgentVersion trims a version an agent reported and checks it; null (none sent) stays null.
+ * checkAgentVersionText trims a version an agent reported and checks it; null (none sent) stays null.
  * A blank version is malformed here: callers for which a version is optional map blank to null first.
  */
-export function checkAgentVersion(version: string, argument?: string): string;
-export function checkAgentVersion(version: string | null, argument?: string): string | null;
-export function checkAgentVersion(version: string | null, argument = 'agentVersion'): string | null {
-  if (version === null) return null;
-  const trimmed = version.trim();
-  parseAgentVersion(trimmed, argument);
-  return trimmed;
+export function checkAgentVersionText(version: string, argument?: string): string;
+export function checkAgentVersionText(version: string | null, argument?: string): string | null;
+export function checkAgentVersionText(version: string | null, argument = 'agentVersion'): string | null {
+  return version === null ? null : checkAgentVersion(version, argument).text;
+}
+
+/** checkAgentVersion trims and parses an agent version, so that nothing after it has to parse it again. */
+export function checkAgentVersion(value: string, argument = 'agentVersion'): AgentVersion {
+  const text = value.trim();
+  return { text, major: parseAgentVersion(text, argument) };
 }
 
 /** CertificateFacts is what the gateway found out about the certificate a device presented. */
@@ -54,9 +57,20 @@ export interface ConnectionVerdict {
 
 const fail = (failureReason: FailureReason): ConnectionVerdict => ({ result: 'AUTHENTICATION_FAILED', failureReason });
 
+/** CheckedConnectionFacts are ConnectionFacts whose agent version was checked on the way in. */
+export interface CheckedConnectionFacts extends Omit<ConnectionFacts, 'agentVersion'> {
+  agentVersion: AgentVersion | null;
+}
+
 /** decideConnectionResult applies the rules of DESIGN.md to one connection attempt. */
 export function decideConnectionResult(facts: ConnectionFacts, now: Date): ConnectionVerdict {
-  if (facts.agentVersion !== null && agentMustUpgrade(parseAgentVersion(facts.agentVersion))) {
+  const agentVersion = facts.agentVersion === null ? null : { text: facts.agentVersion, major: parseAgentVersion(facts.agentVersion) };
+  return decideCheckedConnection({ ...facts, agentVersion }, now);
+}
+
+/** decideCheckedConnection is decideConnectionResult for an attempt whose agent version was parsed already. */
+export function decideCheckedConnection(facts: CheckedConnectionFacts, now: Date): ConnectionVerdict {
+  if (facts.agentVersion !== null && agentMustUpgrade(facts.agentVersion.major)) {
     return { result: 'CLIENT_AGENTS_MUST_UPGRADE', failureReason: null };
   }
   const cert = facts.certificate;

@@ -15,7 +15,7 @@ import { DEVICE_NAME_MAX_LENGTH } from '../domain/names.js';
 import type { ClientCertificateStatus } from '../domain/statuses.js';
 import { PkiError, parseCertificateRequest } from '../pki/index.js';
 import { AppError } from './app-error.js';
-import { checkAgentVersion } from './auth-status-rules.js';
+import { checkAgentVersionText } from './auth-status-rules.js';
 import type { AuthorityInfo } from './authority-service.js';
 import { issueCertificates, type IssuanceDeps } from './certificate-issuance.js';
 import type { ServiceDeps } from './deps.js';
@@ -108,7 +108,7 @@ export function createEnrollment(
     async enroll(input: EnrollInput): Promise<{ requestId: string; status: ClientCertificateStatus }> {
       const agentId = checkAgentId(input.agentId);
       const deviceName = checkText(input.deviceName, 'deviceName', { max: DEVICE_NAME_MAX_LENGTH });
-      const agentVersion = checkAgentVersion(input.agentVersion);
+      const agentVersion = checkAgentVersionText(input.agentVersion);
       if (input.csrPem.length > MAX_CSR_LENGTH) throw csrInvalid(`csrPem is longer than ${MAX_CSR_LENGTH} characters`);
       // Before the CSR's signature is checked: that is the expensive part a flood would buy.
       const wait = enrollRate.take(addressKey(input.remoteAddress));

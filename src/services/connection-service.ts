@@ -7,11 +7,12 @@ import {
 } from '../db/device-queries.js';
 import type { Tx } from '../db/client.js';
 import { isDatabaseUnavailable } from '../db/errors.js';
+import type { AgentVersion } from '../domain/agent-version.js';
 import { CONNECTION_SOURCES, type AuthStatus, type ConnectionSource } from '../domain/statuses.js';
 import { AppError, badInput, notFound } from './app-error.js';
-import { checkAgentVersion, decideConnectionResult, type CertificateFacts, type ConnectionVerdict } from './auth-status-rules.js';
+import { checkAgentVersion, decideCheckedConnection, type CertificateFacts, type ConnectionVerdict } from './auth-status-rules.js';
 import type { ServiceDeps } from './deps.js';
-import { checkAgentId } from './input-checks.js';
+import { checkAgentId, type AgentId } from './input-checks.js';
 import { transact, type Outbox } from './transaction.js';
 import { deviceView, type DeviceView } from './views.js';
 
@@ -29,6 +30,22 @@ export interface ConnectionResultInput {
   remoteAddress?: string | null;
 }
 
+/**
+ * DecidedConnection is an agent connection's result as the agent gateway's services decided it,
+ * from input they checked on the way in: it is recorded as it is, neither checked nor decided again.
+ */
+export interface DecidedConnection {
+  source: ConnectionSource;
+  agentId: AgentId;
+  agentVersion: AgentVersion | null;
+  certificate: CertificateFacts | null;
+  /** The client's address as the gateway saw it. */
+  remoteAddress: string;
+  /** When the attempt was judged: the time its verdict was decided against. */
+  at: Date;
+  verdict: ConnectionVerdict;
+}
+
 export interface RecordedConnection {
   device: DeviceView;
   verdict: ConnectionVerdict;
@@ -44,6 +61,15 @@ export interface GroupCommitOptions {
 }
 
 export const DEFAULT_MAX_BATCH = 500;
+
+/** checkConnectionSource refuses a source that is not one of CONNECTION_SOURCES. */
+export function checkConnectionSource(source: ConnectionSource): ConnectionSource {
+  if (!CONNECTION_SOURCES.includes(source)) throw badInput(`unknown source ${source}`, 'source');
+  return source;
+}
+
+// The history keeps at most this much of an address (the column's width).
+const storedAddress = (remoteAddress: string | null | undefined) => (remoteAddress ? remoteAddress.slice(0, 64) : null);
 
 /** A result decided and waiting for its transaction. */
 interface Pending {
@@ -225,6 +251,13 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
     }));
   }
 
+  function enqueue(pending: Omit<Pending, 'resolve' | 'reject'>): Promise<RecordedConnection> {
+    return new Promise<RecordedConnection>((resolve, reject) => {
+      queue.push({ ...pending, resolve, reject });
+      schedule();
+    });
+  }
+
   return {
     /**
      * recordConnectionResult decides the result of one attempt, appends it to the device's history
@@ -234,19 +267,32 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
     recordConnectionResult(input: ConnectionResultInput): Promise<RecordedConnection> {
       let pending: Omit<Pending, 'resolve' | 'reject'>;
       try {
-        if (!CONNECTION_SOURCES.includes(input.source)) throw badInput(`unknown source ${input.source}`, 'source');
+        const source = checkConnectionSource(input.source);
         const agentId = checkAgentId(input.agentId);
-        const agentVersion = checkAgentVersion(input.agentVersion);
+        const agentVersion = input.agentVersion === null ? null : checkAgentVersion(input.agentVersion);
         const at = deps.clock();
-        const verdict = decideConnectionResult({ agentVersion, agentId, certificate: input.certificate }, at);
-        const remoteAddress = input.remoteAddress ? input.remoteAddress.slice(0, 64) : null;
-        pending = { agentId, agentVersion, source: input.source, certificate: input.certificate, remoteAddress, at, verdict };
+        const verdict = decideCheckedConnection({ agentVersion, agentId, certificate: input.certificate }, at);
+        const remoteAddress = storedAddress(input.remoteAddress);
+        pending = { agentId, agentVersion: agentVersion?.text ?? null, source, certificate: input.certificate, remoteAddress, at, verdict };
       } catch (err) {
         return Promise.reject(err);
       }
-      return new Promise<RecordedConnection>((resolve, reject) => {
-        queue.push({ ...pending, resolve, reject });
-        schedule();
+      return enqueue(pending);
+    },
+
+    /**
+     * recordDecided records an agent connection's result like recordConnectionResult, for a
+     * device the gateway's services found by its agent id, with the verdict they decided.
+     */
+    recordDecided(d: DecidedConnection): Promise<RecordedConnection> {
+      return enqueue({
+        agentId: d.agentId,
+        agentVersion: d.agentVersion?.text ?? null,
+        source: d.source,
+        certificate: d.certificate,
+        remoteAddress: storedAddress(d.remoteAddress),
+        at: d.at,
+        verdict: d.verdict,
       });
     },
 

@@ -15,7 +15,7 @@ import { getCoreSettings } from '../db/settings-queries.js';
 import { DEVICE_NAME_MAX_LENGTH } from '../domain/names.js';
 import { AUTH_STATUSES, type AuthStatus } from '../domain/statuses.js';
 import { badInput, notFound } from './app-error.js';
-import { checkAgentVersion } from './auth-status-rules.js';
+import { checkAgentVersionText } from './auth-status-rules.js';
 import { requireAdmin, requireViewer, type Caller } from './caller.js';
 import type { ServiceDeps } from './deps.js';
 import { checkAgentId, checkText, parseId } from './input-checks.js';
@@ -140,7 +140,7 @@ export function createDeviceService(deps: ServiceDeps) {
         const name = checkText(d.name, `devices[${i}].name`, { max: DEVICE_NAME_MAX_LENGTH });
         const agentId = d.agentId == null || d.agentId.trim() === '' ? null : checkAgentId(d.agentId, `devices[${i}].agentId`);
         // The inventory may not know a device's version: blank means none.
-        const agentVersion = checkAgentVersion(d.agentVersion?.trim() || null, `devices[${i}].agentVersion`);
+        const agentVersion = checkAgentVersionText(d.agentVersion?.trim() || null, `devices[${i}].agentVersion`);
         const key = agentId !== null ? `agent:${agentId}` : `name:${name.toLowerCase()}`;
         const twin = seen.get(key);
         if (twin !== undefined) {

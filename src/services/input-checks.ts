@@ -11,8 +11,12 @@ export function checkText(value: string, argument: string, opts: { max: number; 
   return v;
 }
 
-/** checkAgentId accepts the ids agents report (AGENT_ID_PATTERN): GUIDs and host-like names. */
-export function checkAgentId(value: string, argument = 'agentId'): string {
+declare const agentIdBrand: unique symbol;
+/** AgentId is an agent id that passed checkAgentId: code that takes one need not check it again. */
+export type AgentId = string & { readonly [agentIdBrand]: true };
+
+/** checkAgentId accepts the ids agents report: GUIDs and host-like names (AGENT_ID_PATTERN). */
+export function checkAgentId(value: string, argument = 'agentId'): AgentId {
   const v = value.trim();
   if (!AGENT_ID_PATTERN.test(v)) {
     throw badInput(
@@ -20,7 +24,7 @@ export function checkAgentId(value: string, argument = 'agentId'): string {
       argument,
     );
   }
-  return v;
+  return v as AgentId;
 }
 
 /** parseId reads an API id (a positive integer in a string). */

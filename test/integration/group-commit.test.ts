@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { adjustCounters, getCountersAndSwitch } from '../../src/db/counter-queries.js';
 import { countDevicesByStatus } from '../../src/db/device-queries.js';
 import { rowsOf } from '../../src/db/rows.js';
@@ -180,6 +180,41 @@ describe('connection results by group commit', () => {
     expect(Number(devicesAfter)).toBe(Number(devicesBefore));
     const { counts } = await getCountersAndSwitch(db);
     expect(counts).toEqual(await countDevicesByStatus(db));
+  });
+
+  it('records an agent connection as it was checked and judged, without checking or deciding it again', async () => {
+    const agentId = 'judged-once';
+    await tc.core.services.devices.registerDevices({ subject: 'seed', roles: ['SECURITY_ADMIN'] }, [{ name: agentId, agentId }]);
+    const { connections } = tc.core.services;
+    const rechecked = vi.spyOn(connections, 'recordConnectionResult');
+    const decided = vi.spyOn(connections, 'recordDecided');
+    try {
+      const answer = await tc.core.services.agentAuth.authenticate({
+        source: 'SECURITY_SCANNER',
+        agentId: ` ${agentId} `,
+        agentVersion: ' 2024.3 ',
+        presentedCertificate: null,
+        remoteAddress: '127.0.0.1',
+      });
+      expect(answer).toEqual({ httpStatus: 401, status: 'AUTHENTICATION_FAILED', reason: 'NO_CLIENT_CERTIFICATE' });
+      expect(rechecked).not.toHaveBeenCalled();
+      expect(decided).toHaveBeenCalledTimes(1);
+      // Handed on as checked: the trimmed id, the version parsed once, the verdict the answer came from.
+      expect(decided.mock.calls[0]![0]).toMatchObject({
+        agentId,
+        agentVersion: { text: '2024.3', major: 2024 },
+        verdict: { result: 'AUTHENTICATION_FAILED', failureReason: 'NO_CLIENT_CERTIFICATE' },
+      });
+    } finally {
+      rechecked.mockRestore();
+      decided.mockRestore();
+    }
+    const history = rowsOf<{ result: string; agent_version: string | null }>(
+      await tc.core.database.db.execute(
+        sql`select c.result, c.agent_version from connection_results c join devices d on d.id = c.device_id where d.agent_id = ${agentId}`,
+      ),
+    );
+    expect(history).toEqual([{ result: 'AUTHENTICATION_FAILED', agent_version: '2024.3' }]);
   });
 
   it('rejects bad input at once, without queueing it', async () => {

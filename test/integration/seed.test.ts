@@ -8,16 +8,18 @@ import { promisify } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { SUMMARY_CACHE_MS } from '../../src/services/security-service.js';
 import { runSeedCli } from '../../src/cli/seed.js';
 import { loadConfig } from '../../src/config.js';
-import { DEFAULT_STATUS_MIX, SeedRefusedError, seedFleet, type SeedReport } from '../../src/db/bulk-seed.js';
+import { DEFAULT_STATUS_MIX, SeedRefusedError, seedFleet, type SeedReport } from '../../src/seed/index.js';
 import { openDatabase, PGLITE_EXTENSIONS, type Database } from '../../src/db/client.js';
 import { getCountersAndSwitch } from '../../src/db/counter-queries.js';
 import { countDevicesByStatus } from '../../src/db/device-queries.js';
 import { rowsOf } from '../../src/db/rows.js';
 import { AUTH_STATUSES, type AuthStatus } from '../../src/domain/statuses.js';
+import type { AppEvent } from '../../src/events/bus.js';
+import { createPostgresEventBus } from '../../src/events/postgres-bus.js';
 import { createLogger } from '../../src/logger.js';
 import { startCore } from '../../src/main.js';
 import { parseCertificateRequest } from '../../src/pki/index.js';
@@ -361,6 +363,23 @@ describe('a bulk seed that fails', () => {
     } finally {
       await a.drop();
       await b.drop();
+    }
+  }, 30_000);
+});
+
+describe('a bulk seed beside running replicas', () => {
+  it.runIf(databaseKind() === 'postgres')("tells every replica's event bus that the summary changed, after its last commit", async () => {
+    const a = await unstartedDatabase();
+    // A replica's bus, listening on its own connection as a running core's does.
+    const bus = await createPostgresEventBus(a.database.notifications!, createLogger('error'));
+    const heard: AppEvent[] = [];
+    bus.subscribe((e) => heard.push(e));
+    try {
+      await seedFleet(a.database, { devices: 200, batch: 100 });
+      await vi.waitFor(() => expect(heard).toEqual([{ type: 'summaryChanged' }]), { timeout: 5000 });
+    } finally {
+      await bus.close();
+      await a.drop();
     }
   }, 30_000);
 });

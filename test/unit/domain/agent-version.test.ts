@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { agentMustUpgrade, agentVersionMajor, FIRST_SECURE_AGENT_MAJOR } from '../../../src/domain/agent-version.js';
 import { AppError } from '../../../src/services/app-error.js';
-import { checkAgentVersion } from '../../../src/services/auth-status-rules.js';
+import { checkAgentVersion, checkAgentVersionText } from '../../../src/services/auth-status-rules.js';
 
 describe('agentVersionMajor', () => {
   it.each([
@@ -47,12 +47,13 @@ describe('agentMustUpgrade', () => {
 });
 
 describe('checkAgentVersion: the one place services trim and check a reported version', () => {
-  it('trims a version and keeps its text', () => {
-    expect(checkAgentVersion('  2020.1.3\t')).toBe('2020.1.3');
+  it('trims a version once and keeps its text and major number', () => {
+    expect(checkAgentVersion('  2020.1.3\t')).toEqual({ text: '2020.1.3', major: 2020 });
+    expect(checkAgentVersionText('  2020.1.3\t')).toBe('2020.1.3');
   });
 
   it('keeps "none sent" as null', () => {
-    expect(checkAgentVersion(null)).toBeNull();
+    expect(checkAgentVersionText(null)).toBeNull();
   });
 
   it.each([

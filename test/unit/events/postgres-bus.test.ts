@@ -1,25 +1,40 @@
 import { describe, expect, it } from 'vitest';
 import type { AppEvent } from '../../../src/events/bus.js';
-import { createPostgresEventBus, type Notifications } from '../../../src/events/postgres-bus.js';
+import { createPostgresEventBus, notifyReplicas, type Notifications } from '../../../src/events/postgres-bus.js';
 import { createLogger } from '../../../src/logger.js';
 
-/** loopback stands in for LISTEN/NOTIFY: every payload comes back to the listener, and is kept. */
-function loopback() {
-  const payloads: string[] = [];
-  let deliver: (payload: string) => void = () => {};
-  const notifications: Notifications = {
-    async notify(_channel, payload) {
-      payloads.push(payload);
-      setImmediate(() => deliver(payload));
+/** fakeServer is LISTEN/NOTIFY in memory: every listener of a channel hears every notification on it. */
+function fakeServer(): Notifications & { sent: string[] } {
+  const listeners = new Map<string, Set<(payload: string) => void>>();
+  const sent: string[] = [];
+  return {
+    sent,
+    async notify(channel, payload) {
+      sent.push(payload);
+      for (const l of listeners.get(channel) ?? []) l(payload);
     },
-    async listen(_channel, onMessage, onListen) {
-      deliver = onMessage;
+    async listen(channel, onMessage, onListen) {
+      const set = listeners.get(channel) ?? new Set();
+      listeners.set(channel, set);
+      set.add(onMessage);
       onListen();
-      return { unlisten: async () => {} };
+      return { unlisten: async () => void set.delete(onMessage) };
     },
   };
-  return { notifications, payloads };
 }
+
+describe('notifyReplicas', () => {
+  it("reaches the subscribers of every replica's bus, as one of their own events would", async () => {
+    const server = fakeServer();
+    const bus = await createPostgresEventBus(server, createLogger('silent'));
+    const heard: AppEvent[] = [];
+    bus.subscribe((e) => heard.push(e));
+    await notifyReplicas(server, { type: 'summaryChanged' });
+    expect(heard).toEqual([{ type: 'summaryChanged' }]);
+    expect(server.sent).toHaveLength(1);
+    await bus.close();
+  });
+});
 
 const decided = (requestId: number, by: string, reason: string | null): AppEvent => ({
   type: 'clientAccessDecided',
@@ -32,8 +47,8 @@ const decided = (requestId: number, by: string, reason: string | null): AppEvent
 
 describe('the PostgreSQL event bus', () => {
   it('keeps every notification under PostgreSQL’s 8000-byte limit when decisions carry text beyond ASCII, and delivers it intact', async () => {
-    const { notifications, payloads } = loopback();
-    const bus = await createPostgresEventBus(notifications, createLogger('silent'));
+    const server = fakeServer();
+    const bus = await createPostgresEventBus(server, createLogger('silent'));
     const heard: AppEvent[] = [];
     bus.subscribe((e) => heard.push(e));
     // 200 rejections whose note is 500 characters of 3-byte UTF-8: far more than one payload holds.
@@ -41,8 +56,8 @@ describe('the PostgreSQL event bus', () => {
     for (const e of sent) bus.publish(e);
     for (let i = 0; i < 100 && heard.length < sent.length; i++) await new Promise((r) => setTimeout(r, 10));
     expect(heard).toEqual(sent);
-    expect(payloads.length).toBeGreaterThan(1);
-    for (const p of payloads) {
+    expect(server.sent.length).toBeGreaterThan(1);
+    for (const p of server.sent) {
       expect(Buffer.byteLength(p, 'utf8')).toBeLessThan(8000);
       expect(p).toMatch(/^[\x20-\x7e]*$/);
     }
@@ -50,9 +65,9 @@ describe('the PostgreSQL event bus', () => {
   });
 
   it('drops, and logs, an event too large for one notification instead of failing the ones after it', async () => {
-    const { notifications } = loopback();
+    const server = fakeServer();
     const lines: string[] = [];
-    const bus = await createPostgresEventBus(notifications, createLogger('debug', (l) => lines.push(l)));
+    const bus = await createPostgresEventBus(server, createLogger('debug', (l) => lines.push(l)));
     const heard: AppEvent[] = [];
     bus.subscribe((e) => heard.push(e));
     bus.publish(decided(1, 'x'.repeat(9000), null));

@@ -1,5 +1,5 @@
 import { compactDecrypt, decodeProtectedHeader } from 'jose';
-import { createPrivateKey, webcrypto } from 'node:crypto';
+import { createPrivateKey, webcrypto, X509Certificate } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   createCaSigner,
@@ -61,6 +61,14 @@ describe.each<[DeviceKeyKind, string]>([
   it('encrypts differently each time', async () => {
     expect(await encryptForCertificate('same', certificatePem)).not.toBe(await encryptForCertificate('same', certificatePem));
   });
+
+  it('takes the DER as TLS hands it over, to the same key and kid as the PEM', async () => {
+    const der = new X509Certificate(certificatePem).raw;
+    const jwe = await encryptForCertificate('core secret', der);
+    expect(decodeProtectedHeader(jwe)).toMatchObject({ alg, enc: 'A256GCM', kid: serialNumber });
+    const { plaintext } = await compactDecrypt(jwe, device.privateKey);
+    expect(new TextDecoder().decode(plaintext)).toBe('core secret');
+  });
 });
 
 describe('encryptForCertificate refuses with CERTIFICATE_INVALID', () => {
@@ -78,5 +86,12 @@ describe('encryptForCertificate refuses with CERTIFICATE_INVALID', () => {
     }],
   ])('%s', async (_what, makePem) => {
     await expectPkiError(encryptForCertificate('secret', await makePem()), 'CERTIFICATE_INVALID');
+  });
+
+  it.each<[string, Uint8Array]>([
+    ['DER that is not a certificate', Buffer.from([0x30, 0x03, 0x02, 0x01, 0x01])],
+    ['empty DER', new Uint8Array(0)],
+  ])('%s', async (_what, der) => {
+    await expectPkiError(encryptForCertificate('secret', der), 'CERTIFICATE_INVALID');
   });
 });

@@ -5,7 +5,7 @@ import { DrizzleQueryError } from 'drizzle-orm/errors';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/logger.js';
 import { encryptForCertificate } from '../../../src/pki/index.js';
-import { startAgentGateway, MAX_BODY_BYTES, type AgentGatewayServices } from '../../../src/server/agent-gateway.js';
+import { startAgentGateway, MAX_BODY_BYTES, type AgentGatewayServices } from '../../../src/server/agent-gateway/index.js';
 import { AppError, badInput } from '../../../src/services/app-error.js';
 import { createAgent, errorOf, type TestAgent } from '../../support/agent.js';
 import { createTlsFixtures, type IssuedPair, type TlsFixtures } from '../../support/tls-fixtures.js';
@@ -174,11 +174,12 @@ describe('routes', () => {
     ['connect', '/agent/v1/connect', 'SECURE_CONNECTION'],
     ['scan-results', '/agent/v1/scan-results', 'SECURITY_SCANNER'],
   ] as const)('%s answers with the status and body that authenticate decided', async (_name, path, source) => {
-    fake.impl.authenticate = async () => ({ httpStatus: 426, status: 'CLIENT_AGENTS_MUST_UPGRADE', reason: 'agent 9.6 is older than 2016' });
+    // The fake's answer is the service's own type (AgentGatewayServices is derived from it): a reason is a FailureReason.
+    fake.impl.authenticate = async () => ({ httpStatus: 403, status: 'AUTHENTICATION_FAILED', reason: 'CERTIFICATE_REVOKED' });
     const res = await agent.raw('POST', path, JSON.stringify({ agentId: 'agent-1', agentVersion: '9.6' }), JSON_HEADERS);
-    expect(res.status).toBe(426);
+    expect(res.status).toBe(403);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
-    expect(res.body).toEqual({ status: 'CLIENT_AGENTS_MUST_UPGRADE', reason: 'agent 9.6 is older than 2016' });
+    expect(res.body).toEqual({ status: 'AUTHENTICATION_FAILED', reason: 'CERTIFICATE_REVOKED' });
     expect(fake.last('authenticate')).toEqual({ source, agentId: 'agent-1', agentVersion: '9.6', presentedCertificate: null, remoteAddress: '127.0.0.1' });
   });
 

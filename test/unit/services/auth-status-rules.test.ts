@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../../src/services/app-error.js';
 import {
+  checkAgentVersion,
+  decideCheckedConnection,
   decideConnectionResult,
   parseAgentVersion,
   proofOf,
@@ -185,6 +187,29 @@ describe('parseAgentVersion', () => {
     expect(caught?.code).toBe('BAD_USER_INPUT');
     expect(caught!.message).toContain('agentVersion');
     expect(caught!.message.length).toBeLessThan(200);
+  });
+});
+
+describe('checkAgentVersion', () => {
+  it('trims the version once and keeps its text beside its major number', () => {
+    expect(checkAgentVersion(' 2020.1.3 ')).toEqual({ text: '2020.1.3', major: 2020 });
+  });
+
+  it('refuses what parseAgentVersion refuses, naming the argument', () => {
+    let caught: unknown;
+    try {
+      checkAgentVersion('v2020', 'agentVersion');
+    } catch (err) {
+      caught = err;
+    }
+    expect((caught as AppError).code).toBe('BAD_USER_INPUT');
+    expect((caught as AppError).extensions.argument).toBe('agentVersion');
+  });
+
+  it('decides on the checked major number, with no parse of its own', () => {
+    // A text that would not parse: decideCheckedConnection must go by the major number alone.
+    expect(decideCheckedConnection({ agentId: AGENT, certificate: cert(), agentVersion: { text: 'not parsed', major: 9 } }, NOW)).toEqual(mustUpgrade);
+    expect(decideCheckedConnection({ agentId: AGENT, certificate: cert(), agentVersion: { text: 'not parsed', major: 2016 } }, NOW)).toEqual(succeeded);
   });
 });
 

@@ -1,0 +1,213 @@
+import { randomBytes } from 'node:crypto';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { Logger } from '../../logger.js';
+import { ClientGone, declaredLength, discardBody, errorReply, MAX_BODY_BYTES, send, tooLarge, type Reply } from './http-kit.js';
+
+/** AgentGatewayTimeouts bound how long a client may hold a connection without making progress, in milliseconds. */
+export interface AgentGatewayTimeouts {
+  /** TLS handshake. */
+  handshakeMs: number;
+  /** From connection (or the end of the previous request) to the last request header. */
+  headersMs: number;
+  /** From connection to the whole request, body included. */
+  requestMs: number;
+  /** An idle keep-alive connection. */
+  keepAliveMs: number;
+  /** How long close() waits for requests in flight before cutting them off. */
+  closeGraceMs: number;
+}
+
+export interface RunningAgentGateway {
+  port: number;
+  /** url is the base, https://host:port, without a trailing slash. */
+  url: string;
+  /** close stops accepting, ends idle keep-alive connections and waits for requests in flight. */
+  close(): Promise<void>;
+}
+
+export interface TlsListenerOptions {
+  host: string;
+  port: number;
+  /** The gateway's own certificate and key, and the core CA whose certificates clients are asked for. */
+  tls: { certificatePem: string; privateKeyPem: string; caCertificatePem: string };
+  timeouts?: Partial<AgentGatewayTimeouts>;
+  log: Logger;
+  /** answer decides the reply to one request; it throws only ClientGone, or on a bug. */
+  answer(req: IncomingMessage): Promise<Reply>;
+}
+
+// Agents send small requests at once: a client slower than this is broken or a slow-loris attack.
+const DEFAULT_TIMEOUTS: AgentGatewayTimeouts = {
+  handshakeMs: 10_000,
+  headersMs: 10_000,
+  requestMs: 30_000,
+  keepAliveMs: 30_000,
+  closeGraceMs: 10_000,
+};
+// Services check the certificate on every request (chain, revocation, validity), so a resumed session grants
+// nothing a full handshake would not: resumption only saves the handshake, and may last an hour.
+const SESSION_TIMEOUT_SECONDS = 3600;
+// At most 32 bytes (SSL_MAX_SID_CTX_LENGTH); it scopes session-ID resumption to this service.
+const SESSION_ID_CONTEXT = 'certfleet-agent-gateway-v1';
+
+const peerCertificates = new WeakMap<TLSSocket, Buffer | null>();
+
+/**
+ * presentedCertificate is the DER of the certificate the client presented over TLS, or null. It is read once
+ * per connection: the listener disables renegotiation, so it cannot change under us.
+ */
+export function presentedCertificate(req: IncomingMessage): Buffer | null {
+  const socket = req.socket as TLSSocket;
+  let der = peerCertificates.get(socket);
+  if (der === undefined) {
+    // On a resumed session OpenSSL restores the peer certificate from the session, so this holds for both
+    // full and abbreviated handshakes (test/unit/server/agent-gateway.test.ts proves it for TLS 1.2 and 1.3).
+    // getPeerX509Certificate hands over the DER without building getPeerCertificate's whole object.
+    const raw = socket.getPeerX509Certificate()?.raw;
+    der = raw && raw.length > 0 ? Buffer.from(raw) : null;
+    peerCertificates.set(socket, der);
+  }
+  return der;
+}
+
+/**
+ * startTlsListener runs the gateway's HTTPS server: it asks clients for (not requires) a certificate from the
+ * core CA, holds every connection to the timeouts, answers what Node's parser refuses in the gateway's JSON
+ * shape, and on close lets requests in flight finish.
+ */
+export async function startTlsListener(opts: TlsListenerOptions): Promise<RunningAgentGateway> {
+  const { log } = opts;
+  const timeouts: AgentGatewayTimeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
+
+  const server = createServer({
+    key: opts.tls.privateKeyPem,
+    cert: opts.tls.certificatePem,
+    ca: opts.tls.caCertificatePem,
+    // Asked, not required, and not verified by TLS: the services verify it and record why it failed.
+    requestCert: true,
+    rejectUnauthorized: false,
+    minVersion: 'TLSv1.2',
+    // Stable for this instance, so tickets it issued resume on any of its connections until it stops.
+    ticketKeys: randomBytes(48),
+    sessionIdContext: SESSION_ID_CONTEXT,
+    sessionTimeout: SESSION_TIMEOUT_SECONDS,
+    handshakeTimeout: timeouts.handshakeMs,
+    headersTimeout: timeouts.headersMs,
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    // Header and request timeouts are checked on this tick; Node's default (30 s) would let a slow client hold a socket far longer.
+    connectionsCheckingInterval: Math.min(1_000, timeouts.headersMs),
+    keepAlive: true,
+    noDelay: true,
+    // No virtual hosts here; a missing Host header should not earn a non-JSON 400.
+    requireHostHeader: false,
+  });
+
+  const rawSockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    rawSockets.add(socket);
+    socket.once('close', () => rawSockets.delete(socket));
+  });
+  server.on('secureConnection', (socket: TLSSocket) => {
+    // Client-initiated TLS 1.2 renegotiation could swap the peer certificate mid-connection, and costs us CPU.
+    socket.disableRenegotiation();
+  });
+  server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) => {
+    log.debug('agent gateway: TLS handshake failed', { code: err.code ?? 'unknown', remoteAddress: socket.remoteAddress ?? '' });
+    socket.destroy();
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    // Node's parser rejected the request before any handler saw it: answer in the same JSON shape if we still can.
+    const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+    if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    const [status, code, message] =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'BAD_USER_INPUT', 'request headers are too large']
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, 'REQUEST_TIMEOUT', 'the request was not received in time']
+          : [400, 'BAD_USER_INPUT', 'malformed HTTP request'];
+    const body = JSON.stringify({ error: { code, message } });
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  });
+
+  let closing = false;
+
+  async function respond(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let reply: Reply;
+    try {
+      reply = await opts.answer(req);
+    } catch (err) {
+      if (!(err instanceof ClientGone)) throw err;
+      res.destroy();
+      return;
+    }
+    // Whatever of the body no handler read must come off the wire before the connection can carry another request.
+    const reusable = await discardBody(req);
+    // While closing, tell clients not to reuse the connection, so it ends with its last response.
+    send(res, reply, !reusable || reply.closeConnection === true || closing);
+  }
+
+  // answer answers every error itself; this catch is for a bug in answering (e.g. a service's invalid HTTP status).
+  const serve = (req: IncomingMessage, res: ServerResponse) => {
+    respond(req, res).catch((err: unknown) => {
+      log.error('agent gateway: could not answer a request', { method: req.method ?? '', error: err });
+      res.destroy();
+    });
+  };
+  server.on('request', serve);
+  // Expect: 100-continue lets a client learn that its body is too large before sending it.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    const declared = declaredLength(req);
+    if (declared !== null && declared > MAX_BODY_BYTES) {
+      // The client waits for our word before sending the body, so there is nothing to drain.
+      send(res, errorReply(tooLarge()), true);
+      return;
+    }
+    res.writeContinue();
+    serve(req, res);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (err) => log.error('agent gateway: server error', { error: err }));
+
+  const { port } = server.address() as AddressInfo;
+  const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  let closed: Promise<void> | null = null;
+
+  return {
+    port,
+    url: `https://${hostForUrl}:${port}`,
+    close() {
+      closed ??= new Promise<void>((resolve) => {
+        closing = true;
+        // Requests in flight get their answer (with connection: close); stragglers are cut after a grace period.
+        const grace = setTimeout(() => {
+          server.closeAllConnections();
+          for (const socket of rawSockets) socket.destroy();
+        }, timeouts.closeGraceMs);
+        grace.unref();
+        server.close(() => {
+          clearTimeout(grace);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+      return closed;
+    },
+  };
+}
