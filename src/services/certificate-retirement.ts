@@ -2,7 +2,8 @@ import { insertAuditEvents } from '../db/audit-queries.js';
 import { revokeCertificates, supersedeApprovedCertificates } from '../db/client-certificate-queries.js';
 import type { DbExecutor, Tx } from '../db/client.js';
 import { adjustCounters } from '../db/counter-queries.js';
-import { expireSucceededDevices, failDevicesLastSeenWith, type ClientCertificateRow } from '../db/device-queries.js';
+import type { ClientCertificateRow } from '../db/device-queries.js';
+import { expireSucceededDevices, failDevicesLastSeenWith } from '../db/retirement-queries.js';
 import type { RevocationReason } from '../domain/revocation.js';
 import type { Outbox } from './transaction.js';
 
