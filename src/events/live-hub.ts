@@ -140,6 +140,22 @@ function bounded<T>(max: number, onClose: () => void): AsyncIterableIterator<T> 
   };
 }
 
+
+/** FilteredSink is a subscriber that wants only the events of some kinds (all when only is unset). */
+interface FilteredSink<T, K> {
+  sink: Sink<T>;
+  only?: Set<K>;
+}
+
+/** subscribeFiltered adds a bounded subscriber to sinks, wanting the kinds in only (all when empty). */
+function subscribeFiltered<T, K>(sinks: Set<FilteredSink<T, K>>, only?: K[] | null): AsyncIterableIterator<T> {
+  const entry: FilteredSink<T, K> = { sink: undefined as unknown as Sink<T>, only: only && only.length > 0 ? new Set(only) : undefined };
+  const it = bounded<T>(MAX_QUEUED_EVENTS, () => sinks.delete(entry));
+  entry.sink = it;
+  sinks.add(entry);
+  return it;
+}
+
 /**
  * createLiveHub turns committed events into subscription messages for this replica. Summary
  * pushes are coalesced (at most one every pushIntervalMs) and read once per push for all
@@ -147,9 +163,9 @@ function bounded<T>(max: number, onClose: () => void): AsyncIterableIterator<T> 
  */
 export function createLiveHub(deps: { bus: EventBus; sources: LiveSources; pushIntervalMs: number; log: Logger }) {
   const summarySinks = new Set<Sink<AuthStatusSummaryView>>();
-  const deviceSinks = new Set<{ sink: Sink<DeviceStatusChange>; statuses?: Set<AuthStatus> }>();
+  const deviceSinks = new Set<FilteredSink<DeviceStatusChange, AuthStatus>>();
   const requestSinks = new Set<Sink<ClientCertificateView>>();
-  const decisionSinks = new Set<{ sink: Sink<AccessDecision>; decisions?: Set<ClientAccessDecision> }>();
+  const decisionSinks = new Set<FilteredSink<AccessDecision, ClientAccessDecision>>();
 
   let lastPushAt = 0;
   let timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
@@ -212,7 +228,7 @@ export function createLiveHub(deps: { bus: EventBus; sources: LiveSources; pushI
           const device = views.get(e.deviceId);
           if (!device) continue;
           const change = { device, previous: e.previous, current: e.current, at: new Date(e.at) };
-          for (const d of deviceSinks) if (!d.statuses || d.statuses.has(e.current)) d.sink.offer(change);
+          for (const d of deviceSinks) if (!d.only || d.only.has(e.current)) d.sink.offer(change);
         }
       }
       const wanted = [...(requestSinks.size > 0 ? requests : []), ...(decisionSinks.size > 0 ? decisions.map((d) => d.requestId) : [])];
@@ -227,7 +243,7 @@ export function createLiveHub(deps: { bus: EventBus; sources: LiveSources; pushI
           const request = views.get(e.requestId);
           if (!request) continue;
           const decision = { request, decision: e.decision, decidedBy: e.by, decidedAt: new Date(e.at), reason: e.reason };
-          for (const d of decisionSinks) if (!d.decisions || d.decisions.has(e.decision)) d.sink.offer(decision);
+          for (const d of decisionSinks) if (!d.only || d.only.has(e.decision)) d.sink.offer(decision);
         }
       }
     } catch (err) {
@@ -276,14 +292,7 @@ export function createLiveHub(deps: { bus: EventBus; sources: LiveSources; pushI
 
     /** deviceChanges streams every status change, or only those into the given statuses. */
     deviceChanges(statuses?: AuthStatus[] | null): AsyncIterableIterator<DeviceStatusChange> {
-      const entry = {
-        sink: undefined as unknown as Sink<DeviceStatusChange>,
-        statuses: statuses && statuses.length > 0 ? new Set(statuses) : undefined,
-      };
-      const it = bounded<DeviceStatusChange>(MAX_QUEUED_EVENTS, () => deviceSinks.delete(entry));
-      entry.sink = it;
-      deviceSinks.add(entry);
-      return it;
+      return subscribeFiltered(deviceSinks, statuses);
     },
 
     /** accessRequests streams new PENDING client certificate requests. */
@@ -295,14 +304,7 @@ export function createLiveHub(deps: { bus: EventBus; sources: LiveSources; pushI
 
     /** accessDecisions streams approvals, rejections and revocations, or only the given kinds. */
     accessDecisions(decisions?: ClientAccessDecision[] | null): AsyncIterableIterator<AccessDecision> {
-      const entry = {
-        sink: undefined as unknown as Sink<AccessDecision>,
-        decisions: decisions && decisions.length > 0 ? new Set(decisions) : undefined,
-      };
-      const it = bounded<AccessDecision>(MAX_QUEUED_EVENTS, () => decisionSinks.delete(entry));
-      entry.sink = it;
-      decisionSinks.add(entry);
-      return it;
+      return subscribeFiltered(decisionSinks, decisions);
     },
 
     /** subscriberCount says how many subscriptions this replica serves. */
