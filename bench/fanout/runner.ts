@@ -87,8 +87,10 @@ export async function runFanoutBench(args: FanoutArgs, command: string): Promise
       c.database.kind === 'postgres' ? `PostgreSQL (${redactUrl(process.env.DATABASE_URL!)})` : 'embedded (PGlite, temp DATA_DIR)';
     const wsUrl = c.url.replace(/^http/, 'ws');
 
-    // The measured device: an agent whose status flips between succeeded and failed at each change.
+    // The measured device: an agent whose status flips between succeeded and failed at each change
+    // (imported first: results are recorded against known devices only).
     let nextKind: 'succeeded' | 'revoked' = 'succeeded';
+    await c.services.devices.registerDevices({ subject: 'bench', roles: ['SECURITY_ADMIN'] }, [{ name: AGENT_ID, agentId: AGENT_ID }]);
     await c.services.connections.recordConnectionResult({ source: 'SECURE_CONNECTION', agentId: AGENT_ID, ...factsFor('revoked', AGENT_ID) });
 
     bare = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, maxPayload: 1024 * 1024 });

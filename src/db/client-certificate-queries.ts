@@ -4,6 +4,7 @@ import type { ClientCertificateRow } from './device-queries.js';
 import { rowsOf } from './rows.js';
 import { clientCertificates, devices, revocationList, secureData } from './schema.js';
 import type { ClientCertificateStatus } from '../domain/statuses.js';
+import type { RevocationReason } from '../domain/revocation.js';
 
 export type RevocationListRow = typeof revocationList.$inferSelect;
 export type SecureDataRow = typeof secureData.$inferSelect;
@@ -129,11 +130,26 @@ export async function updateCertificate(
   return row!;
 }
 
+/** revokeCertificates revokes the approved certificates among ids, with one reason; returns those it revoked. */
+export async function revokeCertificates(
+  tx: DbExecutor,
+  ids: readonly number[],
+  reason: RevocationReason,
+  at: Date,
+): Promise<ClientCertificateRow[]> {
+  if (ids.length === 0) return [];
+  return tx
+    .update(clientCertificates)
+    .set({ status: 'REVOKED', revokedAt: at, revocationReason: reason })
+    .where(and(inArray(clientCertificates.id, [...ids]), eq(clientCertificates.status, 'APPROVED')))
+    .returning();
+}
+
 /** supersedeApprovedCertificates revokes the devices' other approved certificates once new ones are approved. */
 export async function supersedeApprovedCertificates(
   tx: DbExecutor,
-  deviceIds: number[],
-  exceptIds: number[],
+  deviceIds: readonly number[],
+  exceptIds: readonly number[],
   at: Date,
 ): Promise<ClientCertificateRow[]> {
   if (deviceIds.length === 0) return [];
@@ -142,9 +158,9 @@ export async function supersedeApprovedCertificates(
     .set({ status: 'REVOKED', revokedAt: at, revocationReason: 'SUPERSEDED' })
     .where(
       and(
-        inArray(clientCertificates.deviceId, deviceIds),
+        inArray(clientCertificates.deviceId, [...deviceIds]),
         eq(clientCertificates.status, 'APPROVED'),
-        notInArray(clientCertificates.id, exceptIds),
+        exceptIds.length === 0 ? undefined : notInArray(clientCertificates.id, [...exceptIds]),
       ),
     )
     .returning();

@@ -1,4 +1,4 @@
-import { and, asc, eq, getTableColumns, gt, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, gt, inArray, or, sql, type SQL } from 'drizzle-orm';
 import type { DbExecutor } from './client.js';
 import { counterAdjustment, emptyCounts, type StatusCounts } from './counter-queries.js';
 import { rowsOf } from './rows.js';
@@ -358,39 +358,4 @@ export async function listCertificatesOfDevices(
     .from(clientCertificates)
     .where(inArray(clientCertificates.deviceId, [...deviceIds]))
     .orderBy(asc(clientCertificates.id));
-}
-
-/**
- * expireSucceededDevices turns authenticated devices whose certificate ran out to FAILED
- * (CERTIFICATE_EXPIRED), at most limit of them; rows another transaction holds are left for the next run.
- */
-export async function expireSucceededDevices(
-  tx: DbExecutor,
-  now: Date,
-  limit: number,
-): Promise<{ id: number }[]> {
-  const due = tx
-    .select({ id: devices.id })
-    .from(devices)
-    .where(and(eq(devices.authStatus, 'AUTHENTICATION_SUCCEEDED'), lt(devices.lastCertificateNotAfter, now)))
-    .limit(limit)
-    .for('update', { skipLocked: true });
-  return tx
-    .update(devices)
-    .set({ authStatus: 'AUTHENTICATION_FAILED', failureReason: 'CERTIFICATE_EXPIRED', updatedAt: now })
-    .where(inArray(devices.id, due))
-    .returning({ id: devices.id });
-}
-
-/** failDevicesUsingCertificate turns the authenticated devices last seen with this certificate to FAILED (CERTIFICATE_REVOKED). */
-export async function failDevicesUsingCertificate(
-  tx: DbExecutor,
-  serialNumber: string,
-  now: Date,
-): Promise<{ id: number }[]> {
-  return tx
-    .update(devices)
-    .set({ authStatus: 'AUTHENTICATION_FAILED', failureReason: 'CERTIFICATE_REVOKED', updatedAt: now })
-    .where(and(eq(devices.authStatus, 'AUTHENTICATION_SUCCEEDED'), eq(devices.lastCertificateSerial, serialNumber)))
-    .returning({ id: devices.id });
 }

@@ -52,3 +52,7 @@ export type UnverifiedReason = (typeof UNVERIFIED_REASONS)[number];
 /** CLIENT_CERTIFICATE_STATUSES are the states of a request and of the certificate issued for it. */
 export const CLIENT_CERTIFICATE_STATUSES = ['PENDING', 'APPROVED', 'REJECTED', 'REVOKED'] as const;
 export type ClientCertificateStatus = (typeof CLIENT_CERTIFICATE_STATUSES)[number];
+
+/** CLIENT_ACCESS_DECISIONS are the decisions Manage client access hears of: each a move of a request or certificate to that status. */
+export const CLIENT_ACCESS_DECISIONS = ['APPROVED', 'REJECTED', 'REVOKED'] as const satisfies readonly ClientCertificateStatus[];
+export type ClientAccessDecision = (typeof CLIENT_ACCESS_DECISIONS)[number];

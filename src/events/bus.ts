@@ -1,6 +1,10 @@
-import type { AuthStatus } from '../domain/statuses.js';
+import type { AuthStatus, ClientAccessDecision } from '../domain/statuses.js';
 
-/** AppEvent is everything services announce after a commit; payloads are ids and counts only. */
+/**
+ * AppEvent is everything services announce after a commit. Payloads are ids and counts, and for a
+ * decision the facts of the decision itself (who, when, why), which the row does not keep for a
+ * revocation; subscribers read the rest as it stands.
+ */
 export type AppEvent =
   | { type: 'summaryChanged' }
   | {
@@ -10,7 +14,17 @@ export type AppEvent =
       current: AuthStatus;
       at: string;
     }
-  | { type: 'clientAccessRequested'; requestId: number };
+  | { type: 'clientAccessRequested'; requestId: number }
+  | {
+      type: 'clientAccessDecided';
+      requestId: number;
+      decision: ClientAccessDecision;
+      /** The caller's subject, or system:renewal / system:auto-approval. */
+      by: string;
+      at: string;
+      /** The reject note or the revocation reason; null when there is none. */
+      reason: string | null;
+    };
 
 export type EventListener = (event: AppEvent) => void;
 

@@ -1,13 +1,22 @@
-import type { AuthStatus } from '../domain/statuses.js';
+import type { AuthStatus, ClientAccessDecision } from '../domain/statuses.js';
 import type { Logger } from '../logger.js';
 import type { AuthStatusSummaryView, ClientCertificateView, DeviceView } from './views.js';
-import type { EventBus } from './bus.js';
+import type { AppEvent, EventBus } from './bus.js';
 
 export interface DeviceStatusChange {
   device: DeviceView;
   previous: AuthStatus;
   current: AuthStatus;
   at: Date;
+}
+
+/** AccessDecision is one decision on a request or certificate, with the request as it stands when sent. */
+export interface AccessDecision {
+  request: ClientCertificateView;
+  decision: ClientAccessDecision;
+  decidedBy: string;
+  decidedAt: Date;
+  reason: string | null;
 }
 
 /** LiveSources are the reads the hub makes: once per push or per batch of events, never per subscriber. */
@@ -140,6 +149,7 @@ export function createLiveHub(deps: { bus: EventBus; sources: LiveSources; pushI
   const summarySinks = new Set<Sink<AuthStatusSummaryView>>();
   const deviceSinks = new Set<{ sink: Sink<DeviceStatusChange>; statuses?: Set<AuthStatus> }>();
   const requestSinks = new Set<Sink<ClientCertificateView>>();
+  const decisionSinks = new Set<{ sink: Sink<AccessDecision>; decisions?: Set<ClientAccessDecision> }>();
 
   let lastPushAt = 0;
   let timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
@@ -176,6 +186,7 @@ export function createLiveHub(deps: { bus: EventBus; sources: LiveSources; pushI
   // Events of one tick are loaded in one query each, then fanned out.
   let deviceBatch: { deviceId: number; previous: AuthStatus; current: AuthStatus; at: string }[] = [];
   let requestBatch: number[] = [];
+  let decisionBatch: Extract<AppEvent, { type: 'clientAccessDecided' }>[] = [];
   let flushQueued = false;
   function queueFlush() {
     if (flushQueued) return;
@@ -190,8 +201,10 @@ export function createLiveHub(deps: { bus: EventBus; sources: LiveSources; pushI
   async function flush() {
     const devices = deviceBatch;
     const requests = requestBatch;
+    const decisions = decisionBatch;
     deviceBatch = [];
     requestBatch = [];
+    decisionBatch = [];
     try {
       if (devices.length > 0 && deviceSinks.size > 0) {
         const views = await deps.sources.loadDevices([...new Set(devices.map((d) => d.deviceId))]);
@@ -202,11 +215,19 @@ export function createLiveHub(deps: { bus: EventBus; sources: LiveSources; pushI
           for (const d of deviceSinks) if (!d.statuses || d.statuses.has(e.current)) d.sink.offer(change);
         }
       }
-      if (requests.length > 0 && requestSinks.size > 0) {
-        const views = await deps.sources.loadRequests([...new Set(requests)]);
+      const wanted = [...(requestSinks.size > 0 ? requests : []), ...(decisionSinks.size > 0 ? decisions.map((d) => d.requestId) : [])];
+      if (wanted.length > 0) {
+        // New requests and decisions of a batch share one read.
+        const views = await deps.sources.loadRequests([...new Set(wanted)]);
         for (const id of requests) {
           const view = views.get(id);
           if (view) for (const s of requestSinks) s.offer(view);
+        }
+        for (const e of decisions) {
+          const request = views.get(e.requestId);
+          if (!request) continue;
+          const decision = { request, decision: e.decision, decidedBy: e.by, decidedAt: new Date(e.at), reason: e.reason };
+          for (const d of decisionSinks) if (!d.decisions || d.decisions.has(e.decision)) d.sink.offer(decision);
         }
       }
     } catch (err) {
@@ -223,6 +244,10 @@ export function createLiveHub(deps: { bus: EventBus; sources: LiveSources; pushI
     } else if (event.type === 'clientAccessRequested') {
       if (requestSinks.size === 0) return;
       requestBatch.push(event.requestId);
+      queueFlush();
+    } else if (event.type === 'clientAccessDecided') {
+      if (decisionSinks.size === 0) return;
+      decisionBatch.push(event);
       queueFlush();
     }
   });
@@ -268,9 +293,21 @@ export function createLiveHub(deps: { bus: EventBus; sources: LiveSources; pushI
       return it;
     },
 
+    /** accessDecisions streams approvals, rejections and revocations, or only the given kinds. */
+    accessDecisions(decisions?: ClientAccessDecision[] | null): AsyncIterableIterator<AccessDecision> {
+      const entry = {
+        sink: undefined as unknown as Sink<AccessDecision>,
+        decisions: decisions && decisions.length > 0 ? new Set(decisions) : undefined,
+      };
+      const it = bounded<AccessDecision>(MAX_QUEUED_EVENTS, () => decisionSinks.delete(entry));
+      entry.sink = it;
+      decisionSinks.add(entry);
+      return it;
+    },
+
     /** subscriberCount says how many subscriptions this replica serves. */
     subscriberCount(): number {
-      return summarySinks.size + deviceSinks.size + requestSinks.size;
+      return summarySinks.size + deviceSinks.size + requestSinks.size + decisionSinks.size;
     },
 
     close() {

@@ -10,8 +10,13 @@ export interface Notifications {
 
 /** CHANNEL is the NOTIFY channel every replica listens on. */
 const CHANNEL = 'certfleet_events';
-/** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more; events are ASCII JSON, so characters are bytes. */
+/** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more; events travel as ASCII JSON, so characters are bytes. */
 const MAX_PAYLOAD_CHARS = 7900;
+
+/** asciiJson writes an event as JSON with everything beyond ASCII (a subject, a reject note) as \u escapes. */
+function asciiJson(event: AppEvent): string {
+  return JSON.stringify(event).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
 
 /**
  * notifyReplicas sends one committed event to the bus of every replica on this PostgreSQL server,
@@ -19,7 +24,7 @@ const MAX_PAYLOAD_CHARS = 7900;
  * as if a replica had published it.
  */
 export async function notifyReplicas(notifications: Notifications, event: AppEvent): Promise<void> {
-  const payload = JSON.stringify(event);
+  const payload = asciiJson(event);
   if (payload.length > MAX_PAYLOAD_CHARS) throw new RangeError(`an event of ${payload.length} characters does not fit in one notification`);
   await notifications.notify(CHANNEL, payload);
 }
@@ -92,7 +97,13 @@ export async function createPostgresEventBus(notifications: Notifications, log: 
     }
   }
   const send = (event: AppEvent) => {
-    outgoing.push(JSON.stringify(event));
+    const json = asciiJson(event);
+    if (json.length > MAX_PAYLOAD_CHARS) {
+      // Only a decision can be this large (a subject of kilobytes); its change is committed all the same.
+      log.error('an event too large for one notification was not sent to subscribers', { type: event.type, chars: json.length });
+      return;
+    }
+    outgoing.push(json);
     void drain();
   };
 

@@ -1,9 +1,9 @@
 import { Arg, Resolver, Root, Subscription } from 'type-graphql';
-import type { AuthStatus } from '../domain/statuses.js';
-import type { DeviceStatusChange } from '../events/live-hub.js';
-import { ClientCertificate } from '../schema/client-certificate.type.js';
+import type { AuthStatus, ClientAccessDecision as Decision } from '../domain/statuses.js';
+import type { AccessDecision, DeviceStatusChange } from '../events/live-hub.js';
+import { ClientAccessDecision, ClientCertificate } from '../schema/client-certificate.type.js';
 import { DeviceAuthStatusChange } from '../schema/device.type.js';
-import { AuthenticationStatus } from '../schema/enums.js';
+import { AuthenticationStatus, ClientAccessDecisionKind } from '../schema/enums.js';
 import { AuthStatusSummary } from '../schema/summary.type.js';
 import { requireViewer } from '../services/caller.js';
 import type { AuthStatusSummaryView, ClientCertificateView } from '../services/views.js';
@@ -44,5 +44,17 @@ export class LiveResolver {
   })
   clientAccessRequested(@Root() request: ClientCertificateView): ClientCertificateView {
     return request;
+  }
+
+  @Subscription(() => ClientAccessDecision, {
+    description:
+      'Approvals, rejections and revocations (supersessions included) once committed, for the Manage client access view; optionally only the given kinds.',
+    subscribe: (data) => live(data).accessDecisions((data.args as { decisions?: Decision[] | null }).decisions),
+  })
+  clientAccessDecided(
+    @Root() decision: AccessDecision,
+    @Arg('decisions', () => [ClientAccessDecisionKind], { nullable: true }) _decisions: Decision[] | null,
+  ): AccessDecision & { requestId: string } {
+    return { ...decision, requestId: decision.request.id };
   }
 }

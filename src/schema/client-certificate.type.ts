@@ -1,8 +1,8 @@
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { Connection } from './connection.type.js';
 import type { RevocationReason as Reason } from '../domain/revocation.js';
-import type { ClientCertificateStatus as Status } from '../domain/statuses.js';
-import { ClientCertificateStatus, RevocationReason } from './enums.js';
+import type { ClientAccessDecision as Decision, ClientCertificateStatus as Status } from '../domain/statuses.js';
+import { ClientAccessDecisionKind, ClientCertificateStatus, RevocationReason } from './enums.js';
 import { DateTime } from './scalars.js';
 
 @ObjectType()
@@ -96,6 +96,30 @@ export class BulkRejectPayload {
 
   @Field(() => [BulkItemError])
   failed!: BulkItemError[];
+}
+
+@ObjectType({ description: 'One decision on a client certificate request or certificate, for the Manage client access view.' })
+export class ClientAccessDecision {
+  @Field(() => ID, { description: 'The id of the request (and of its certificate).' })
+  requestId!: string;
+
+  @Field(() => ClientCertificate, { description: 'The request or certificate as it stands when the decision is sent.' })
+  request!: ClientCertificate;
+
+  @Field(() => ClientAccessDecisionKind)
+  decision!: Decision;
+
+  @Field(() => String, { description: "Who decided: the admin's subject, or system:renewal / system:auto-approval." })
+  decidedBy!: string;
+
+  @Field(() => DateTime)
+  decidedAt!: Date;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'Why: the reject reason, or the revocation reason (SUPERSEDED when a newer certificate replaced it); null when none was given.',
+  })
+  reason!: string | null;
 }
 
 @ObjectType({ description: 'A secret the core hands to agents, e.g. a password a core component gives them.' })

@@ -2,6 +2,7 @@ import { registerEnumType } from 'type-graphql';
 import { REVOCATION_REASONS } from '../domain/revocation.js';
 import {
   AUTH_STATUSES,
+  CLIENT_ACCESS_DECISIONS,
   CLIENT_CERTIFICATE_STATUSES,
   CONNECTION_SOURCES,
   FAILURE_REASONS,
@@ -17,6 +18,7 @@ export const AuthenticationStatus = enumObject(AUTH_STATUSES);
 export const ConnectionSource = enumObject(CONNECTION_SOURCES);
 export const AuthenticationFailureReason = enumObject(FAILURE_REASONS);
 export const ClientCertificateStatus = enumObject(CLIENT_CERTIFICATE_STATUSES);
+export const ClientAccessDecisionKind = enumObject(CLIENT_ACCESS_DECISIONS);
 export const RevocationReason = enumObject(REVOCATION_REASONS);
 export const UnverifiedReason = enumObject(UNVERIFIED_REASONS);
 
@@ -43,6 +45,15 @@ registerEnumType(ConnectionSource, {
 registerEnumType(AuthenticationFailureReason, { name: 'AuthenticationFailureReason' });
 registerEnumType(ClientCertificateStatus, { name: 'ClientCertificateStatus' });
 registerEnumType(RevocationReason, { name: 'RevocationReason' });
+registerEnumType(ClientAccessDecisionKind, {
+  name: 'ClientAccessDecisionKind',
+  description: 'A decision on a client certificate request or certificate: the status it moved to.',
+  valuesConfig: {
+    APPROVED: { description: 'A PENDING request was approved (by an admin, a renewal or auto-approval): the CA issued its certificate.' },
+    REJECTED: { description: 'A PENDING request was rejected.' },
+    REVOKED: { description: 'An APPROVED certificate was revoked, by an admin or superseded by a newer one of its device.' },
+  },
+});
 registerEnumType(UnverifiedReason, {
   name: 'UnverifiedReason',
   description: 'Why a connection attempt did not move its device: the client proved no key this core has on file for it.',

@@ -3,28 +3,26 @@ import {
   insertConnectionResults,
   lockDevicesByAgentIds,
   updateDevicesAfterResults,
-  upsertDevices,
   type DeviceRow,
 } from '../db/device-queries.js';
 import type { Tx } from '../db/client.js';
 import { isDatabaseUnavailable } from '../db/errors.js';
-import { getCoreSettings } from '../db/settings-queries.js';
 import type { AgentVersion } from '../domain/agent-version.js';
-import { DEVICE_NAME_MAX_LENGTH } from '../domain/names.js';
 import { CONNECTION_SOURCES, type AuthStatus, type ConnectionSource } from '../domain/statuses.js';
-import { badInput } from './app-error.js';
+import { AppError, badInput, notFound } from './app-error.js';
 import { checkAgentVersion, decideCheckedConnection, type CertificateFacts, type ConnectionVerdict } from './auth-status-rules.js';
 import type { ServiceDeps } from './deps.js';
-import { checkAgentId, checkText, type AgentId } from './input-checks.js';
+import { checkAgentId, type AgentId } from './input-checks.js';
 import { transact, type Outbox } from './transaction.js';
 import { deviceView, type DeviceView } from './views.js';
 
 export interface ConnectionResultInput {
   source: ConnectionSource;
-  /** The agent id the device claims (for a connection, the one its request named). */
+  /**
+   * The agent id the device claims (for a connection, the one its request named). It must be a
+   * device the core knows: results are recorded only against known devices.
+   */
   agentId: string;
-  /** Used only when the device is not known yet. */
-  deviceName?: string | null;
   agentVersion: string | null;
   /** What the gateway found out about the presented certificate; null when none was presented. */
   certificate: CertificateFacts | null;
@@ -76,7 +74,6 @@ const storedAddress = (remoteAddress: string | null | undefined) => (remoteAddre
 /** A result decided and waiting for its transaction. */
 interface Pending {
   agentId: string;
-  deviceName: string;
   agentVersion: string | null;
   source: ConnectionSource;
   certificate: CertificateFacts | null;
@@ -88,7 +85,8 @@ interface Pending {
 }
 
 /**
- * createConnectionService records connection results: the only way a device's status moves.
+ * createConnectionService records connection results: the only way a connection moves a device's
+ * status (retireCertificates is the other way a status moves: revocation, supersession, expiry).
  *
  * Results are written by group commit. While one transaction is writing, the results that arrive
  * queue up; the next transaction takes all of them (up to maxBatch) and writes them with a fixed
@@ -113,7 +111,7 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
 
   async function writeNext(): Promise<void> {
     let batch: Pending[] | undefined;
-    let results: RecordedConnection[];
+    let results: (RecordedConnection | AppError)[];
     try {
       results = await transact(deps, (tx, outbox) => {
         // The batch is taken once the transaction holds its connection, not when it was asked
@@ -142,46 +140,51 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
       for (const p of batch) {
         try {
           const [one] = await transact(deps, (tx, outbox) => writeResults(tx, outbox, [p]));
-          p.resolve(one!);
+          settle(p, one!);
         } catch (e) {
           p.reject(e);
         }
       }
       return;
     }
-    batch!.forEach((p, i) => p.resolve(results[i]!));
+    batch!.forEach((p, i) => settle(p, results[i]!));
+  }
+
+  function settle(p: Pending, r: RecordedConnection | AppError): void {
+    if (r instanceof AppError) p.reject(r);
+    else p.resolve(r);
   }
 
   async function writeResults(
     tx: Tx,
     outbox: Outbox,
     batch: Pending[],
+  ): Promise<(RecordedConnection | AppError)[]> {
+    // 1. Lock the devices, in id order (the order every writer uses); the same statement reads the
+    //    security switch. Results are recorded against known devices only: the gateway records one
+    //    only for a device it found (an unknown agent id is kept as an unverified attempt, never
+    //    made a device: DESIGN.md, "Proof before status"), and nothing else records results. A
+    //    result for an agent id no device has fails alone, with NOT_FOUND, and writes nothing.
+    const locked = await lockDevicesByAgentIds(tx, [...new Set(batch.map((p) => p.agentId))]);
+    const byAgent = new Map(locked.devices.map((d) => [d.agentId!, d]));
+    const known = batch.filter((p) => byAgent.has(p.agentId));
+    const recorded = known.length === 0 ? [] : await writeKnown(tx, outbox, known, byAgent, locked.securityEnabled!);
+    let k = 0;
+    return batch.map((p) => (byAgent.has(p.agentId) ? recorded[k++]! : notFound('device of agent', p.agentId)));
+  }
+
+  /** writeKnown writes results whose devices writeResults has locked, in a fixed number of statements. */
+  async function writeKnown(
+    tx: Tx,
+    outbox: Outbox,
+    batch: Pending[],
+    byAgent: Map<string, DeviceRow>,
+    securityEnabled: boolean,
   ): Promise<RecordedConnection[]> {
     // All counter changes of the transaction are made at its end, in one statement: counter rows
     // are then always locked last and in one order, so concurrent writers cannot deadlock.
     const deltas: Partial<StatusCounts> = {};
     const add = (status: AuthStatus, n: number) => (deltas[status] = (deltas[status] ?? 0) + n);
-
-    // 1. Lock the devices, in id order (the order every writer uses), creating those never seen:
-    //    an unknown agent still shows up in the chart, so the admin sees its failure.
-    //    The same statement reads the security switch.
-    const agentIds = [...new Set(batch.map((p) => p.agentId))];
-    const locked = await lockDevicesByAgentIds(tx, agentIds);
-    const byAgent = new Map(locked.devices.map((d) => [d.agentId!, d]));
-    const unknown = agentIds.filter((a) => !byAgent.has(a));
-    if (unknown.length > 0) {
-      const first = new Map<string, Pending>();
-      for (const p of batch) if (!first.has(p.agentId)) first.set(p.agentId, p);
-      const created = await upsertDevices(
-        tx,
-        unknown.map((a) => ({ name: first.get(a)!.deviceName, agentId: a, agentVersion: first.get(a)!.agentVersion })),
-        first.get(unknown[0]!)!.at,
-      );
-      for (const c of created) {
-        byAgent.set(c.row.agentId!, c.row);
-        if (c.inserted) add('NO_AUTHENTICATION_INFO', 1);
-      }
-    }
     const current = new Map<number, DeviceRow>([...byAgent.values()].map((d) => [d.id, d]));
     const ids = [...current.keys()];
 
@@ -238,13 +241,8 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
     });
 
     // 5. One statement writes every device's final state and moves the counters; the history
-    //    bound goes out with it (on PostgreSQL in the same round trip), and the switch is read
-    //    here only when no device was locked above (all of them new).
-    const [, , securityEnabled] = await Promise.all([
-      updateDevicesAfterResults(tx, [...current.values()], deltas),
-      pruneHistory?.(tx, ids),
-      locked.securityEnabled ?? getCoreSettings(tx).then((s) => s.clientCertificateSecurityEnabled),
-    ] as const);
+    //    bound goes out with it (on PostgreSQL in the same round trip).
+    await Promise.all([updateDevicesAfterResults(tx, [...current.values()], deltas), pruneHistory?.(tx, ids)]);
     if (Object.values(deltas).some((d) => d !== 0)) outbox.publish({ type: 'summaryChanged' });
     return steps.map(({ row, previous }, i) => ({
       device: deviceView(row, securityEnabled),
@@ -272,11 +270,10 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
         const source = checkConnectionSource(input.source);
         const agentId = checkAgentId(input.agentId);
         const agentVersion = input.agentVersion === null ? null : checkAgentVersion(input.agentVersion);
-        const deviceName = input.deviceName ? checkText(input.deviceName, 'deviceName', { max: DEVICE_NAME_MAX_LENGTH }) : agentId;
         const at = deps.clock();
         const verdict = decideCheckedConnection({ agentVersion, agentId, certificate: input.certificate }, at);
         const remoteAddress = storedAddress(input.remoteAddress);
-        pending = { agentId, deviceName, agentVersion: agentVersion?.text ?? null, source, certificate: input.certificate, remoteAddress, at, verdict };
+        pending = { agentId, agentVersion: agentVersion?.text ?? null, source, certificate: input.certificate, remoteAddress, at, verdict };
       } catch (err) {
         return Promise.reject(err);
       }
@@ -290,7 +287,6 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
     recordDecided(d: DecidedConnection): Promise<RecordedConnection> {
       return enqueue({
         agentId: d.agentId,
-        deviceName: d.agentId,
         agentVersion: d.agentVersion?.text ?? null,
         source: d.source,
         certificate: d.certificate,

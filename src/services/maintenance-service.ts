@@ -1,10 +1,9 @@
-import { expireSucceededDevices } from '../db/device-queries.js';
 import { describeDatabaseError, isDatabaseUnavailable } from '../db/errors.js';
 import { pruneHistoryOlderThan } from '../db/history-queries.js';
 import { DAY_MS } from '../domain/time.js';
 import type { ServiceDeps } from './deps.js';
 import type { RevocationService } from './revocation-service.js';
-import { countMovedDevices } from './status-moves.js';
+import { retireCertificates } from './certificate-retirement.js';
 import { transact } from './transaction.js';
 
 const EXPIRY_BATCH = 1000;
@@ -22,15 +21,17 @@ export function createMaintenanceService(
 ) {
   let historyPrunedAt: number | undefined;
 
-  /** expireCertificates turns devices whose certificate has run out to FAILED (CERTIFICATE_EXPIRED), counters kept right. */
+  /**
+   * expireCertificates turns devices whose certificate has run out to FAILED (CERTIFICATE_EXPIRED)
+   * through retireCertificates, as revocation does, in batches of short transactions.
+   */
   async function expireCertificates(): Promise<number> {
     let total = 0;
     for (;;) {
       const now = deps.clock();
       const n = await transact(deps, async (tx, outbox) => {
-        const expired = await expireSucceededDevices(tx, now, EXPIRY_BATCH);
-        await countMovedDevices(tx, outbox, expired, 'AUTHENTICATION_SUCCEEDED', 'AUTHENTICATION_FAILED', now);
-        return expired.length;
+        const { failedDeviceIds } = await retireCertificates(tx, outbox, deps.revocation, { kind: 'expire', limit: EXPIRY_BATCH }, now);
+        return failedDeviceIds.length;
       });
       total += n;
       if (n < EXPIRY_BATCH) return total;

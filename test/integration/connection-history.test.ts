@@ -5,7 +5,7 @@ import { createLogger } from '../../src/logger.js';
 import { createConnectionService } from '../../src/services/connection-service.js';
 import { HISTORY_PRUNE_EVERY_MS } from '../../src/services/maintenance-service.js';
 import { DeviceDocument } from '../generated/graphql.js';
-import { factsFor } from '../support/seed.js';
+import { factsFor, seed } from '../support/seed.js';
 import { startTestCore, type TestCore } from '../support/test-core.js';
 
 const DAY = 86_400_000;
@@ -31,13 +31,7 @@ describe('bounded connection history', () => {
 
   /** record records `times` results for an agent, one after another, at the core's current time. */
   async function record(agentId: string, times = 1): Promise<void> {
-    for (let i = 0; i < times; i++) {
-      await tc.core.services.connections.recordConnectionResult({
-        source: 'SECURE_CONNECTION',
-        agentId,
-        ...factsFor('noCertificate', agentId),
-      });
-    }
+    for (let i = 0; i < times; i++) await seed(tc).record(agentId, 'noCertificate');
   }
 
   async function device(agentId: string): Promise<DeviceRow> {
@@ -179,6 +173,7 @@ describe('bounded connection history', () => {
       groupCommit: { pruneHistory: (tx, deviceIds) => pruneDeviceHistory(tx, deviceIds, 2) },
     });
     const agents = ['burst-1', 'burst-2', 'burst-3'];
+    await seed(tc).knownAgents(agents);
     // Handed in at once: the service writes them in a few batches, each pruning its devices.
     await Promise.all(
       Array.from({ length: 5 }, () =>
@@ -196,6 +191,7 @@ describe('bounded connection history', () => {
   });
   it('the running core keeps at most CONNECTION_HISTORY_PER_DEVICE results a device (default 100)', async () => {
     expect(tc.config.connectionHistoryPerDevice).toBe(100);
+    await seed(tc).knownAgents(['chatty-1']);
     // Half at once (batched), half one by one: both paths go through the same transaction.
     await Promise.all(Array.from({ length: 60 }, () => record('chatty-1')));
     await record('chatty-1', 50);

@@ -6,7 +6,7 @@ import { rowsOf } from '../../src/db/rows.js';
 import type { AppEvent } from '../../src/events/bus.js';
 import { createConnectionService } from '../../src/services/connection-service.js';
 import { createLogger } from '../../src/logger.js';
-import { factsFor, type ResultKind } from '../support/seed.js';
+import { factsFor, seed, type ResultKind } from '../support/seed.js';
 import { startTestCore, type TestCore } from '../support/test-core.js';
 
 describe('connection results by group commit', () => {
@@ -30,7 +30,8 @@ describe('connection results by group commit', () => {
   it('writes a burst from many agents in far fewer transactions, every result committed before its answer', async () => {
     const kinds: ResultKind[] = ['succeeded', 'revoked', 'mustUpgrade', 'noCertificate', 'succeeded'];
     const before = tc.queries.filter((q) => /insert into "connection_results"/i.test(q)).length;
-    // 60 agents, 5 results each, all handed in at once; a third of the agents are new to the core.
+    // 60 agents, 5 results each, all handed in at once.
+    await seed(tc).knownAgents(Array.from({ length: 60 }, (_, a) => `burst-${a}`));
     const calls: { agentId: string; kind: ResultKind }[] = [];
     for (let round = 0; round < 5; round++) {
       for (let a = 0; a < 60; a++) calls.push({ agentId: `burst-${a}`, kind: kinds[(a + round) % kinds.length]! });
@@ -77,6 +78,7 @@ describe('connection results by group commit', () => {
   });
 
   it('chains results for one device inside a batch: each answer and event starts where the previous left off', async () => {
+    await seed(tc).knownAgents(['chain-1']);
     const events: AppEvent[] = [];
     const off = tc.core.bus.subscribe((e) => events.push(e));
     const sequence: ResultKind[] = ['succeeded', 'revoked', 'revoked', 'mustUpgrade', 'succeeded'];
@@ -124,13 +126,14 @@ describe('connection results by group commit', () => {
       },
     });
     const agents = ['fine-1', 'fine-2', 'poison-1', 'fine-3', 'fine-4'];
+    await seed(tc).knownAgents(agents);
     const settled = await Promise.allSettled(
       agents.map((agentId) => service.recordConnectionResult({ source: 'SECURITY_SCANNER', agentId, ...factsFor('succeeded', agentId) })),
     );
     expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
     expect(poisoned).toBeGreaterThanOrEqual(2); // once in a batch with others, once alone
     for (const agentId of ['fine-1', 'fine-2', 'fine-3', 'fine-4']) expect(await historyOf(agentId)).toHaveLength(1);
-    // The failed one left nothing half-written: no device, no history, counters still right.
+    // The failed one left nothing half-written: no history, counters still right.
     expect(await historyOf('poison-1')).toHaveLength(0);
     const { counts } = await getCountersAndSwitch(db);
     expect(counts).toEqual(await countDevicesByStatus(db));
@@ -161,6 +164,22 @@ describe('connection results by group commit', () => {
     expect(used).toBeGreaterThan(0);
     expect(used).toBeLessThan(agents.length / 4);
     for (const agentId of agents.slice(0, 3)) expect(await historyOf(agentId)).toHaveLength(1);
+  });
+
+  it('records results against known devices only: an unknown agent id fails alone with NOT_FOUND and creates nothing', async () => {
+    const { db } = tc.core.database;
+    await seed(tc).knownAgents(['known-1', 'known-2']);
+    const devicesBefore = rowsOf<{ n: string | number }>(await db.execute(sql`select count(*) as n from devices`))[0]!.n;
+    // Handed in together, so that the unknown one shares a batch with the known ones.
+    const settled = await Promise.allSettled(['known-1', 'stranger-1', 'known-2'].map((agentId) => record(agentId, 'succeeded')));
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((settled[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'NOT_FOUND' });
+    expect(await historyOf('known-1')).toHaveLength(1);
+    expect(await historyOf('known-2')).toHaveLength(1);
+    const devicesAfter = rowsOf<{ n: string | number }>(await db.execute(sql`select count(*) as n from devices`))[0]!.n;
+    expect(Number(devicesAfter)).toBe(Number(devicesBefore));
+    const { counts } = await getCountersAndSwitch(db);
+    expect(counts).toEqual(await countDevicesByStatus(db));
   });
 
   it('records an agent connection as it was checked and judged, without checking or deciding it again', async () => {

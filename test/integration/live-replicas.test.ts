@@ -1,8 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { sql } from 'drizzle-orm';
+import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowsOf } from '../../src/db/rows.js';
+import { ApproveClientDocument, ClientAccessDecidedDocument, type ClientAccessDecidedSubscription } from '../generated/graphql.js';
+import { agentsOf } from '../support/agent.js';
 import { subscribeLive, type LiveSubscription } from '../support/live-client.js';
 import { seed } from '../support/seed.js';
 import { databaseKind, startTestCore, type TestCore } from '../support/test-core.js';
@@ -67,6 +70,28 @@ describe.skipIf(databaseKind() !== 'postgres')('two replicas on one PostgreSQL s
     await seed(a).record('replica-1', 'succeeded');
     const seen = await dash.until((m) => m.authStatusSummaryChanged.succeeded === before.succeeded + 1, 10_000, 'the change from A');
     expect(seen.authStatusSummaryChanged.total).toBe(before.total + 1);
+  });
+
+  it('a subscriber on replica B sees a decision made through replica A, its decider named beyond ASCII intact', async () => {
+    const viewer = await a.token('victor', ['VIEWER']);
+    const decided = subscribeLive<ClientAccessDecidedSubscription>(b.url, { authorization: `Bearer ${viewer}` }, print(ClientAccessDecidedDocument));
+    const agents = agentsOf(() => a.core);
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const enrolled = await agents.make('replica-decided').enroll();
+      const requestId = (enrolled.body as { requestId: string }).requestId;
+      const approved = await a.gql(ApproveClientDocument, { id: requestId }, await a.token('Åsa Lindström', ['SECURITY_ADMIN']));
+      expect(approved.errors).toBeUndefined();
+      const seen = await decided.until((m) => m.clientAccessDecided.requestId === requestId, 10_000, 'the decision from A');
+      expect(seen.clientAccessDecided).toMatchObject({
+        decision: 'APPROVED',
+        decidedBy: 'Åsa Lindström',
+        request: { id: requestId, status: 'APPROVED', device: { agentId: 'replica-decided' } },
+      });
+    } finally {
+      decided.dispose();
+      agents.closeAll();
+    }
   });
 
   it('after the listener connections are killed, the replica re-listens, re-sends the summary, and later changes still arrive', async () => {

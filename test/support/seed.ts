@@ -1,3 +1,4 @@
+import { getDeviceByAgentId } from '../../src/db/device-queries.js';
 import type { CertificateFacts } from '../../src/services/auth-status-rules.js';
 import type { ConnectionSource } from '../../src/domain/statuses.js';
 import type { TestCore } from './test-core.js';
@@ -54,15 +55,26 @@ export function factsFor(kind: ResultKind, agentId: string, now = new Date()): {
 
 /** seed builds fixtures through the services, the way the product itself writes them. */
 export function seed(tc: TestCore) {
+  /** devices registers devices as an admin would, through the service. */
+  const devices = (items: { name: string; agentId?: string; agentVersion?: string }[]) =>
+    tc.core.services.devices.registerDevices({ subject: 'seed', roles: ['SECURITY_ADMIN'] }, items);
   return {
-    /** record records one connection result of the given kind for an agent (creating its device if new). */
+    /**
+     * record records one connection result of the given kind for an agent. Results are recorded
+     * against known devices only, so an agent id the core does not know is registered first (named
+     * after it), as an inventory import would.
+     */
     async record(agentId: string, kind: ResultKind, source: ConnectionSource = 'SECURE_CONNECTION') {
+      if (!(await getDeviceByAgentId(tc.core.database.db, agentId))) await devices([{ name: agentId, agentId }]);
       const facts = factsFor(kind, agentId);
       return tc.core.services.connections.recordConnectionResult({ source, agentId, ...facts });
     },
-    /** devices registers devices as an admin would, through the service. */
-    async devices(items: { name: string; agentId?: string; agentVersion?: string }[]) {
-      return tc.core.services.devices.registerDevices({ subject: 'seed', roles: ['SECURITY_ADMIN'] }, items);
+    /** knownAgents registers, named after them, those of these agent ids the core does not know yet. */
+    async knownAgents(agentIds: string[]) {
+      const known = new Set((await Promise.all(agentIds.map((a) => getDeviceByAgentId(tc.core.database.db, a)))).map((d) => d?.agentId));
+      const unknown = [...new Set(agentIds)].filter((a) => !known.has(a));
+      if (unknown.length > 0) await devices(unknown.map((agentId) => ({ name: agentId, agentId })));
     },
+    devices,
   };
 }

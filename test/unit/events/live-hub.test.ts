@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createInProcessEventBus } from '../../../src/events/bus.js';
 import { createLiveHub, MAX_QUEUED_EVENTS, SubscriberTooSlowError } from '../../../src/events/live-hub.js';
 import { createLogger } from '../../../src/logger.js';
-import type { AuthStatusSummaryView, DeviceView } from '../../../src/events/views.js';
+import type { AuthStatusSummaryView, ClientCertificateView, DeviceView } from '../../../src/events/views.js';
 
 const log = createLogger('silent');
 
@@ -121,6 +121,44 @@ describe('the live hub', () => {
     expect(h.hub.subscriberCount()).toBe(1);
     h.hub.close();
   });
+  it('loads new requests and decisions of one tick in one read, and filters decisions by kind', async () => {
+    const bus = createInProcessEventBus(() => {});
+    const loads: number[][] = [];
+    const hub = createLiveHub({
+      bus,
+      pushIntervalMs: 10,
+      log,
+      sources: {
+        async readSummary() {
+          return { total: 0 } as AuthStatusSummaryView;
+        },
+        async loadDevices() {
+          return new Map();
+        },
+        async loadRequests(ids) {
+          loads.push([...ids].sort());
+          return new Map(ids.map((id) => [id, { id: String(id) } as ClientCertificateView]));
+        },
+      },
+    });
+    const requests = hub.accessRequests();
+    const all = hub.accessDecisions();
+    const revokedOnly = hub.accessDecisions(['REVOKED']);
+    const at = '2026-01-01T00:00:00.000Z';
+    bus.publish({ type: 'clientAccessRequested', requestId: 3 });
+    bus.publish({ type: 'clientAccessDecided', requestId: 1, decision: 'APPROVED', by: 'alice', at, reason: null });
+    bus.publish({ type: 'clientAccessDecided', requestId: 2, decision: 'REVOKED', by: 'alice', at, reason: 'KEY_COMPROMISE' });
+    expect((await requests.next()).value!.id).toBe('3');
+    expect((await all.next()).value).toEqual({ request: { id: '1' }, decision: 'APPROVED', decidedBy: 'alice', decidedAt: new Date(at), reason: null });
+    expect((await all.next()).value!.decision).toBe('REVOKED');
+    expect((await revokedOnly.next()).value).toMatchObject({ request: { id: '2' }, reason: 'KEY_COMPROMISE' });
+    expect(loads).toEqual([[1, 2, 3]]);
+    expect(hub.subscriberCount()).toBe(3);
+    await revokedOnly.return!();
+    expect(hub.subscriberCount()).toBe(2);
+    hub.close();
+  });
+
   it('keeps device changes in order when an earlier batch loads slower than a later one', async () => {
     const bus = createInProcessEventBus(() => {});
     let call = 0;

@@ -35,3 +35,46 @@ describe('notifyReplicas', () => {
     await bus.close();
   });
 });
+
+const decided = (requestId: number, by: string, reason: string | null): AppEvent => ({
+  type: 'clientAccessDecided',
+  requestId,
+  decision: 'REJECTED',
+  by,
+  at: '2026-01-01T00:00:00.000Z',
+  reason,
+});
+
+describe('the PostgreSQL event bus', () => {
+  it('keeps every notification under PostgreSQL’s 8000-byte limit when decisions carry text beyond ASCII, and delivers it intact', async () => {
+    const server = fakeServer();
+    const bus = await createPostgresEventBus(server, createLogger('silent'));
+    const heard: AppEvent[] = [];
+    bus.subscribe((e) => heard.push(e));
+    // 200 rejections whose note is 500 characters of 3-byte UTF-8: far more than one payload holds.
+    const sent = Array.from({ length: 200 }, (_, i) => decided(i + 1, 'Åsa Lindström', '—'.repeat(500)));
+    for (const e of sent) bus.publish(e);
+    for (let i = 0; i < 100 && heard.length < sent.length; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(heard).toEqual(sent);
+    expect(server.sent.length).toBeGreaterThan(1);
+    for (const p of server.sent) {
+      expect(Buffer.byteLength(p, 'utf8')).toBeLessThan(8000);
+      expect(p).toMatch(/^[\x20-\x7e]*$/);
+    }
+    await bus.close();
+  });
+
+  it('drops, and logs, an event too large for one notification instead of failing the ones after it', async () => {
+    const server = fakeServer();
+    const lines: string[] = [];
+    const bus = await createPostgresEventBus(server, createLogger('debug', (l) => lines.push(l)));
+    const heard: AppEvent[] = [];
+    bus.subscribe((e) => heard.push(e));
+    bus.publish(decided(1, 'x'.repeat(9000), null));
+    bus.publish(decided(2, 'alice', null));
+    for (let i = 0; i < 100 && heard.length < 1; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(heard.map((e) => (e as { requestId: number }).requestId)).toEqual([2]);
+    expect(lines.some((l) => l.includes('too large for one notification'))).toBe(true);
+    await bus.close();
+  });
+});
