@@ -41,8 +41,11 @@ export function databaseKind(): 'embedded' | 'postgres' {
   return inject('databaseKind');
 }
 
-// persistent (embedded only): no snapshot; the core creates its database in DATA_DIR as on a first `npm start`.
-async function freshDatabase(
+/**
+ * freshDatabase makes a migrated database of the test's own (a clone of the run's snapshot or template).
+ * persistent (embedded only): no snapshot; the core creates its database in DATA_DIR as on a first `npm start`.
+ */
+export async function freshDatabase(
   persistent: boolean,
 ): Promise<{ pglite?: PGlite; databaseUrl?: string; drop(): Promise<void> }> {
   if (databaseKind() === 'postgres') {
