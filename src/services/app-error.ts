@@ -40,7 +40,8 @@ export class AppError extends GraphQLError {
   readonly code: AppErrorCode;
 
   constructor(code: AppErrorCode, message: string, extra: Record<string, unknown> = {}) {
-    super(message, { extensions: { code, ...extra } });
+    // The code goes last: an extra named code must not change what clients are told.
+    super(message, { extensions: { ...extra, code } });
     this.code = code;
     this.name = 'AppError';
   }

@@ -44,6 +44,8 @@ export function createSecurityService(deps: ServiceDeps & { authority: Authority
   // The chart read over the API is served from memory between changes: every summaryChanged (from
   // this replica at its commit, from others through the bus) drops it, and it is never older than
   // SUMMARY_CACHE_MS in case a change reached the counters without an event (e.g. bulk seeding).
+  // Its age is wall time (Date.now), not deps.clock: the clock says what time the rules see, and
+  // a core run with a frozen clock (tests, simulations) would otherwise keep a stale chart forever.
   let cached: { view: Promise<AuthStatusSummaryView>; until: number } | undefined;
   const invalidateSummary = () => {
     cached = undefined;

@@ -45,6 +45,12 @@ describe('AppError', () => {
     expect(new AppError('CONFLICT', 'x', { retryAfterSeconds: '12' }).retryAfterSeconds).toBeUndefined();
   });
 
+  it('keeps its own code when an extra extension is named code', () => {
+    const err = new AppError('NOT_FOUND', 'no such device', { code: 'INTERNAL_SERVER_ERROR', id: '7' });
+    expect(err.extensions).toEqual({ code: 'NOT_FOUND', id: '7' });
+    expect(err.code).toBe('NOT_FOUND');
+  });
+
   it('serialises to message and extensions only: no stack, no cause', () => {
     const json = new AppError('CONFLICT', 'already revoked').toJSON() as unknown as Record<string, unknown>;
     expect(Object.keys(json).sort()).toEqual(['extensions', 'message']);
