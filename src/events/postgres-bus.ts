@@ -12,6 +12,8 @@ export interface Notifications {
 const CHANNEL = 'certfleet_events';
 /** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more; events travel as ASCII JSON, so characters are bytes. */
 const MAX_PAYLOAD_CHARS = 7900;
+/** CLOSE_DRAIN_MS bounds how long close() waits for queued notifications to leave. */
+const CLOSE_DRAIN_MS = 2000;
 
 /** asciiJson writes an event as JSON with everything beyond ASCII (a subject, a reject note) as \u escapes. */
 function asciiJson(event: AppEvent): string {
@@ -73,30 +75,30 @@ export async function createPostgresEventBus(notifications: Notifications, log: 
   // different pool connections could arrive swapped), and what queued up meanwhile goes together
   // as one JSON array, kept under the NOTIFY payload limit.
   const outgoing: string[] = [];
-  let sending = false;
-  async function drain() {
-    if (sending) return;
-    sending = true;
-    try {
-      while (outgoing.length > 0) {
-        let payload = outgoing.shift()!;
-        let count = 1;
-        while (outgoing.length > 0 && payload.length + outgoing[0]!.length + 3 <= MAX_PAYLOAD_CHARS) {
-          payload += `,${outgoing.shift()!}`;
-          count++;
-        }
-        try {
-          await notifications.notify(CHANNEL, count === 1 ? payload : `[${payload}]`);
-        } catch (err) {
-          // The changes themselves are committed; a dashboard catches up with the next change or reconnect.
-          log.error('could not notify the other replicas', { error: err, events: count });
-        }
+  let sending: Promise<void> | undefined;
+  function drain(): Promise<void> {
+    sending ??= sendAll().finally(() => (sending = undefined));
+    return sending;
+  }
+  async function sendAll() {
+    while (outgoing.length > 0) {
+      let payload = outgoing.shift()!;
+      let count = 1;
+      while (outgoing.length > 0 && payload.length + outgoing[0]!.length + 3 <= MAX_PAYLOAD_CHARS) {
+        payload += `,${outgoing.shift()!}`;
+        count++;
       }
-    } finally {
-      sending = false;
+      try {
+        await notifications.notify(CHANNEL, count === 1 ? payload : `[${payload}]`);
+      } catch (err) {
+        // The changes themselves are committed; a dashboard catches up with the next change or reconnect.
+        log.error('could not notify the other replicas', { error: err, events: count });
+      }
     }
   }
+  let closed = false;
   const send = (event: AppEvent) => {
+    if (closed) return;
     const json = asciiJson(event);
     if (json.length > MAX_PAYLOAD_CHARS) {
       // Only a decision can be this large (a subject of kilobytes); its change is committed all the same.
@@ -115,6 +117,7 @@ export async function createPostgresEventBus(notifications: Notifications, log: 
       if (summaryQueued) return;
       summaryQueued = true;
       setImmediate(() => {
+        if (!summaryQueued) return; // close() sent it already
         summaryQueued = false;
         send({ type: 'summaryChanged' });
       });
@@ -124,6 +127,14 @@ export async function createPostgresEventBus(notifications: Notifications, log: 
       return () => listeners.delete(listener);
     },
     async close() {
+      // What was committed before the close still reaches the other replicas: the queued
+      // notifications go out first, for at most CLOSE_DRAIN_MS, while the connection is still open.
+      if (summaryQueued) outgoing.push(asciiJson({ type: 'summaryChanged' }));
+      summaryQueued = false;
+      closed = true;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([drain(), new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_DRAIN_MS)))]);
+      clearTimeout(timer);
       listeners.clear();
       await subscription.unlisten().catch(() => {});
     },

@@ -78,3 +78,36 @@ describe('the PostgreSQL event bus', () => {
     await bus.close();
   });
 });
+
+describe('closing the PostgreSQL event bus', () => {
+  it('sends what was published before the close, the coalesced summary included, and nothing after it', async () => {
+    const server = fakeServer();
+    let release!: () => void;
+    const slow = new Promise<void>((resolve) => (release = resolve));
+    const notify = server.notify.bind(server);
+    // The first notification waits, as over a busy connection, so the rest queue behind it.
+    let first = true;
+    server.notify = async (channel, payload) => {
+      if (first) {
+        first = false;
+        await slow;
+      }
+      return notify(channel, payload);
+    };
+    const bus = await createPostgresEventBus(server, createLogger('silent'));
+    bus.publish(decided(1, 'alice', null));
+    bus.publish(decided(2, 'alice', null));
+    bus.publish({ type: 'summaryChanged' });
+    const closing = bus.close();
+    bus.publish(decided(3, 'alice', null));
+    setTimeout(release, 20);
+    await closing;
+    const sent = server.sent.flatMap((p) => {
+      const parsed = JSON.parse(p) as AppEvent | AppEvent[];
+      return Array.isArray(parsed) ? parsed : [parsed];
+    });
+    expect(sent).toEqual([decided(1, 'alice', null), decided(2, 'alice', null), { type: 'summaryChanged' }]);
+    await new Promise((r) => setImmediate(r));
+    expect(server.sent.flatMap((p) => JSON.parse(p) as unknown)).toHaveLength(3);
+  });
+});
