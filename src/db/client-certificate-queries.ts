@@ -1,5 +1,6 @@
-import { and, asc, eq, gt, inArray, notInArray, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, notInArray, sql, type SQL } from 'drizzle-orm';
 import type { DbExecutor } from './client.js';
+import { containsPattern } from './like.js';
 import type { ClientCertificateRow } from './device-queries.js';
 import { rowsOf } from './rows.js';
 import { clientCertificates, devices, revocationList, secureData } from './schema.js';
@@ -93,30 +94,63 @@ export async function getRequestOfDeviceKey(
   return row;
 }
 
-/** listCertificates pages requests by id, optionally of one status. */
+/** RequestListFilter narrows the Manage client access list; every part given must hold. */
+export interface RequestListFilter {
+  statuses?: ClientCertificateStatus[];
+  /** Case-insensitive substring of the device's name or agent id, or of the name the request asks for. */
+  search?: string;
+}
+
+/**
+ * requestFilterWhere is the WHERE of a request list. With a page (keyset and limit), each search
+ * branch stops at the page's size too: the planner can then walk the ids in order and stop early
+ * for a search most rows match, or start from the trigram indexes for a rare one.
+ */
+function requestFilterWhere(filter: RequestListFilter, page?: { afterId?: number; limit: number }): SQL | undefined {
+  const c = clientCertificates;
+  const after = page?.afterId === undefined ? undefined : gt(c.id, page.afterId);
+  const statuses = filter.statuses ? inArray(c.status, filter.statuses) : undefined;
+  if (!filter.search) return and(statuses, after);
+  const pattern = containsPattern(filter.search);
+  const also = sql.join(
+    [
+      filter.statuses ? sql` and r.status in (${sql.join(filter.statuses.map((st) => sql`${st}`), sql`, `)})` : sql``,
+      page?.afterId === undefined ? sql`` : sql` and r.id > ${page.afterId}`,
+    ],
+    sql``,
+  );
+  const limit = page ? sql` order by r.id limit ${page.limit}` : sql``;
+  // Two branches, each served by trigram indexes: the devices' on lower(name) and lower(agent_id)
+  // (then client_certificates_device_id_idx), and client_certificates_requested_name_trgm_idx. An OR
+  // across the two tables in one WHERE would make PostgreSQL test every request row instead.
+  return and(
+    statuses,
+    after,
+    sql`${c.id} in (
+      (select r.id from client_certificates r join devices d on d.id = r.device_id
+       where (lower(d.name) like ${pattern} or lower(d.agent_id) like ${pattern})${also}${limit})
+      union
+      (select r.id from client_certificates r
+       where lower(r.requested_device_name) like ${pattern}${also}${limit}))`,
+  );
+}
+
+/** listCertificates pages requests by id (keyset: ids above afterId) through a filter. */
 export async function listCertificates(
   db: DbExecutor,
-  params: { status?: ClientCertificateStatus; afterId?: number; limit: number },
+  params: RequestListFilter & { afterId?: number; limit: number },
 ): Promise<ClientCertificateRow[]> {
   return db
     .select()
     .from(clientCertificates)
-    .where(
-      and(
-        params.status ? eq(clientCertificates.status, params.status) : undefined,
-        params.afterId === undefined ? undefined : gt(clientCertificates.id, params.afterId),
-      ),
-    )
+    .where(requestFilterWhere(params, { afterId: params.afterId, limit: params.limit }))
     .orderBy(asc(clientCertificates.id))
     .limit(params.limit);
 }
 
-/** countCertificates counts requests, optionally of one status. */
-export async function countCertificates(db: DbExecutor, status?: ClientCertificateStatus): Promise<number> {
-  const [row] = await db
-    .select({ n: sql<string>`count(*)` })
-    .from(clientCertificates)
-    .where(status ? eq(clientCertificates.status, status) : undefined);
+/** countCertificates counts the requests a filter matches. */
+export async function countCertificates(db: DbExecutor, filter: RequestListFilter): Promise<number> {
+  const [row] = await db.select({ n: sql<string>`count(*)` }).from(clientCertificates).where(requestFilterWhere(filter));
   return Number(row?.n ?? 0);
 }
 

@@ -3,7 +3,8 @@ import type { DbExecutor } from './client.js';
 import { counterAdjustment, emptyCounts, type StatusCounts } from './counter-queries.js';
 import { rowsOf } from './rows.js';
 import { clientCertificates, connectionResults, coreSettings, devices } from './schema.js';
-import type { AuthStatus } from '../domain/statuses.js';
+import type { AuthStatus, FailureReason } from '../domain/statuses.js';
+import { containsPattern } from './like.js';
 
 export type DeviceRow = typeof devices.$inferSelect;
 export type ConnectionResultRow = typeof connectionResults.$inferSelect;
@@ -11,20 +12,22 @@ export type ClientCertificateRow = typeof clientCertificates.$inferSelect;
 
 export interface DeviceListFilter {
   statuses?: AuthStatus[];
-  /** Lower-case substring of name or agent id. */
+  /** Devices that failed for one of these reasons (authStatus AUTHENTICATION_FAILED). */
+  failureReasons?: FailureReason[];
+  /** Case-insensitive substring of name or agent id. */
   search?: string;
-}
-
-/** escapeLike makes user text match literally inside a LIKE pattern. */
-function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 function filterWhere(filter: DeviceListFilter): SQL | undefined {
   const parts: (SQL | undefined)[] = [];
   if (filter.statuses && filter.statuses.length > 0) parts.push(inArray(devices.authStatus, filter.statuses));
+  if (filter.failureReasons && filter.failureReasons.length > 0) {
+    // The status test is what the partial index devices_failed_reason_id_idx is on; a reason is
+    // shown (and so matched) only while the device is failed.
+    parts.push(eq(devices.authStatus, 'AUTHENTICATION_FAILED'), inArray(devices.failureReason, filter.failureReasons));
+  }
   if (filter.search) {
-    const pattern = `%${escapeLike(filter.search.toLowerCase())}%`;
+    const pattern = containsPattern(filter.search);
     parts.push(or(sql`lower(${devices.name}) like ${pattern}`, sql`lower(${devices.agentId}) like ${pattern}`));
   }
   return and(...parts);

@@ -68,6 +68,10 @@ export const devices = pgTable(
     index('devices_succeeded_cert_expiry_idx')
       .on(t.lastCertificateNotAfter)
       .where(sql`${t.authStatus} = 'AUTHENTICATION_SUCCEEDED'`),
+    // Troubleshooting lists (DeviceFilter.failureReasons): the failed devices of some reasons, in id order.
+    index('devices_failed_reason_id_idx')
+      .on(t.failureReason, t.id)
+      .where(sql`${t.authStatus} = 'AUTHENTICATION_FAILED'`),
     index('devices_name_trgm_idx').using('gin', sql`lower(${t.name}) gin_trgm_ops`),
     index('devices_agent_id_trgm_idx').using('gin', sql`lower(${t.agentId}) gin_trgm_ops`),
     check('devices_auth_status_check', sql`${t.authStatus} in (${inList(AUTH_STATUSES)})`),
@@ -188,6 +192,8 @@ export const clientCertificates = pgTable(
   (t) => [
     index('client_certificates_status_id_idx').on(t.status, t.id),
     index('client_certificates_device_id_idx').on(t.deviceId, t.id),
+    // ClientAccessRequestFilter.search on the requested name (the device's name and agent id go through the devices' trigram indexes).
+    index('client_certificates_requested_name_trgm_idx').using('gin', sql`lower(${t.requestedDeviceName}) gin_trgm_ops`),
     uniqueIndex('client_certificates_serial_key').on(t.serialNumber),
     uniqueIndex('client_certificates_device_key_key').on(t.deviceId, t.publicKeyFingerprint),
     check('client_certificates_status_check', sql`${t.status} in (${inList(CLIENT_CERTIFICATE_STATUSES)})`),

@@ -56,3 +56,9 @@ export const MAX_COMMON_NAME_LENGTH = AGENT_ID_MAX_LENGTH;
 
 /** DEVICE_NAME_MAX_LENGTH is the longest device name, in characters (the devices.name column). */
 export const DEVICE_NAME_MAX_LENGTH = 255;
+
+/**
+ * SEARCH_MAX_LENGTH is the longest search text of a list filter (devices, client access
+ * requests), in characters: a longer one could match no name.
+ */
+export const SEARCH_MAX_LENGTH = DEVICE_NAME_MAX_LENGTH;

@@ -4,6 +4,7 @@ import type { ClientCertificateStatus as Status } from '../domain/statuses.js';
 import {
   BulkApprovePayload,
   BulkRejectPayload,
+  ClientAccessRequestFilter,
   ClientCertificate,
   ClientCertificateConnection,
   SecureDataItem,
@@ -13,14 +14,22 @@ import type { GraphQLContext } from './context.js';
 
 @Resolver()
 export class ClientAccessResolver {
-  @Query(() => ClientCertificateConnection, { description: 'Configure > Manage client access.' })
+  @Query(() => ClientCertificateConnection, {
+    description: 'Configure > Manage client access: requests and certificates, oldest first; totalCount counts all that match.',
+  })
   clientAccessRequests(
-    @Arg('status', () => ClientCertificateStatus, { nullable: true }) status: Status | null,
+    @Arg('status', () => ClientCertificateStatus, {
+      nullable: true,
+      description: 'Only requests in this status. The older spelling of filter.statuses with one status: giving both is BAD_USER_INPUT.',
+    })
+    status: Status | null,
+    @Arg('filter', () => ClientAccessRequestFilter, { nullable: true, description: 'Statuses and a search; see ClientAccessRequestFilter.' })
+    filter: ClientAccessRequestFilter | null,
     @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
     @Ctx() ctx: GraphQLContext,
   ) {
-    return ctx.services.clientAccess.listRequests(ctx.caller, { status, first: first ?? 50, after });
+    return ctx.services.clientAccess.listRequests(ctx.caller, { status, filter, first: first ?? 50, after });
   }
 
   @Mutation(() => ClientCertificate)

@@ -1,4 +1,4 @@
-import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { Connection } from './connection.type.js';
 import type { RevocationReason as Reason } from '../domain/revocation.js';
 import type { ClientAccessDecision as Decision, ClientCertificateStatus as Status } from '../domain/statuses.js';
@@ -66,6 +66,23 @@ export class ClientCertificate {
 export class ClientCertificateConnection extends Connection(ClientCertificate) {
   @Field(() => Int)
   totalCount!: number;
+}
+
+@InputType({ description: 'Narrows clientAccessRequests (the tabs and the search box of Manage client access); every part given must hold.' })
+export class ClientAccessRequestFilter {
+  @Field(() => [ClientCertificateStatus], {
+    nullable: true,
+    description:
+      "Only requests in one of these statuses (e.g. [PENDING] for the Pending tab). Null or an empty list: any status. Not together with clientAccessRequests' status argument.",
+  })
+  statuses?: Status[] | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "Case-insensitive substring of the device's name or agent id, or of the name the request asks for (requestedDeviceName); LIKE wildcards match themselves. At most 255 characters, none of the characters names may not hold (controls, line separators, bidirectional formatting). Blank: no search.",
+  })
+  search?: string | null;
 }
 
 @ObjectType()

@@ -120,6 +120,13 @@ export class DeviceFilter {
   @Field(() => [AuthenticationStatus], { nullable: true })
   authStatus?: AuthStatus[] | null;
 
+  @Field(() => [AuthenticationFailureReason], {
+    nullable: true,
+    description:
+      'Only devices whose authStatus is AUTHENTICATION_FAILED for one of these reasons (the failureReason field); AND-ed with authStatus and search, so together with an authStatus list without AUTHENTICATION_FAILED it matches nothing. Null or an empty list: no restriction.',
+  })
+  failureReasons?: FailureReason[] | null;
+
   @Field(() => String, { nullable: true, description: 'Case-insensitive match on name or agentId.' })
   search?: string | null;
 }

@@ -1,4 +1,4 @@
-import { countCertificates, getCertificatesByIds, listCertificates } from '../db/client-certificate-queries.js';
+import { countCertificates, getCertificatesByIds, listCertificates, type RequestListFilter } from '../db/client-certificate-queries.js';
 import { CLIENT_CERTIFICATE_STATUSES, type ClientCertificateStatus } from '../domain/statuses.js';
 import type { CaSigner } from '../pki/index.js';
 import { badInput } from './app-error.js';
@@ -7,6 +7,7 @@ import { requireViewer, type Caller } from './caller.js';
 import { createDecisions } from './client-access-decisions.js';
 import { createEnrollment, type EnrollmentLimits } from './client-access-enrollment.js';
 import type { ServiceDeps } from './deps.js';
+import { checkEnumList, checkSearch } from './input-checks.js';
 import { checkFirst, decodeCursor, pageOf, type Page } from './pagination.js';
 import type { RevocationService } from './revocation-service.js';
 import { clientCertificateView, type ClientCertificateView } from './views.js';
@@ -40,23 +41,48 @@ export function createClientAccessService(
       return new Map((await getCertificatesByIds(db, ids)).map((r) => [r.id, clientCertificateView(r)]));
     },
 
-    /** listRequests pages the requests and certificates for Manage client access. */
+    /**
+     * listRequests pages the requests and certificates for Manage client access. `status` (the
+     * original argument) and filter.statuses are two spellings of the same restriction: giving both
+     * is refused rather than guessing which one was meant.
+     */
     async listRequests(
       caller: Caller,
-      args: { status?: ClientCertificateStatus | null; first: number; after?: string | null },
+      args: { status?: ClientCertificateStatus | null; filter?: RequestFilterInput | null; first: number; after?: string | null },
     ): Promise<Page<ClientCertificateView> & { totalCount: number }> {
       requireViewer(caller);
       const first = checkFirst(args.first);
       const afterId = decodeCursor('request', args.after);
-      const status = args.status ?? undefined;
-      if (status && !CLIENT_CERTIFICATE_STATUSES.includes(status)) throw badInput(`unknown status ${status}`, 'status');
+      const filter = checkRequestFilter(args.status, args.filter);
       const [rows, totalCount] = await Promise.all([
-        listCertificates(db, { status, afterId, limit: first + 1 }),
-        countCertificates(db, status),
+        listCertificates(db, { ...filter, afterId, limit: first + 1 }),
+        countCertificates(db, filter),
       ]);
       return { ...pageOf(rows, first, 'request', (r) => r.id, clientCertificateView), totalCount };
     },
   };
+}
+
+/** RequestFilterInput is ClientAccessRequestFilter as the transport hands it over. */
+export interface RequestFilterInput {
+  statuses?: ClientCertificateStatus[] | null;
+  search?: string | null;
+}
+
+/** checkRequestFilter checks listRequests' status and filter arguments together, before any query. */
+function checkRequestFilter(
+  status: ClientCertificateStatus | null | undefined,
+  filter: RequestFilterInput | null | undefined,
+): RequestListFilter {
+  const search = checkSearch(filter?.search, 'filter.search');
+  if (status !== undefined && status !== null) {
+    if (filter?.statuses !== undefined && filter.statuses !== null) {
+      throw badInput('give status or filter.statuses, not both (status is the older spelling of a one-status filter.statuses)', 'status');
+    }
+    if (!CLIENT_CERTIFICATE_STATUSES.includes(status)) throw badInput(`unknown status ${status}`, 'status');
+    return { statuses: [status], search };
+  }
+  return { statuses: checkEnumList(filter?.statuses, CLIENT_CERTIFICATE_STATUSES, 'filter.statuses', 'status'), search };
 }
 
 export type ClientAccessService = ReturnType<typeof createClientAccessService>;

@@ -13,12 +13,12 @@ import { insertAuditEvent } from '../db/audit-queries.js';
 import { adjustCounters } from '../db/counter-queries.js';
 import { getCoreSettings } from '../db/settings-queries.js';
 import { DEVICE_NAME_MAX_LENGTH } from '../domain/names.js';
-import { AUTH_STATUSES, type AuthStatus } from '../domain/statuses.js';
+import { AUTH_STATUSES, FAILURE_REASONS, type AuthStatus, type FailureReason } from '../domain/statuses.js';
 import { badInput, notFound } from './app-error.js';
 import { checkAgentVersionText } from './auth-status-rules.js';
 import { requireAdmin, requireViewer, type Caller } from './caller.js';
 import type { ServiceDeps } from './deps.js';
-import { checkAgentId, checkText, parseId } from './input-checks.js';
+import { checkAgentId, checkEnumList, checkSearch, checkText, parseId } from './input-checks.js';
 import { checkFirst, decodeCursor, pageOf, type Page } from './pagination.js';
 import { transact } from './transaction.js';
 import {
@@ -34,6 +34,8 @@ export const MAX_DEVICES_PER_IMPORT = 1000;
 
 export interface DeviceFilterInput {
   authStatus?: AuthStatus[] | null;
+  /** Devices whose authStatus is AUTHENTICATION_FAILED for one of these reasons; AND-ed with the rest. */
+  failureReasons?: FailureReason[] | null;
   search?: string | null;
 }
 
@@ -50,15 +52,11 @@ export function createDeviceService(deps: ServiceDeps) {
   const { db } = deps;
 
   function checkFilter(filter: DeviceFilterInput | null | undefined) {
-    const statuses = filter?.authStatus ? [...new Set(filter.authStatus)] : undefined;
-    for (const s of statuses ?? []) {
-      if (!AUTH_STATUSES.includes(s)) throw badInput(`filter.authStatus has an unknown status ${s}`, 'filter.authStatus');
-    }
-    const search =
-      filter?.search === undefined || filter.search === null || filter.search.trim() === ''
-        ? undefined
-        : checkText(filter.search, 'filter.search', { max: 255 });
-    return { statuses: statuses && statuses.length > 0 ? statuses : undefined, search };
+    return {
+      statuses: checkEnumList(filter?.authStatus, AUTH_STATUSES, 'filter.authStatus', 'status'),
+      failureReasons: checkEnumList(filter?.failureReasons, FAILURE_REASONS, 'filter.failureReasons', 'failure reason'),
+      search: checkSearch(filter?.search, 'filter.search'),
+    };
   }
 
   return {
@@ -74,7 +72,8 @@ export function createDeviceService(deps: ServiceDeps) {
       const { counts, securityEnabled } = await getCountersAndSwitch(db);
       const rows = await listDevices(db, { ...filter, limit: first + 1, afterId });
       const statuses: readonly AuthStatus[] = filter.statuses ?? AUTH_STATUSES;
-      const totalCount = filter.search
+      // The kept counters are by status only: a search or a failure reason needs a count.
+      const totalCount = filter.search || filter.failureReasons
         ? await countDevices(db, filter)
         : statuses.reduce((n, s) => n + counts[s], 0);
       return {

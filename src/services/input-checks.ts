@@ -1,4 +1,4 @@
-import { AGENT_ID_MAX_LENGTH, AGENT_ID_PATTERN, forbiddenCharactersIn } from '../domain/names.js';
+import { AGENT_ID_MAX_LENGTH, AGENT_ID_PATTERN, SEARCH_MAX_LENGTH, forbiddenCharactersIn } from '../domain/names.js';
 import { badInput } from './app-error.js';
 
 /** checkText trims a free-text argument and enforces its length and the characters a name may hold (src/domain/names.ts). */
@@ -9,6 +9,30 @@ export function checkText(value: string, argument: string, opts: { max: number; 
   const forbidden = forbiddenCharactersIn(v);
   if (forbidden) throw badInput(`${argument} must not contain ${forbidden}`, argument);
   return v;
+}
+
+/**
+ * checkSearch reads a list filter's search text: blank (or absent) means no search; otherwise the
+ * name rules of checkText, at most SEARCH_MAX_LENGTH characters.
+ */
+export function checkSearch(value: string | null | undefined, argument: string): string | undefined {
+  if (value === undefined || value === null || value.trim() === '') return undefined;
+  return checkText(value, argument, { max: SEARCH_MAX_LENGTH });
+}
+
+/** checkEnumList drops repeats from a list of enum values and refuses one not in `known`; an empty or absent list is undefined (no restriction). */
+export function checkEnumList<T extends string>(
+  values: readonly T[] | null | undefined,
+  known: readonly T[],
+  argument: string,
+  what: string,
+): T[] | undefined {
+  if (values === undefined || values === null) return undefined;
+  const unique = [...new Set(values)];
+  for (const v of unique) {
+    if (!known.includes(v)) throw badInput(`${argument} has an unknown ${what} ${String(v).slice(0, 64)}`, argument);
+  }
+  return unique.length > 0 ? unique : undefined;
 }
 
 declare const agentIdBrand: unique symbol;

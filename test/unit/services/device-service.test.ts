@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../../src/db/client.js';
 import { getCountersAndSwitch } from '../../../src/db/counter-queries.js';
 import { rowsOf } from '../../../src/db/rows.js';
-import type { AuthStatus } from '../../../src/domain/statuses.js';
+import type { AuthStatus, FailureReason } from '../../../src/domain/statuses.js';
 import { createInProcessEventBus } from '../../../src/events/bus.js';
 import { createLogger } from '../../../src/logger.js';
 import type { Caller } from '../../../src/services/caller.js';
@@ -50,6 +50,12 @@ describe('listDevices: arguments are checked before any query', () => {
       args: { first: 10, filter: { authStatus: ['AUTHENTICATION_FAILED', 'NOPE'] as AuthStatus[] } },
       argument: 'filter.authStatus',
       message: /unknown status NOPE/,
+    },
+    {
+      name: 'an unknown failure reason in the filter',
+      args: { first: 10, filter: { failureReasons: ['NO_CLIENT_CERTIFICATE', 'NOPE'] as FailureReason[] } },
+      argument: 'filter.failureReasons',
+      message: /unknown failure reason NOPE/,
     },
     { name: 'a search of 256 characters', args: { first: 10, filter: { search: 's'.repeat(256) } }, argument: 'filter.search', message: /longer than 255/ },
     { name: 'a search with a line feed', args: { first: 10, filter: { search: 'ws\n01' } }, argument: 'filter.search', message: /control characters/ },
