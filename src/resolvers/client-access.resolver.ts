@@ -1,4 +1,5 @@
-import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Ctx, ID, Info, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { RevocationReason as Reason } from '../domain/revocation.js';
 import type { ClientCertificateStatus as Status } from '../domain/statuses.js';
 import {
@@ -9,18 +10,23 @@ import {
   SecureDataItem,
 } from '../schema/client-certificate.type.js';
 import { ClientCertificateStatus, RevocationReason } from '../schema/enums.js';
+import { DEFAULT_PAGE_SIZE } from '../services/pagination.js';
 import type { GraphQLContext } from './context.js';
+import { BEFORE_DESCRIPTION, LAST_DESCRIPTION, pageArgs } from './page-args.js';
 
 @Resolver()
 export class ClientAccessResolver {
   @Query(() => ClientCertificateConnection, { description: 'Configure > Manage client access.' })
   clientAccessRequests(
     @Arg('status', () => ClientCertificateStatus, { nullable: true }) status: Status | null,
-    @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) first: number | null,
+    @Arg('first', () => Int, { nullable: true, defaultValue: DEFAULT_PAGE_SIZE }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('last', () => Int, { nullable: true, description: LAST_DESCRIPTION }) last: number | null,
+    @Arg('before', () => String, { nullable: true, description: BEFORE_DESCRIPTION }) before: string | null,
+    @Info() info: GraphQLResolveInfo,
     @Ctx() ctx: GraphQLContext,
   ) {
-    return ctx.services.clientAccess.listRequests(ctx.caller, { status, first: first ?? 50, after });
+    return ctx.services.clientAccess.listRequests(ctx.caller, { status, ...pageArgs(info, { first, after, last, before }) });
   }
 
   @Mutation(() => ClientCertificate)

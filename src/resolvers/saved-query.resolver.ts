@@ -1,10 +1,13 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { AuthStatus } from '../domain/statuses.js';
 import { DeviceConnection } from '../schema/device.type.js';
 import { AuthenticationStatus } from '../schema/enums.js';
 import { SavedQuery } from '../schema/saved-query.type.js';
+import { DEFAULT_PAGE_SIZE } from '../services/pagination.js';
 import type { SavedQueryView } from '../services/views.js';
 import type { GraphQLContext } from './context.js';
+import { BEFORE_DESCRIPTION, LAST_DESCRIPTION, pageArgs } from './page-args.js';
 
 @Resolver(() => SavedQuery)
 export class SavedQueryResolver {
@@ -33,10 +36,13 @@ export class SavedQueryResolver {
   @FieldResolver(() => DeviceConnection)
   devices(
     @Root() query: SavedQueryView,
-    @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) first: number | null,
+    @Arg('first', () => Int, { nullable: true, defaultValue: DEFAULT_PAGE_SIZE }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('last', () => Int, { nullable: true, description: LAST_DESCRIPTION }) last: number | null,
+    @Arg('before', () => String, { nullable: true, description: BEFORE_DESCRIPTION }) before: string | null,
+    @Info() info: GraphQLResolveInfo,
     @Ctx() ctx: GraphQLContext,
   ) {
-    return ctx.services.savedQueries.listDevicesOfQuery(ctx.caller, query, { first: first ?? 50, after });
+    return ctx.services.savedQueries.listDevicesOfQuery(ctx.caller, query, pageArgs(info, { first, after, last, before }));
   }
 }

@@ -2,12 +2,31 @@ import { Field, ObjectType, type ClassType } from 'type-graphql';
 
 // The page shape every list of the API shares: a connection of edges (cursor, node) and its pageInfo.
 
-@ObjectType()
+@ObjectType({
+  description:
+    'Where a page sits in its list (Relay connections). Page forward with first/after from endCursor, backward with last/before from startCursor.',
+})
 export class PageInfo {
-  @Field(() => Boolean)
+  @Field(() => Boolean, {
+    description: 'True when the list goes on after this page (from endCursor), whichever way the page was read.',
+  })
   hasNextPage!: boolean;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => Boolean, {
+    description: 'True when the list has items before this page (before startCursor), whichever way the page was read.',
+  })
+  hasPreviousPage!: boolean;
+
+  @Field(() => String, {
+    nullable: true,
+    description: "The cursor of this page's first edge (pass it as before to read the page before); null when the page is empty.",
+  })
+  startCursor!: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: "The cursor of this page's last edge (pass it as after to read the page after); null when the page is empty.",
+  })
   endCursor!: string | null;
 }
 
