@@ -43,7 +43,8 @@ const LEGACY_VERSIONS = ['9.50.1', '9.60', '9.60.2', '9.70.4', '9.80.1'];
 const LEGACY_WEIGHTS = [1, 3, 4, 3, 2];
 const NAME_PREFIXES = ['DESKTOP-', 'LAPTOP-', 'WS-', 'PC-', 'SRV-', 'KIOSK-'];
 const NAME_WEIGHTS = [46, 30, 10, 8, 5, 1];
-const REVOCATION_REASONS: RevocationReason[] = ['KEY_COMPROMISE', 'CESSATION_OF_OPERATION', 'UNSPECIFIED'];
+// The reasons an admin gives when revoking by hand, drawn for seeded revoked devices (a subset of domain/revocation.ts).
+const SEEDED_REVOCATION_REASONS: RevocationReason[] = ['KEY_COMPROMISE', 'CESSATION_OF_OPERATION', 'UNSPECIFIED'];
 const REVOCATION_WEIGHTS = [5, 3, 2];
 const REJECTION_NOTES = ['unknown device', 'not a managed asset', 'duplicate request', null];
 
@@ -304,7 +305,7 @@ class BatchBuilder {
           break;
         case 'CERTIFICATE_REVOKED': {
           const decided = Math.floor(rng.between(Math.max(createdAt, now - certLife + 10 * DAY_MS), windowStart - DAY_MS));
-          const revocationReason = rng.pick(REVOCATION_REASONS, REVOCATION_CUM);
+          const revocationReason = rng.pick(SEEDED_REVOCATION_REASONS, REVOCATION_CUM);
           const notBefore = wholeSeconds(decided - CLOCK_SKEW_MS);
           if (rng.chance(0.6)) {
             // Revoked, and refused at every connection since.
