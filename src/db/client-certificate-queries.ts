@@ -1,5 +1,6 @@
 import { and, asc, eq, gt, inArray, notInArray, sql } from 'drizzle-orm';
 import type { DbExecutor } from './client.js';
+import { keysetOrder, keysetWhere, type Keyset } from './keyset.js';
 import type { ClientCertificateRow } from './device-queries.js';
 import { rowsOf } from './rows.js';
 import { clientCertificates, devices, revocationList, secureData } from './schema.js';
@@ -93,21 +94,16 @@ export async function getRequestOfDeviceKey(
   return row;
 }
 
-/** listCertificates pages requests by id, optionally of one status. */
+/** listCertificates reads a page of the requests by id, optionally of one status (see Keyset; the list's own order is ascending). */
 export async function listCertificates(
   db: DbExecutor,
-  params: { status?: ClientCertificateStatus; afterId?: number; limit: number },
+  params: { status?: ClientCertificateStatus } & Keyset,
 ): Promise<ClientCertificateRow[]> {
   return db
     .select()
     .from(clientCertificates)
-    .where(
-      and(
-        params.status ? eq(clientCertificates.status, params.status) : undefined,
-        params.afterId === undefined ? undefined : gt(clientCertificates.id, params.afterId),
-      ),
-    )
-    .orderBy(asc(clientCertificates.id))
+    .where(and(params.status ? eq(clientCertificates.status, params.status) : undefined, keysetWhere(clientCertificates.id, params)))
+    .orderBy(keysetOrder(clientCertificates.id, params))
     .limit(params.limit);
 }
 

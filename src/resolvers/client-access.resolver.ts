@@ -1,4 +1,5 @@
-import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Ctx, ID, Info, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { RevocationReason as Reason } from '../domain/revocation.js';
 import type { ClientCertificateStatus as Status } from '../domain/statuses.js';
 import {
@@ -10,7 +11,9 @@ import {
 } from '../schema/client-certificate.type.js';
 import { PAGE_ARGS } from '../schema/connection.type.js';
 import { ClientCertificateStatus, RevocationReason } from '../schema/enums.js';
+import { DEFAULT_PAGE_SIZE } from '../services/pagination.js';
 import type { GraphQLContext } from './context.js';
+import { pageArgs } from './page-args.js';
 
 @Resolver()
 export class ClientAccessResolver {
@@ -18,16 +21,15 @@ export class ClientAccessResolver {
     description: 'Configure > Manage client access: the client certificate requests and certificates, in the order they arrived. Any role.',
   })
   clientAccessRequests(
-    @Arg('status', () => ClientCertificateStatus, {
-      nullable: true,
-      description: 'Only requests in this status; null: all.',
-    })
-    status: Status | null,
-    @Arg('first', () => Int, { nullable: true, defaultValue: 50, description: PAGE_ARGS.first }) first: number | null,
+    @Arg('status', () => ClientCertificateStatus, { nullable: true, description: 'Only requests in this status; null: all.' }) status: Status | null,
+    @Arg('first', () => Int, { nullable: true, defaultValue: DEFAULT_PAGE_SIZE, description: PAGE_ARGS.first }) first: number | null,
     @Arg('after', () => String, { nullable: true, description: PAGE_ARGS.after }) after: string | null,
+    @Arg('last', () => Int, { nullable: true, description: PAGE_ARGS.last }) last: number | null,
+    @Arg('before', () => String, { nullable: true, description: PAGE_ARGS.before }) before: string | null,
+    @Info() info: GraphQLResolveInfo,
     @Ctx() ctx: GraphQLContext,
   ) {
-    return ctx.services.clientAccess.listRequests(ctx.caller, { status, first: first ?? 50, after });
+    return ctx.services.clientAccess.listRequests(ctx.caller, { status, ...pageArgs(info, { first, after, last, before }) });
   }
 
   @Mutation(() => ClientCertificate, {

@@ -1,9 +1,13 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { ClientCertificate } from '../schema/client-certificate.type.js';
 import { PAGE_ARGS } from '../schema/connection.type.js';
 import { ConnectionAttemptConnection, Device, DeviceConnection, DeviceFilter, DeviceInput } from '../schema/device.type.js';
+import { DEFAULT_HISTORY_PAGE_SIZE } from '../services/device-service.js';
+import { DEFAULT_PAGE_SIZE } from '../services/pagination.js';
 import type { DeviceView } from '../services/views.js';
 import type { GraphQLContext } from './context.js';
+import { pageArgs } from './page-args.js';
 
 @Resolver(() => Device)
 export class DeviceResolver {
@@ -13,11 +17,14 @@ export class DeviceResolver {
   })
   devices(
     @Arg('filter', () => DeviceFilter, { nullable: true, description: 'Which devices to list; null: all.' }) filter: DeviceFilter | null,
-    @Arg('first', () => Int, { nullable: true, defaultValue: 50, description: PAGE_ARGS.first }) first: number | null,
+    @Arg('first', () => Int, { nullable: true, defaultValue: DEFAULT_PAGE_SIZE, description: PAGE_ARGS.first }) first: number | null,
     @Arg('after', () => String, { nullable: true, description: PAGE_ARGS.after }) after: string | null,
+    @Arg('last', () => Int, { nullable: true, description: PAGE_ARGS.last }) last: number | null,
+    @Arg('before', () => String, { nullable: true, description: PAGE_ARGS.before }) before: string | null,
+    @Info() info: GraphQLResolveInfo,
     @Ctx() ctx: GraphQLContext,
   ) {
-    return ctx.services.devices.listDevices(ctx.caller, { filter, first: first ?? 50, after });
+    return ctx.services.devices.listDevices(ctx.caller, { filter, ...pageArgs(info, { first, after, last, before }) });
   }
 
   @Query(() => Device, {
@@ -43,12 +50,15 @@ export class DeviceResolver {
   })
   connectionHistory(
     @Root() device: DeviceView,
-    @Arg('first', () => Int, { nullable: true, defaultValue: 20, description: PAGE_ARGS.first }) first: number | null,
+    @Arg('first', () => Int, { nullable: true, defaultValue: DEFAULT_HISTORY_PAGE_SIZE, description: PAGE_ARGS.first }) first: number | null,
     @Arg('after', () => String, { nullable: true, description: PAGE_ARGS.after }) after: string | null,
+    @Arg('last', () => Int, { nullable: true, description: PAGE_ARGS.last }) last: number | null,
+    @Arg('before', () => String, { nullable: true, description: PAGE_ARGS.before }) before: string | null,
+    @Info() info: GraphQLResolveInfo,
     @Ctx() ctx: GraphQLContext,
   ) {
-    const page = ctx.services.devices.checkHistoryPage(first ?? 20, after);
-    return ctx.loaders.history(page.first, page.beforeId).load(device.dbId);
+    const page = ctx.services.devices.checkHistoryPage(pageArgs(info, { first, after, last, before }));
+    return ctx.loaders.history(page).load(device.dbId);
   }
 
   @FieldResolver(() => [ClientCertificate], { description: "The device's client certificate requests and certificates, oldest first." })

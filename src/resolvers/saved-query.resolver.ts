@@ -1,11 +1,14 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { AuthStatus } from '../domain/statuses.js';
 import { PAGE_ARGS } from '../schema/connection.type.js';
 import { DeviceConnection } from '../schema/device.type.js';
 import { AuthenticationStatus } from '../schema/enums.js';
 import { SavedQuery } from '../schema/saved-query.type.js';
+import { DEFAULT_PAGE_SIZE } from '../services/pagination.js';
 import type { SavedQueryView } from '../services/views.js';
 import type { GraphQLContext } from './context.js';
+import { pageArgs } from './page-args.js';
 
 @Resolver(() => SavedQuery)
 export class SavedQueryResolver {
@@ -48,10 +51,13 @@ export class SavedQueryResolver {
   })
   devices(
     @Root() query: SavedQueryView,
-    @Arg('first', () => Int, { nullable: true, defaultValue: 50, description: PAGE_ARGS.first }) first: number | null,
+    @Arg('first', () => Int, { nullable: true, defaultValue: DEFAULT_PAGE_SIZE, description: PAGE_ARGS.first }) first: number | null,
     @Arg('after', () => String, { nullable: true, description: PAGE_ARGS.after }) after: string | null,
+    @Arg('last', () => Int, { nullable: true, description: PAGE_ARGS.last }) last: number | null,
+    @Arg('before', () => String, { nullable: true, description: PAGE_ARGS.before }) before: string | null,
+    @Info() info: GraphQLResolveInfo,
     @Ctx() ctx: GraphQLContext,
   ) {
-    return ctx.services.savedQueries.listDevicesOfQuery(ctx.caller, query, { first: first ?? 50, after });
+    return ctx.services.savedQueries.listDevicesOfQuery(ctx.caller, query, pageArgs(info, { first, after, last, before }));
   }
 }

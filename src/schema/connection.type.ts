@@ -2,12 +2,31 @@ import { Field, ObjectType, type ClassType } from 'type-graphql';
 
 // The page shape every list of the API shares: a connection of edges (cursor, node) and its pageInfo.
 
-@ObjectType({ description: 'Where a page stands in its list, for asking for the next one.' })
+@ObjectType({
+  description:
+    'Where a page sits in its list (Relay connections). Page forward with first/after from endCursor, backward with last/before from startCursor.',
+})
 export class PageInfo {
-  @Field(() => Boolean, { description: 'Whether more items follow this page: pass endCursor as after to get them.' })
+  @Field(() => Boolean, {
+    description: 'True when the list goes on after this page (from endCursor), whichever way the page was read.',
+  })
   hasNextPage!: boolean;
 
-  @Field(() => String, { nullable: true, description: "The last edge's cursor (opaque; pass it as after); null on an empty page." })
+  @Field(() => Boolean, {
+    description: 'True when the list has items before this page (before startCursor), whichever way the page was read.',
+  })
+  hasPreviousPage!: boolean;
+
+  @Field(() => String, {
+    nullable: true,
+    description: "The cursor of this page's first edge (pass it as before to read the page before); null when the page is empty.",
+  })
+  startCursor!: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: "The cursor of this page's last edge (pass it as after to read the page after); null when the page is empty.",
+  })
   endCursor!: string | null;
 }
 
@@ -41,7 +60,10 @@ export function Connection<TNode extends object>(nodeType: ClassType<TNode>) {
 
 /** PAGE_ARGS describe the arguments every paged list takes, the same way everywhere. */
 export const PAGE_ARGS = {
-  first: 'How many items to return: 1 to 500 (BAD_USER_INPUT otherwise).',
+  first: 'Forward paging: how many items to return, 1 to 500 (BAD_USER_INPUT otherwise). Not with last or before.',
   after:
-    'Return the items after this cursor: an endCursor or edge cursor this same list returned (BAD_USER_INPUT otherwise); null: from the start.',
+    'Forward paging: return the items after this cursor, an endCursor or edge cursor this same list returned (BAD_USER_INPUT otherwise); null: from the start.',
+  last: 'Backward paging: how many items to return, the ones just before `before` (or the end of the list), 1 to 500. Not with first or after.',
+  before:
+    "Backward paging: return the items before this cursor (a page's startCursor or an edge's cursor from this list). Not with first or after.",
 } as const;

@@ -7,7 +7,7 @@ import { requireViewer, type Caller } from './caller.js';
 import { createDecisions } from './client-access-decisions.js';
 import { createEnrollment, type EnrollmentLimits } from './client-access-enrollment.js';
 import type { ServiceDeps } from './deps.js';
-import { checkFirst, decodeCursor, pageOf, type Page } from './pagination.js';
+import { checkPage, pageOf, readPage, type Page, type PageArgs } from './pagination.js';
 import type { RevocationService } from './revocation-service.js';
 import { clientCertificateView, type ClientCertificateView } from './views.js';
 
@@ -43,18 +43,17 @@ export function createClientAccessService(
     /** listRequests pages the requests and certificates for Manage client access. */
     async listRequests(
       caller: Caller,
-      args: { status?: ClientCertificateStatus | null; first: number; after?: string | null },
+      args: { status?: ClientCertificateStatus | null } & PageArgs,
     ): Promise<Page<ClientCertificateView> & { totalCount: number }> {
       requireViewer(caller);
-      const first = checkFirst(args.first);
-      const afterId = decodeCursor('request', args.after);
+      const page = checkPage('request', args);
       const status = args.status ?? undefined;
       if (status && !CLIENT_CERTIFICATE_STATUSES.includes(status)) throw badInput(`unknown status ${status}`, 'status');
-      const [rows, totalCount] = await Promise.all([
-        listCertificates(db, { status, afterId, limit: first + 1 }),
+      const [{ rows, behind }, totalCount] = await Promise.all([
+        readPage(page, 'asc', (k) => listCertificates(db, { status, ...k })),
         countCertificates(db, status),
       ]);
-      return { ...pageOf(rows, first, 'request', (r) => r.id, clientCertificateView), totalCount };
+      return { ...pageOf(rows, page, behind, 'request', (r) => r.id, clientCertificateView), totalCount };
     },
   };
 }
