@@ -1,5 +1,5 @@
-import { desc, lt } from 'drizzle-orm';
 import type { DbExecutor } from './client.js';
+import { keysetOrder, keysetWhere, type Keyset } from './keyset.js';
 import { auditEvents } from './schema.js';
 
 export type AuditEventRow = typeof auditEvents.$inferSelect;
@@ -18,16 +18,13 @@ export async function insertAuditEvent(
   });
 }
 
-/** listAuditEvents pages newest first by id (keyset: ids below beforeId). */
-export async function listAuditEvents(
-  db: DbExecutor,
-  params: { limit: number; beforeId?: number },
-): Promise<AuditEventRow[]> {
+/** listAuditEvents reads a page of the audit log by id (see Keyset; the log's own order is newest first, descending). */
+export async function listAuditEvents(db: DbExecutor, params: Keyset): Promise<AuditEventRow[]> {
   return db
     .select()
     .from(auditEvents)
-    .where(params.beforeId === undefined ? undefined : lt(auditEvents.id, params.beforeId))
-    .orderBy(desc(auditEvents.id))
+    .where(keysetWhere(auditEvents.id, params))
+    .orderBy(keysetOrder(auditEvents.id, params))
     .limit(params.limit);
 }
 

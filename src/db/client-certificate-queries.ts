@@ -1,5 +1,6 @@
 import { and, asc, eq, gt, inArray, notInArray, sql, type SQL } from 'drizzle-orm';
 import type { DbExecutor } from './client.js';
+import { keysetBoundsSql, keysetOrder, keysetWhere, type Keyset } from './keyset.js';
 import { containsPattern } from './like.js';
 import type { ClientCertificateRow } from './device-queries.js';
 import { rowsOf } from './rows.js';
@@ -102,30 +103,26 @@ export interface RequestListFilter {
 }
 
 /**
- * requestFilterWhere is the WHERE of a request list. With a page (keyset and limit), each search
- * branch stops at the page's size too: the planner can then walk the ids in order and stop early
- * for a search most rows match, or start from the trigram indexes for a rare one.
+ * requestFilterWhere is the WHERE of a request list. With a page (a Keyset), each search branch
+ * stops at the page's size too: the planner can then walk the ids in order and stop early for a
+ * search most rows match, or start from the trigram indexes for a rare one.
  */
-function requestFilterWhere(filter: RequestListFilter, page?: { afterId?: number; limit: number }): SQL | undefined {
+function requestFilterWhere(filter: RequestListFilter, page?: Keyset): SQL | undefined {
   const c = clientCertificates;
-  const after = page?.afterId === undefined ? undefined : gt(c.id, page.afterId);
+  const bounds = page ? keysetWhere(c.id, page) : undefined;
   const statuses = filter.statuses ? inArray(c.status, filter.statuses) : undefined;
-  if (!filter.search) return and(statuses, after);
+  if (!filter.search) return and(statuses, bounds);
   const pattern = containsPattern(filter.search);
-  const also = sql.join(
-    [
-      filter.statuses ? sql` and r.status in (${sql.join(filter.statuses.map((st) => sql`${st}`), sql`, `)})` : sql``,
-      page?.afterId === undefined ? sql`` : sql` and r.id > ${page.afterId}`,
-    ],
-    sql``,
-  );
-  const limit = page ? sql` order by r.id limit ${page.limit}` : sql``;
+  const also = sql`${
+    filter.statuses ? sql` and r.status in (${sql.join(filter.statuses.map((st) => sql`${st}`), sql`, `)})` : sql``
+  }${page ? keysetBoundsSql(sql`r.id`, page) : sql``}`;
+  const limit = page ? sql` order by r.id ${page.order === 'asc' ? sql`asc` : sql`desc`} limit ${page.limit}` : sql``;
   // Two branches, each served by trigram indexes: the devices' on lower(name) and lower(agent_id)
   // (then client_certificates_device_id_idx), and client_certificates_requested_name_trgm_idx. An OR
   // across the two tables in one WHERE would make PostgreSQL test every request row instead.
   return and(
     statuses,
-    after,
+    bounds,
     sql`${c.id} in (
       (select r.id from client_certificates r join devices d on d.id = r.device_id
        where (lower(d.name) like ${pattern} or lower(d.agent_id) like ${pattern})${also}${limit})
@@ -135,16 +132,16 @@ function requestFilterWhere(filter: RequestListFilter, page?: { afterId?: number
   );
 }
 
-/** listCertificates pages requests by id (keyset: ids above afterId) through a filter. */
+/** listCertificates reads a page of the requests a filter matches, by id (see Keyset; the list's own order is ascending). */
 export async function listCertificates(
   db: DbExecutor,
-  params: RequestListFilter & { afterId?: number; limit: number },
+  params: RequestListFilter & Keyset,
 ): Promise<ClientCertificateRow[]> {
   return db
     .select()
     .from(clientCertificates)
-    .where(requestFilterWhere(params, { afterId: params.afterId, limit: params.limit }))
-    .orderBy(asc(clientCertificates.id))
+    .where(requestFilterWhere(params, params))
+    .orderBy(keysetOrder(clientCertificates.id, params))
     .limit(params.limit);
 }
 

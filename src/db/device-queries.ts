@@ -1,5 +1,6 @@
-import { and, asc, eq, getTableColumns, gt, inArray, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, inArray, or, sql, type SQL } from 'drizzle-orm';
 import type { DbExecutor } from './client.js';
+import { keysetBoundsSql, keysetWhere, keysetOrder, type Keyset } from './keyset.js';
 import { counterAdjustment, emptyCounts, type StatusCounts } from './counter-queries.js';
 import { rowsOf } from './rows.js';
 import { clientCertificates, connectionResults, coreSettings, devices } from './schema.js';
@@ -76,16 +77,13 @@ export async function lockDevicesByAgentIds(
   return { devices: rows.map((r) => r.device), securityEnabled: rows[0]?.securityEnabled };
 }
 
-/** listDevices pages devices by id (keyset: ids above afterId). */
-export async function listDevices(
-  db: DbExecutor,
-  params: DeviceListFilter & { limit: number; afterId?: number },
-): Promise<DeviceRow[]> {
+/** listDevices reads a page of the devices a filter matches, by id (see Keyset; the list's own order is ascending). */
+export async function listDevices(db: DbExecutor, params: DeviceListFilter & Keyset): Promise<DeviceRow[]> {
   return db
     .select()
     .from(devices)
-    .where(and(filterWhere(params), params.afterId === undefined ? undefined : gt(devices.id, params.afterId)))
-    .orderBy(asc(devices.id))
+    .where(and(filterWhere(params), keysetWhere(devices.id, params)))
+    .orderBy(keysetOrder(devices.id, params))
     .limit(params.limit);
 }
 
@@ -305,12 +303,12 @@ export async function updateDevicesAfterResults(
 
 /**
  * listConnectionHistories reads one page of history for each of several devices in a single
- * query (a lateral join), newest first; beforeId continues a page.
+ * query (a lateral join); the list's own order is newest first (descending ids), see Keyset.
  */
 export async function listConnectionHistories(
   db: DbExecutor,
   deviceIds: readonly number[],
-  params: { limit: number; beforeId?: number },
+  params: Keyset,
 ): Promise<Map<number, ConnectionResultRow[]>> {
   const out = new Map<number, ConnectionResultRow[]>(deviceIds.map((id) => [id, []]));
   if (deviceIds.length === 0) return out;
@@ -318,18 +316,19 @@ export async function listConnectionHistories(
     deviceIds.map((id) => sql`${id}`),
     sql`, `,
   );
-  const before = params.beforeId === undefined ? sql`` : sql`and c.id < ${params.beforeId}`;
+  // Both orders match connection_results_device_id_idx (device_id, id desc nulls last), read one way or the other: no sort.
+  const order = params.order === 'desc' ? sql`c.id desc nulls last` : sql`c.id asc nulls first`;
   const result = await db.execute(sql`
     select r.id, r.device_id, r.at, r.source, r.result, r.failure_reason, r.agent_version,
            r.certificate_serial_number, r.certificate_not_after, r.verified, r.unverified_reason, r.remote_address
     from unnest(array[${ids}]::bigint[]) as d(id)
     cross join lateral (
       select c.* from connection_results c
-      where c.device_id = d.id ${before}
-      order by c.id desc nulls last -- matches connection_results_device_id_idx, so no sort
+      where c.device_id = d.id${keysetBoundsSql(sql`c.id`, params)}
+      order by ${order}
       limit ${params.limit}
     ) r
-    order by r.device_id, r.id desc`);
+    order by r.device_id, r.id ${params.order === 'desc' ? sql`desc` : sql`asc`}`);
   for (const r of rowsOf<Record<string, unknown>>(result)) {
     const deviceId = Number(r.device_id);
     out.get(deviceId)?.push({

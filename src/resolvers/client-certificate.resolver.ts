@@ -6,7 +6,7 @@ import type { GraphQLContext } from './context.js';
 
 @Resolver(() => ClientCertificate)
 export class ClientCertificateResolver {
-  @FieldResolver(() => Device)
+  @FieldResolver(() => Device, { description: 'The device that asked for it.' })
   async device(@Root() cert: ClientCertificateView, @Ctx() ctx: GraphQLContext) {
     const device = await ctx.loaders.device.load(cert.deviceId);
     if (!device) throw new Error(`client certificate ${cert.id} refers to missing device ${cert.deviceId}`);

@@ -12,9 +12,18 @@ import { DateTime } from '../schema/scalars.js';
 
 // The resolvers the API serves, composed here, where the schema is built: src/schema/ holds only the types they use.
 
+const ERRORS_OF_EVERY_OPERATION =
+  'Any operation may also fail with FORBIDDEN (the token carries no certfleet role), QUERY_TIMEOUT (too long, cancelled) or SERVICE_UNAVAILABLE (the database is away; try again in 5 s); a missing or bad token is UNAUTHENTICATED (HTTP 401; over graphql-ws, the socket is closed with 4401).';
+
+const ROOT_DESCRIPTIONS = {
+  query: `Reads. Every query needs a bearer token with the VIEWER or SECURITY_ADMIN role. ${ERRORS_OF_EVERY_OPERATION}`,
+  mutation: `Changes. Every mutation needs the SECURITY_ADMIN role (a VIEWER gets FORBIDDEN); each change it makes is one transaction, audited. ${ERRORS_OF_EVERY_OPERATION}`,
+  subscription: `Live updates over graphql-ws on the same /graphql URL (connectionParams: Authorization: 'Bearer <token>' or token: '<token>', each name in any case). Every subscription needs the VIEWER or SECURITY_ADMIN role.`,
+};
+
 /** buildGraphQLSchema assembles the served schema from the resolvers and the type-graphql types they reach. */
 export async function buildGraphQLSchema(): Promise<GraphQLSchema> {
-  return buildSchema({
+  const schema = await buildSchema({
     resolvers: [
       SecurityResolver,
       DeviceResolver,
@@ -38,4 +47,9 @@ export async function buildGraphQLSchema(): Promise<GraphQLSchema> {
       },
     },
   });
+  // type-graphql has no option for the root types' descriptions: set once here, before anything serves the schema.
+  schema.getQueryType()!.description = ROOT_DESCRIPTIONS.query;
+  schema.getMutationType()!.description = ROOT_DESCRIPTIONS.mutation;
+  schema.getSubscriptionType()!.description = ROOT_DESCRIPTIONS.subscription;
+  return schema;
 }

@@ -20,7 +20,7 @@ const live = ({ context }: { context: unknown }) => {
 export class LiveResolver {
   @Subscription(() => AuthStatusSummary, {
     description:
-      'Emits the current summary at once, then after every change (coalesced; the last message of a burst is the final state).',
+      "Emits the current summary at once, then after every change (coalesced; the last message of a burst is the final state). Its id is always 'fleet', as the query authStatusSummary's: a client cache keyed on __typename and id updates the cached query with each push. Any role.",
     subscribe: (data) => live(data).summaries(),
   })
   authStatusSummaryChanged(@Root() summary: AuthStatusSummaryView): AuthStatusSummaryView {
@@ -28,18 +28,22 @@ export class LiveResolver {
   }
 
   @Subscription(() => DeviceAuthStatusChange, {
-    description: "Every change of a device's authStatus; optionally only those into the given statuses.",
+    description: "Every change of a device's authStatus; optionally only those into the given statuses. Any role.",
     subscribe: (data) => live(data).deviceChanges((data.args as { statuses?: AuthStatus[] | null }).statuses),
   })
   deviceAuthStatusChanged(
     @Root() change: DeviceStatusChange,
-    @Arg('statuses', () => [AuthenticationStatus], { nullable: true }) _statuses: AuthStatus[] | null,
+    @Arg('statuses', () => [AuthenticationStatus], {
+      nullable: true,
+      description: 'Only changes into one of these statuses (the current one); null or empty: every change.',
+    })
+    _statuses: AuthStatus[] | null,
   ): DeviceStatusChange {
     return change;
   }
 
   @Subscription(() => ClientCertificate, {
-    description: 'New pending client certificate requests, for the Manage client access view.',
+    description: 'New pending client certificate requests, for the Manage client access view. Any role.',
     subscribe: (data) => live(data).accessRequests(),
   })
   clientAccessRequested(@Root() request: ClientCertificateView): ClientCertificateView {
@@ -48,12 +52,16 @@ export class LiveResolver {
 
   @Subscription(() => ClientAccessDecision, {
     description:
-      'Approvals, rejections and revocations (supersessions included) once committed, for the Manage client access view; optionally only the given kinds.',
+      'Approvals, rejections and revocations (supersessions included) once committed, for the Manage client access view; optionally only the given kinds. Any role.',
     subscribe: (data) => live(data).accessDecisions((data.args as { decisions?: Decision[] | null }).decisions),
   })
   clientAccessDecided(
     @Root() decision: AccessDecision,
-    @Arg('decisions', () => [ClientAccessDecisionKind], { nullable: true }) _decisions: Decision[] | null,
+    @Arg('decisions', () => [ClientAccessDecisionKind], {
+      nullable: true,
+      description: 'Only decisions of these kinds; null or empty: every decision.',
+    })
+    _decisions: Decision[] | null,
   ): AccessDecision & { requestId: string } {
     return { ...decision, requestId: decision.request.id };
   }

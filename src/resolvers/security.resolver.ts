@@ -5,20 +5,28 @@ import type { GraphQLContext } from './context.js';
 
 @Resolver()
 export class SecurityResolver {
-  @Query(() => AuthStatusSummary)
+  @Query(() => AuthStatusSummary, {
+    description:
+      'The Security settings chart: how many devices have each status. Any role. For live updates subscribe to authStatusSummaryChanged.',
+  })
   authStatusSummary(@Ctx() ctx: GraphQLContext) {
     return ctx.services.security.getAuthStatusSummary(ctx.caller);
   }
 
-  @Query(() => SecuritySettings)
+  @Query(() => SecuritySettings, { description: 'The Security settings page: the switch, the CA, the devices not ready. Any role.' })
   securitySettings(@Ctx() ctx: GraphQLContext) {
     return ctx.services.security.getSecuritySettings(ctx.caller);
   }
 
   @Mutation(() => SecuritySettings, {
-    description: 'Irreversible: there is no way back, and no mutation to disable it. Needs confirm: true.',
+    description:
+      'Enables client certificate-based security for the fleet. Irreversible: there is no way back, and no mutation to disable it. Needs confirm: true. A second call changes nothing and keeps the first enabledAt and enabledBy. SECURITY_ADMIN only (FORBIDDEN otherwise). Errors: BAD_USER_INPUT (confirm is not true).',
   })
-  enableClientCertificateSecurity(@Arg('confirm', () => Boolean) confirm: boolean, @Ctx() ctx: GraphQLContext) {
+  enableClientCertificateSecurity(
+    @Arg('confirm', () => Boolean, {
+      description: 'Must be true: says the caller knows it cannot be undone.',
+    })
+    confirm: boolean, @Ctx() ctx: GraphQLContext) {
     return ctx.services.security.enableClientCertificateSecurity(ctx.caller, confirm);
   }
 }

@@ -5,15 +5,18 @@ import type { ClientAccessDecision as Decision, ClientCertificateStatus as Statu
 import { ClientAccessDecisionKind, ClientCertificateStatus, RevocationReason } from './enums.js';
 import { DateTime } from './scalars.js';
 
-@ObjectType()
+@ObjectType({
+  description:
+    "A device's client certificate request and, once approved, the certificate issued for it (one object, one id, through its whole life: PENDING → APPROVED → REVOKED, or PENDING → REJECTED).",
+})
 export class ClientCertificate {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The id of the request, and of the certificate issued for it.' })
   id!: string;
 
-  @Field(() => ClientCertificateStatus)
+  @Field(() => ClientCertificateStatus, { description: 'Where the request or certificate stands.' })
   status!: Status;
 
-  @Field(() => String)
+  @Field(() => String, { description: "The subject of the request and its certificate: 'CN=' and the device's agentId." })
   subject!: string;
 
   @Field(() => String, { description: "Key algorithm and size, e.g. 'RSA-2048' or 'EC-P256'." })
@@ -22,31 +25,37 @@ export class ClientCertificate {
   @Field(() => String, { description: 'SHA-256 of the public key (SubjectPublicKeyInfo DER), lower-case hex.' })
   publicKeyFingerprint!: string;
 
-  @Field(() => DateTime)
+  @Field(() => DateTime, { description: 'When the agent sent the request (ISO 8601, UTC).' })
   requestedAt!: Date;
 
-  @Field(() => DateTime, { nullable: true })
+  @Field(() => DateTime, { nullable: true, description: 'When the request was approved or rejected (ISO 8601, UTC); null while PENDING.' })
   decidedAt!: Date | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description: "Who approved or rejected it: the admin's token subject, or system:renewal / system:auto-approval; null while PENDING.",
+  })
   decidedBy!: string | null;
 
-  @Field(() => String, { nullable: true, description: 'Set once approved: the issued certificate.' })
+  @Field(() => String, { nullable: true, description: "The issued certificate's serial number, lower-case hex; set once approved." })
   serialNumber!: string | null;
 
-  @Field(() => DateTime, { nullable: true })
+  @Field(() => DateTime, { nullable: true, description: "Start of the issued certificate's validity (ISO 8601, UTC); set once approved." })
   notBefore!: Date | null;
 
-  @Field(() => DateTime, { nullable: true })
+  @Field(() => DateTime, { nullable: true, description: "End of the issued certificate's validity (ISO 8601, UTC); set once approved." })
   notAfter!: Date | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description: 'The issued certificate, PEM-encoded (no private key: that never leaves the device); set once approved.',
+  })
   certificatePem!: string | null;
 
-  @Field(() => DateTime, { nullable: true })
+  @Field(() => DateTime, { nullable: true, description: 'When the certificate was revoked (ISO 8601, UTC); null unless REVOKED.' })
   revokedAt!: Date | null;
 
-  @Field(() => RevocationReason, { nullable: true })
+  @Field(() => RevocationReason, { nullable: true, description: 'Why the certificate was revoked; null unless REVOKED.' })
   revocationReason!: Reason | null;
 
   @Field(() => String, {
@@ -62,9 +71,9 @@ export class ClientCertificate {
   requestedFrom!: string | null;
 }
 
-@ObjectType()
+@ObjectType({ description: 'A page of client certificate requests, in the order they arrived (by id).' })
 export class ClientCertificateConnection extends Connection(ClientCertificate) {
-  @Field(() => Int)
+  @Field(() => Int, { description: 'Number of requests the list matches in all, across every page.' })
   totalCount!: number;
 }
 
@@ -85,33 +94,37 @@ export class ClientAccessRequestFilter {
   search?: string | null;
 }
 
-@ObjectType()
+@ObjectType({ description: 'One id of a bulk call that could not be decided, and why; the others were.' })
 export class BulkItemError {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The id, as given.' })
   id!: string;
 
-  @Field(() => String)
+  @Field(() => String, {
+    description: 'The error code, as a single call would have returned it: BAD_USER_INPUT (not an id), NOT_FOUND or REQUEST_NOT_PENDING.',
+  })
   code!: string;
 
-  @Field(() => String)
+  @Field(() => String, { description: 'What went wrong, for a person to read.' })
   message!: string;
 }
 
-@ObjectType()
+@ObjectType({ description: 'What approveClients did: the requests it approved and the ids it could not.' })
 export class BulkApprovePayload {
-  @Field(() => [ClientCertificate])
+  @Field(() => [ClientCertificate], {
+    description: 'The requests approved by this call, now APPROVED with their certificates, in id order.',
+  })
   approved!: ClientCertificate[];
 
-  @Field(() => [BulkItemError])
+  @Field(() => [BulkItemError], { description: 'The ids that were not approved, each with its reason.' })
   failed!: BulkItemError[];
 }
 
-@ObjectType()
+@ObjectType({ description: 'What rejectClients did: the requests it rejected and the ids it could not.' })
 export class BulkRejectPayload {
-  @Field(() => [ClientCertificate])
+  @Field(() => [ClientCertificate], { description: 'The requests rejected by this call, now REJECTED, in id order.' })
   rejected!: ClientCertificate[];
 
-  @Field(() => [BulkItemError])
+  @Field(() => [BulkItemError], { description: 'The ids that were not rejected, each with its reason.' })
   failed!: BulkItemError[];
 }
 
@@ -123,13 +136,13 @@ export class ClientAccessDecision {
   @Field(() => ClientCertificate, { description: 'The request or certificate as it stands when the decision is sent.' })
   request!: ClientCertificate;
 
-  @Field(() => ClientAccessDecisionKind)
+  @Field(() => ClientAccessDecisionKind, { description: 'What was decided: the status the request or certificate moved to.' })
   decision!: Decision;
 
   @Field(() => String, { description: "Who decided: the admin's subject, or system:renewal / system:auto-approval." })
   decidedBy!: string;
 
-  @Field(() => DateTime)
+  @Field(() => DateTime, { description: 'When it was decided (ISO 8601, UTC).' })
   decidedAt!: Date;
 
   @Field(() => String, {
@@ -141,9 +154,9 @@ export class ClientAccessDecision {
 
 @ObjectType({ description: 'A secret the core hands to agents, e.g. a password a core component gives them.' })
 export class SecureDataItem {
-  @Field(() => String)
+  @Field(() => String, { description: "The secret's name, unique: setSecureData with the same name replaces its value." })
   name!: string;
 
-  @Field(() => DateTime)
+  @Field(() => DateTime, { description: 'When its value was last set (ISO 8601, UTC).' })
   updatedAt!: Date;
 }

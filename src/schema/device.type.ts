@@ -4,12 +4,12 @@ import { AuthenticationFailureReason, AuthenticationStatus, ConnectionSource, Un
 import { Connection } from './connection.type.js';
 import { DateTime } from './scalars.js';
 
-@ObjectType()
+@ObjectType({ description: "One attempt of a device to authenticate, as the agent gateway or the security scanner reported it." })
 export class ConnectionAttempt {
-  @Field(() => DateTime)
+  @Field(() => DateTime, { description: 'When the attempt was made (ISO 8601, UTC).' })
   at!: Date;
 
-  @Field(() => ConnectionSource)
+  @Field(() => ConnectionSource, { description: 'Where the result came from.' })
   source!: Source;
 
   @Field(() => AuthenticationStatus, {
@@ -17,13 +17,22 @@ export class ConnectionAttempt {
   })
   result!: AuthStatus;
 
-  @Field(() => AuthenticationFailureReason, { nullable: true })
+  @Field(() => AuthenticationFailureReason, {
+    nullable: true,
+    description: 'Why it failed, when result is AUTHENTICATION_FAILED; null otherwise.',
+  })
   failureReason!: FailureReason | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description: "The agent version the device reported, e.g. '2024.1' or '9.60'; null when not reported.",
+  })
   agentVersion!: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description: 'Serial number (lower-case hex) of the client certificate the device presented; null when it presented none.',
+  })
   certificateSerialNumber!: string | null;
 
   @Field(() => Boolean, {
@@ -39,7 +48,7 @@ export class ConnectionAttempt {
   remoteAddress!: string | null;
 }
 
-@ObjectType()
+@ObjectType({ description: "A page of a device's connection attempts, newest first." })
 export class ConnectionAttemptConnection extends Connection(ConnectionAttempt) {}
 
 @ObjectType({ description: 'One attribute of the device inventory tree.' })
@@ -49,16 +58,16 @@ export class InventoryAttribute {
   })
   path!: string[];
 
-  @Field(() => String)
+  @Field(() => String, { description: "The attribute's value, as text, e.g. 'Authentication succeeded'." })
   value!: string;
 }
 
-@ObjectType()
+@ObjectType({ description: 'A managed Windows device of the fleet (or the core server itself).' })
 export class Device {
-  @Field(() => ID)
+  @Field(() => ID, { description: "The device's id in this core." })
   id!: string;
 
-  @Field(() => String)
+  @Field(() => String, { description: "The device's name, as the inventory import or its approved request gave it." })
   name!: string;
 
   @Field(() => String, {
@@ -67,13 +76,17 @@ export class Device {
   })
   agentId!: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "The version of the device's agent, like 2020.1 or 9.60: agents before 2016 cannot authenticate (CLIENT_AGENTS_MUST_UPGRADE); null when unknown.",
+  })
   agentVersion!: string | null;
 
-  @Field(() => Boolean)
+  @Field(() => Boolean, { description: 'True for the core server itself, which is listed among the devices.' })
   isCoreServer!: boolean;
 
-  @Field(() => AuthenticationStatus)
+  @Field(() => AuthenticationStatus, { description: "The device's chart item: how its last authentication went." })
   authStatus!: AuthStatus;
 
   @Field(() => AuthenticationFailureReason, {
@@ -88,7 +101,10 @@ export class Device {
   })
   fullyManageable!: boolean;
 
-  @Field(() => ConnectionAttempt, { nullable: true })
+  @Field(() => ConnectionAttempt, {
+    nullable: true,
+    description: 'The last connection attempt that counted for the device; null before its first.',
+  })
   lastConnection!: ConnectionAttempt | null;
 
   @Field(() => [InventoryAttribute], {
@@ -105,19 +121,22 @@ export class Device {
   })
   unverifiedAttempts!: number;
 
-  @Field(() => DateTime, { nullable: true })
+  @Field(() => DateTime, {
+    nullable: true,
+    description: 'When the latest unverified attempt was made (ISO 8601, UTC); null when there was none.',
+  })
   lastUnverifiedAttemptAt!: Date | null;
 }
 
-@ObjectType()
+@ObjectType({ description: 'A page of devices, in the order they became known (by id).' })
 export class DeviceConnection extends Connection(Device) {
-  @Field(() => Int)
+  @Field(() => Int, { description: 'Number of devices the filter matches in all, across every page.' })
   totalCount!: number;
 }
 
-@InputType()
+@InputType({ description: 'Which devices to list; every field given must match (omitted or null: no condition).' })
 export class DeviceFilter {
-  @Field(() => [AuthenticationStatus], { nullable: true })
+  @Field(() => [AuthenticationStatus], { nullable: true, description: 'Only devices in one of these statuses; null or empty: any status.' })
   authStatus?: AuthStatus[] | null;
 
   @Field(() => [AuthenticationFailureReason], {
@@ -131,29 +150,38 @@ export class DeviceFilter {
   search?: string | null;
 }
 
-@InputType()
+@InputType({ description: 'One device of an inventory import (registerDevices).' })
 export class DeviceInput {
-  @Field(() => String)
+  @Field(() => String, {
+    description: 'The device name: 1 to 255 characters, trimmed; no control characters, line separators or bidirectional formatting characters.',
+  })
   name!: string;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "The agent's id: 1 to 128 ASCII letters, digits or . _ : { } @ -, starting with a letter or digit (a GUID, a host name). A device already known is matched by it, or by its name when it has none. Null or blank: none.",
+  })
   agentId?: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description: "The agent version, like 2020.1 or 9.60 (digits and dots, at most four parts); null or blank: unknown.",
+  })
   agentVersion?: string | null;
 }
 
-@ObjectType()
+@ObjectType({ description: "One change of a device's authStatus, as deviceAuthStatusChanged sends it." })
 export class DeviceAuthStatusChange {
-  @Field(() => Device)
+  @Field(() => Device, { description: 'The device, as it stands after the change.' })
   device!: Device;
 
-  @Field(() => AuthenticationStatus)
+  @Field(() => AuthenticationStatus, { description: 'The status it left.' })
   previous!: AuthStatus;
 
-  @Field(() => AuthenticationStatus)
+  @Field(() => AuthenticationStatus, { description: 'The status it moved to.' })
   current!: AuthStatus;
 
-  @Field(() => DateTime)
+  @Field(() => DateTime, { description: 'When it changed (ISO 8601, UTC).' })
   at!: Date;
 }

@@ -42,9 +42,40 @@ registerEnumType(ConnectionSource, {
     SECURITY_SCANNER: { description: 'A run of the security scanner (vulscan) on the device.' },
   },
 });
-registerEnumType(AuthenticationFailureReason, { name: 'AuthenticationFailureReason' });
-registerEnumType(ClientCertificateStatus, { name: 'ClientCertificateStatus' });
-registerEnumType(RevocationReason, { name: 'RevocationReason' });
+registerEnumType(AuthenticationFailureReason, {
+  name: 'AuthenticationFailureReason',
+  description: 'Why an authentication attempt failed (a device in AUTHENTICATION_FAILED).',
+  valuesConfig: {
+    NO_CLIENT_CERTIFICATE: { description: 'The device presented no client certificate.' },
+    CERTIFICATE_NOT_APPROVED: { description: 'The request of the key the device presented is not approved (still PENDING).' },
+    CERTIFICATE_REJECTED: { description: 'The request of the key the device presented was REJECTED.' },
+    CERTIFICATE_REVOKED: { description: 'The certificate the device presented was revoked.' },
+    CERTIFICATE_EXPIRED: { description: 'The certificate the device presented is past its notAfter.' },
+    CERTIFICATE_NOT_YET_VALID: { description: 'The certificate the device presented is before its notBefore.' },
+    UNTRUSTED_ISSUER: { description: "The certificate the device presented was not issued by this core's CA." },
+    DEVICE_MISMATCH: { description: "The certificate the device presented names another agent id than the device's." },
+  },
+});
+registerEnumType(ClientCertificateStatus, {
+  name: 'ClientCertificateStatus',
+  description: 'Where a client certificate request, and the certificate issued for it, stands.',
+  valuesConfig: {
+    PENDING: { description: 'Requested by the agent, waiting for an admin to approve or reject it.' },
+    APPROVED: { description: 'Approved: the CA issued its certificate (certificatePem, serialNumber, validity).' },
+    REJECTED: { description: 'Rejected: no certificate was issued. Final.' },
+    REVOKED: { description: 'Its certificate was revoked (by an admin, or superseded by a newer one) and is on the CRL. Final.' },
+  },
+});
+registerEnumType(RevocationReason, {
+  name: 'RevocationReason',
+  description: "Why a certificate was revoked: the subset of RFC 5280's CRLReason this core offers, as written on the CRL.",
+  valuesConfig: {
+    UNSPECIFIED: { description: 'No reason given (written on the CRL without a reason code).' },
+    KEY_COMPROMISE: { description: "The device's private key is, or may be, known to someone else." },
+    SUPERSEDED: { description: 'A newer certificate of the same device replaced it (renewal or re-enrollment).' },
+    CESSATION_OF_OPERATION: { description: 'The device is retired: it no longer needs a certificate.' },
+  },
+});
 registerEnumType(ClientAccessDecisionKind, {
   name: 'ClientAccessDecisionKind',
   description: 'A decision on a client certificate request or certificate: the status it moved to.',

@@ -5,10 +5,10 @@ import { DateTime } from './scalars.js';
 
 @ObjectType({ description: 'A saved device query, as under Queries > My queries.' })
 export class SavedQuery {
-  @Field(() => ID)
+  @Field(() => ID, { description: "The saved query's id." })
   id!: string;
 
-  @Field(() => String)
+  @Field(() => String, { description: "Its name; for a chart-generated query, the chart item's label." })
   name!: string;
 
   @Field(() => [String], { description: "e.g. ['My queries', 'Chart-generated queries']" })
@@ -20,9 +20,9 @@ export class SavedQuery {
   })
   authStatus!: AuthStatus | null;
 
-  @Field(() => DateTime)
+  @Field(() => DateTime, { description: 'When it was first saved (ISO 8601, UTC).' })
   createdAt!: Date;
 
-  @Field(() => DateTime)
+  @Field(() => DateTime, { description: 'When it was last saved or refreshed (ISO 8601, UTC).' })
   updatedAt!: Date;
 }

@@ -46,6 +46,28 @@ export function parseBearer(header: string | undefined): string {
   return match[1];
 }
 
+/**
+ * bearerOfConnectionParams reads the credential of a graphql-ws connection_init: its authorization
+ * ('Bearer <token>', as the HTTP header) or its token (the bare token), each named in any case
+ * (Authorization, AUTHORIZATION), since browser snippets spell it as the header is usually
+ * written. Returns the Authorization header form for parseBearer, undefined when neither is there.
+ * A name given twice in different cases with different values is refused, not guessed between.
+ */
+export function bearerOfConnectionParams(params: Readonly<Record<string, unknown>> | null | undefined): string | undefined {
+  const values = { authorization: new Set<string>(), token: new Set<string>() };
+  for (const [name, value] of Object.entries(params ?? {})) {
+    const key = name.toLowerCase();
+    if ((key === 'authorization' || key === 'token') && typeof value === 'string') values[key].add(value);
+  }
+  for (const [key, found] of Object.entries(values)) {
+    if (found.size > 1) throw new AuthError(`connectionParams name ${key} more than once, with different values`);
+  }
+  const [authorization] = values.authorization;
+  if (authorization !== undefined) return authorization;
+  const [token] = values.token;
+  return token === undefined ? undefined : `Bearer ${token}`;
+}
+
 /** parseDuration reads '90s', '15m', '8h', '7d' or a plain number of seconds, and returns seconds. */
 export function parseDuration(text: string): number {
   const match = /^(\d{1,12})([smhd]?)$/.exec(text.trim());

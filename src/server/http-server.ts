@@ -11,7 +11,7 @@ import type { LiveHub } from '../events/live-hub.js';
 import type { Logger } from '../logger.js';
 import { createLoaders, type GraphQLContext } from '../resolvers/context.js';
 import type { Services } from '../services/index.js';
-import { AuthError, parseBearer, type TokenVerifier } from './auth.js';
+import { AuthError, bearerOfConnectionParams, parseBearer, type TokenVerifier } from './auth.js';
 import { createDocumentCache, type CacheQuota } from './document-cache.js';
 import { createFormatError, serviceUnavailablePlugin } from './graphql-errors.js';
 import {
@@ -149,15 +149,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
       onNext: (_ctx, _id, _payload, _args, result) => formatResult(result),
       onError: (_ctx, _id, _payload, errors) => formatErrors(errors),
       onConnect: async (ctx) => {
-        const params = ctx.connectionParams ?? {};
-        const raw =
-          typeof params.authorization === 'string'
-            ? params.authorization
-            : typeof params.token === 'string'
-              ? `Bearer ${params.token}`
-              : undefined;
         try {
-          const token = parseBearer(raw);
+          const token = parseBearer(bearerOfConnectionParams(ctx.connectionParams));
           const who = await verified(token);
           const socket = ctx.extra.socket;
           // Gone while its token was checked: its close event has fired, nothing would release it.

@@ -167,9 +167,9 @@ class Walker {
   }
 
   /**
-   * A field costs 1 plus what it selects times its factor: its `first` when it takes one; for a
-   * list without `first`, UNPAGED_LIST_FACTOR, or 1 right inside a paged field (the edges of a
-   * connection, already counted by the connection's `first`); otherwise 1.
+   * A field costs 1 plus what it selects times its factor: its page size (`first` or `last`) when
+   * it takes `first`; for a list without `first`, UNPAGED_LIST_FACTOR, or 1 right inside a paged
+   * field (the edges of a connection, already counted by the connection's page size); otherwise 1.
    */
   private field(node: FieldNode, parentType: GraphQLNamedType | undefined, pagedParent: boolean): Measure {
     const def = fieldDef(this.schema, parentType, node.name.value);
@@ -190,13 +190,19 @@ class Walker {
     };
   }
 
-  /** firstOf is the page size a field asks for: its argument, else its variable, the variable's default, the schema's default. */
+  /**
+   * firstOf is the page size a field asks for: the larger of its `first` and `last` given (each its
+   * argument, else its variable, else the variable's default), else the schema's default of `first`.
+   */
   private firstOf(node: FieldNode, arg: GraphQLArgument): number {
     const fallback = typeof arg.defaultValue === 'number' ? arg.defaultValue : UNPAGED_LIST_FACTOR;
-    const given = node.arguments?.find((a) => a.name.value === 'first')?.value;
-    const value = given ? this.valueOf(given) : undefined;
-    // A value that is not a GraphQL Int is refused when variables are coerced; until then it is the default.
-    return Number.isInteger(value) && (value as number) <= MAX_INT ? Math.max(0, value as number) : fallback;
+    const sizes = ['first', 'last'].flatMap((name) => {
+      const given = node.arguments?.find((a) => a.name.value === name)?.value;
+      const value = given ? this.valueOf(given) : undefined;
+      // A value that is not a GraphQL Int is refused when variables are coerced; until then it is not counted.
+      return Number.isInteger(value) && (value as number) <= MAX_INT ? [Math.max(0, value as number)] : [];
+    });
+    return sizes.length > 0 ? Math.max(...sizes) : fallback;
   }
 
   private valueOf(node: ValueNode): unknown {

@@ -8,7 +8,7 @@ import { createDecisions } from './client-access-decisions.js';
 import { createEnrollment, type EnrollmentLimits } from './client-access-enrollment.js';
 import type { ServiceDeps } from './deps.js';
 import { checkEnumList, checkSearch } from './input-checks.js';
-import { checkFirst, decodeCursor, pageOf, type Page } from './pagination.js';
+import { checkPage, pageOf, readPage, type Page, type PageArgs } from './pagination.js';
 import type { RevocationService } from './revocation-service.js';
 import { clientCertificateView, type ClientCertificateView } from './views.js';
 
@@ -48,17 +48,16 @@ export function createClientAccessService(
      */
     async listRequests(
       caller: Caller,
-      args: { status?: ClientCertificateStatus | null; filter?: RequestFilterInput | null; first: number; after?: string | null },
+      args: { status?: ClientCertificateStatus | null; filter?: RequestFilterInput | null } & PageArgs,
     ): Promise<Page<ClientCertificateView> & { totalCount: number }> {
       requireViewer(caller);
-      const first = checkFirst(args.first);
-      const afterId = decodeCursor('request', args.after);
+      const page = checkPage('request', args);
       const filter = checkRequestFilter(args.status, args.filter);
-      const [rows, totalCount] = await Promise.all([
-        listCertificates(db, { ...filter, afterId, limit: first + 1 }),
+      const [{ rows, behind }, totalCount] = await Promise.all([
+        readPage(page, 'asc', (k) => listCertificates(db, { ...filter, ...k })),
         countCertificates(db, filter),
       ]);
-      return { ...pageOf(rows, first, 'request', (r) => r.id, clientCertificateView), totalCount };
+      return { ...pageOf(rows, page, behind, 'request', (r) => r.id, clientCertificateView), totalCount };
     },
   };
 }

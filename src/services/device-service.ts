@@ -19,7 +19,7 @@ import { checkAgentVersionText } from './auth-status-rules.js';
 import { requireAdmin, requireViewer, type Caller } from './caller.js';
 import type { ServiceDeps } from './deps.js';
 import { checkAgentId, checkEnumList, checkSearch, checkText, parseId } from './input-checks.js';
-import { checkFirst, decodeCursor, pageOf, type Page } from './pagination.js';
+import { checkPage, keysetsOf, pageOf, readPage, type Page, type PageArgs, type PageRequest } from './pagination.js';
 import { transact } from './transaction.js';
 import {
   clientCertificateView,
@@ -31,6 +31,8 @@ import {
 } from './views.js';
 
 export const MAX_DEVICES_PER_IMPORT = 1000;
+/** The page size of a device's connectionHistory when the caller names neither first nor last. */
+export const DEFAULT_HISTORY_PAGE_SIZE = 20;
 
 export interface DeviceFilterInput {
   authStatus?: AuthStatus[] | null;
@@ -63,21 +65,20 @@ export function createDeviceService(deps: ServiceDeps) {
     /** listDevices pages the devices a filter matches; totalCount comes from the kept counters when it can. */
     async listDevices(
       caller: Caller,
-      args: { filter?: DeviceFilterInput | null; first: number; after?: string | null },
+      args: { filter?: DeviceFilterInput | null } & PageArgs,
     ): Promise<DevicePage> {
       requireViewer(caller);
-      const first = checkFirst(args.first);
-      const afterId = decodeCursor('device', args.after);
+      const page = checkPage('device', args);
       const filter = checkFilter(args.filter);
       const { counts, securityEnabled } = await getCountersAndSwitch(db);
-      const rows = await listDevices(db, { ...filter, limit: first + 1, afterId });
+      const { rows, behind } = await readPage(page, 'asc', (k) => listDevices(db, { ...filter, ...k }));
       const statuses: readonly AuthStatus[] = filter.statuses ?? AUTH_STATUSES;
       // The kept counters are by status only: a search or a failure reason needs a count.
       const totalCount = filter.search || filter.failureReasons
         ? await countDevices(db, filter)
         : statuses.reduce((n, s) => n + counts[s], 0);
       return {
-        ...pageOf(rows, first, 'device', (r) => r.id, (r) => deviceView(r, securityEnabled)),
+        ...pageOf(rows, page, behind, 'device', (r) => r.id, (r) => deviceView(r, securityEnabled)),
         totalCount,
       };
     },
@@ -97,20 +98,22 @@ export function createDeviceService(deps: ServiceDeps) {
       return new Map(rows.map((r) => [r.id, deviceView(r, settings.clientCertificateSecurityEnabled)]));
     },
 
-    /** checkHistoryPage validates connectionHistory's arguments before any query. */
-    checkHistoryPage(first: number, after?: string | null): { first: number; beforeId?: number } {
-      return { first: checkFirst(first), beforeId: decodeCursor('attempt', after) };
+    /** checkHistoryPage validates connectionHistory's arguments (newest first) before any query. */
+    checkHistoryPage(args: PageArgs): PageRequest {
+      return checkPage('attempt', args, DEFAULT_HISTORY_PAGE_SIZE);
     },
 
-    /** loadConnectionHistories reads one history page for each of several devices in one query. */
-    async loadConnectionHistories(
-      deviceIds: readonly number[],
-      page: { first: number; beforeId?: number },
-    ): Promise<Map<number, Page<ConnectionAttemptView>>> {
-      const rows = await listConnectionHistories(db, deviceIds, { limit: page.first + 1, beforeId: page.beforeId });
+    /** loadConnectionHistories reads one history page for each of several devices in one query (and one for the probe). */
+    async loadConnectionHistories(deviceIds: readonly number[], page: PageRequest): Promise<Map<number, Page<ConnectionAttemptView>>> {
+      const k = keysetsOf(page, 'desc');
+      const [rows, behind] = await Promise.all([
+        listConnectionHistories(db, deviceIds, k.rows),
+        k.probe ? listConnectionHistories(db, deviceIds, k.probe) : undefined,
+      ]);
       const out = new Map<number, Page<ConnectionAttemptView>>();
       for (const id of deviceIds) {
-        out.set(id, pageOf(rows.get(id) ?? [], page.first, 'attempt', (r) => r.id, connectionAttemptView));
+        const found = (behind?.get(id)?.length ?? 0) > 0;
+        out.set(id, pageOf(rows.get(id) ?? [], page, found, 'attempt', (r) => r.id, connectionAttemptView));
       }
       return out;
     },

@@ -11,6 +11,7 @@ import { requireAdmin, requireViewer, type Caller } from './caller.js';
 import type { ServiceDeps } from './deps.js';
 import type { DevicePage, DeviceService } from './device-service.js';
 import { parseId } from './input-checks.js';
+import type { PageArgs } from './pagination.js';
 import { transact } from './transaction.js';
 import { savedQueryView, type SavedQueryView } from './views.js';
 
@@ -70,7 +71,7 @@ export function createSavedQueryService(deps: ServiceDeps & { devices: DeviceSer
     async listDevicesOfQuery(
       caller: Caller,
       query: SavedQueryView,
-      args: { first: number; after?: string | null },
+      args: PageArgs,
     ): Promise<DevicePage> {
       const filter = query.authStatus ? { authStatus: [query.authStatus] } : {};
       return deps.devices.listDevices(caller, { filter, ...args });

@@ -350,6 +350,12 @@ describe('authentication and roles over HTTP and WebSocket', () => {
       { name: 'no token', params: async () => undefined, reason: /missing bearer token/ },
       { name: 'a garbage token', params: async () => ({ token: 'garbage' }), reason: /token is malformed/ },
       { name: 'a Basic authorization', params: async () => ({ authorization: 'Basic dXNlcjpwYXNz' }), reason: /missing bearer token/ },
+      { name: 'a garbage token under Authorization', params: async () => ({ Authorization: 'Bearer garbage' }), reason: /token is malformed/ },
+      {
+        name: 'two different tokens under authorization and Authorization',
+        params: async () => ({ authorization: `Bearer ${viewer}`, Authorization: 'Bearer garbage' }),
+        reason: /authorization more than once/,
+      },
       {
         name: 'an expired token',
         params: async () => ({
@@ -364,6 +370,13 @@ describe('authentication and roles over HTTP and WebSocket', () => {
         }),
         reason: /token signature is invalid/,
       },
+      {
+        name: "another core's token under AUTHORIZATION",
+        params: async () => ({
+          AUTHORIZATION: `Bearer ${await issueToken({ ...tc.config.auth, dataDir: otherDataDir }, { subject: 'alice', roles: ['SECURITY_ADMIN'], ttlSeconds: 600 })}`,
+        }),
+        reason: /token signature is invalid/,
+      },
     ])('$name: the socket is closed with 4401', async ({ params, reason }) => {
       const { client, closed } = connect(await params());
       const result = await runQuery(client, '{ authStatusSummary { total } }');
@@ -373,14 +386,17 @@ describe('authentication and roles over HTTP and WebSocket', () => {
       expect(event.reason).toMatch(reason);
     });
 
-    it('with a good token (authorization or token parameter) a query over the socket works', async () => {
-      for (const params of [{ authorization: `Bearer ${viewer}` }, { token: viewer }]) {
-        const { client } = connect(params);
-        const result = await runQuery(client, '{ authStatusSummary { total } }');
-        expect(result.failure).toBeUndefined();
-        expect(result.errors).toBeUndefined();
-        expect(result.data).toEqual({ authStatusSummary: { total: 4 } });
-      }
+    it.each<{ name: string; params: () => Record<string, unknown> }>([
+      { name: 'authorization', params: () => ({ authorization: `Bearer ${viewer}` }) },
+      { name: 'Authorization, as most snippets write it', params: () => ({ Authorization: `Bearer ${viewer}` }) },
+      { name: 'AUTHORIZATION', params: () => ({ AUTHORIZATION: `Bearer ${viewer}` }) },
+      { name: 'token', params: () => ({ token: viewer }) },
+    ])('with a good token under $name a query over the socket works', async ({ params }) => {
+      const { client } = connect(params());
+      const result = await runQuery(client, '{ authStatusSummary { total } }');
+      expect(result.failure).toBeUndefined();
+      expect(result.errors).toBeUndefined();
+      expect(result.data).toEqual({ authStatusSummary: { total: 4 } });
     });
 
     it('a VIEWER on the socket is FORBIDDEN to mutate, as over HTTP', async () => {

@@ -43,7 +43,7 @@ describe('bounded connection history', () => {
   /** historyIds lists a device's history ids, newest first. */
   async function historyIds(agentId: string): Promise<number[]> {
     const { id } = await device(agentId);
-    const rows = (await listConnectionHistories(db(), [id], { limit: 10_000 })).get(id)!;
+    const rows = (await listConnectionHistories(db(), [id], { limit: 10_000, order: 'desc' })).get(id)!;
     return rows.map((r) => r.id);
   }
 

@@ -3,6 +3,8 @@ import {
   ApproveClientDocument,
   ClientAccessRequestsDocument,
   DevicesDocument,
+  PageClientAccessRequestsDocument,
+  PageDevicesDocument,
   RejectClientDocument,
   RevokeClientCertificateDocument,
   type AuthenticationFailureReason,
@@ -12,6 +14,8 @@ import {
   type ClientCertificateStatus,
   type DeviceFilter,
   type DevicesQuery,
+  type PageClientAccessRequestsQuery,
+  type PageDevicesQuery,
 } from '../generated/graphql.js';
 import { agentsOf } from '../support/agent.js';
 import { startCoreWithTokens, type CoreWithTokens } from '../support/core-with-tokens.js';
@@ -118,6 +122,22 @@ describe('devices: filter by failure reason (troubleshooting), with the status f
     expect(await names({ search: 'r_l' })).toEqual(['Printer_Lab']);
     expect(await names({ search: 'lab_pc' })).toEqual([]);
     expect(await names({ search: '%' })).toEqual([]);
+  });
+
+  it('pages backward (last/before) through the same filtered list, with the same totalCount', async () => {
+    const filter: DeviceFilter = { failureReasons: ['NO_CLIENT_CERTIFICATE', 'CERTIFICATE_NOT_APPROVED', 'CERTIFICATE_REVOKED'], search: 'pc' };
+    const backward: string[] = [];
+    let before: string | null = null;
+    for (let i = 0; i < 10; i++) {
+      const res: GraphQLResult<PageDevicesQuery> = await c.tc.gql(PageDevicesDocument, { filter, last: 2, before }, c.viewer);
+      expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
+      expect(res.data!.devices.totalCount).toBe(4);
+      backward.unshift(...res.data!.devices.edges.map((e) => e.node.name));
+      if (!res.data!.devices.pageInfo.hasPreviousPage) break;
+      before = res.data!.devices.pageInfo.startCursor;
+    }
+    expect(backward).toEqual(['Lab-PC-1', 'Lab-PC-2', 'Lab-PC-3', 'Office-PC-4']);
+    expect(await names(filter)).toEqual(backward);
   });
 
   it('refuses an unknown reason, an over-long search and forbidden characters, and lists the same afterwards', async () => {
@@ -245,6 +265,25 @@ describe('clientAccessRequests: a filter of statuses and a search, besides the o
     expect(one.clientAccessRequests.totalCount).toBe(3);
     expect(one.clientAccessRequests.edges).toHaveLength(1);
     expect(one.clientAccessRequests.pageInfo.hasNextPage).toBe(true);
+  });
+
+  it('pages backward (last/before) through a search, with and without statuses, as forward', async () => {
+    for (const filter of [{ search: 'ca-' }, { search: 'WS', statuses: ['PENDING', 'APPROVED'] }] as ClientAccessRequestFilter[]) {
+      const backward: string[] = [];
+      let before: string | null = null;
+      for (let i = 0; i < 10; i++) {
+        const res: GraphQLResult<PageClientAccessRequestsQuery> = await c.tc.gql(PageClientAccessRequestsDocument, { filter, last: 2, before }, c.viewer);
+        expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
+        const page = res.data!.clientAccessRequests;
+        backward.unshift(...page.edges.map((e) => e.node.id));
+        if (!page.pageInfo.hasPreviousPage) break;
+        before = page.pageInfo.startCursor;
+      }
+      const forward = ok(await c.tc.gql(ClientAccessRequestsDocument, { filter, first: 500 }, c.viewer)).clientAccessRequests;
+      expect(backward).toEqual(forward.edges.map((e) => e.node.id));
+      expect(backward).toHaveLength(forward.totalCount);
+      expect(backward.length).toBeGreaterThan(2);
+    }
   });
 
   it('refuses status with filter.statuses, unknown statuses and bad searches, and lists the same afterwards', async () => {

@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { AuthConfig } from '../../../src/config.js';
 import {
   AuthError,
+  bearerOfConnectionParams,
   createTokenVerifier,
   issueToken,
   loadOrCreateSigningKey,
@@ -312,6 +313,32 @@ describe('parseBearer', () => {
   ])('rejects $name as a missing bearer token', ({ header }) => {
     expect(() => parseBearer(header)).toThrow(AuthError);
     expect(() => parseBearer(header)).toThrow('missing bearer token');
+  });
+});
+
+describe('bearerOfConnectionParams', () => {
+  it.each<{ name: string; params: Record<string, unknown> | null | undefined; header: string | undefined }>([
+    { name: 'authorization', params: { authorization: 'Bearer t1' }, header: 'Bearer t1' },
+    { name: 'Authorization, as snippets write the header', params: { Authorization: 'Bearer t1' }, header: 'Bearer t1' },
+    { name: 'AUTHORIZATION', params: { AUTHORIZATION: 'Bearer t1' }, header: 'Bearer t1' },
+    { name: 'token, bare', params: { token: 't2' }, header: 'Bearer t2' },
+    { name: 'Token', params: { Token: 't2' }, header: 'Bearer t2' },
+    { name: 'authorization before token', params: { token: 't2', Authorization: 'Bearer t1' }, header: 'Bearer t1' },
+    { name: 'the same value under two spellings', params: { authorization: 'Bearer t1', Authorization: 'Bearer t1' }, header: 'Bearer t1' },
+    { name: 'a non-string authorization, then token', params: { Authorization: { bearer: 't1' }, token: 't2' }, header: 'Bearer t2' },
+    { name: 'no params', params: undefined, header: undefined },
+    { name: 'null params', params: null, header: undefined },
+    { name: 'other names only', params: { authToken: 't3', headers: { Authorization: 'Bearer t3' } }, header: undefined },
+  ])('$name → $header', ({ params, header }) => {
+    expect(bearerOfConnectionParams(params)).toBe(header);
+  });
+
+  it.each([
+    { name: 'authorization', params: { authorization: 'Bearer t1', Authorization: 'Bearer t9' } },
+    { name: 'token', params: { token: 't1', TOKEN: 't9' } },
+  ])('refuses $name given twice with different values, rather than pick one', ({ name, params }) => {
+    expect(() => bearerOfConnectionParams(params)).toThrow(AuthError);
+    expect(() => bearerOfConnectionParams(params)).toThrow(`connectionParams name ${name} more than once, with different values`);
   });
 });
 

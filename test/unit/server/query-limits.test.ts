@@ -142,6 +142,9 @@ describe('cost: a field costs 1 plus what it selects times its factor', () => {
     { name: "first null in the variables: the schema's default", query: 'query($n: Int) { devices(first: $n) { totalCount } }', variables: { n: null }, cost: 1 + 50 },
     { name: "first not a GraphQL Int (refused later, when variables are coerced): the schema's default", query: 'query($n: Int) { devices(first: $n) { totalCount } }', variables: { n: 2 ** 31 }, cost: 1 + 50 },
     { name: 'first 0 or below counts nothing below', query: '{ devices(first: -3) { totalCount } }', cost: 1 },
+    { name: "last given alone: its size, not first's default", query: '{ devices(last: 7) { totalCount } }', cost: 1 + 7 },
+    { name: 'last from the variables, above the default of first', query: 'query($n: Int) { devices(last: $n) { totalCount } }', variables: { n: 400 }, cost: 1 + 400 },
+    { name: 'first and last together (refused later): the larger', query: '{ devices(first: 3, last: 9) { totalCount } }', cost: 1 + 9 },
     {
       name: "the edges right inside a paged field are counted once, by the connection's first",
       query: '{ devices(first: 5) { edges { node { id } } } }',

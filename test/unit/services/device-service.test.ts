@@ -45,6 +45,10 @@ describe('listDevices: arguments are checked before any query', () => {
     { name: 'first NaN', args: { first: Number.NaN }, argument: 'first', message: /got NaN/ },
     { name: 'after: a cursor of another list', args: { first: 10, after: encodeCursor('attempt', 5) }, argument: 'after', message: /not a cursor from this list/ },
     { name: 'after: not a cursor', args: { first: 10, after: 'bm90IGEgY3Vyc29y' }, argument: 'after', message: /not a cursor/ },
+    { name: 'last 0', args: { last: 0 }, argument: 'last', message: /last must be between 1 and 500 \(got 0\)/ },
+    { name: 'before: a cursor of another list', args: { last: 10, before: encodeCursor('request', 5) }, argument: 'before', message: /^before is not a cursor from this list/ },
+    { name: 'first with last', args: { first: 10, last: 10 }, argument: 'last', message: /^first and last cannot be used together/ },
+    { name: 'after with before', args: { after: encodeCursor('device', 1), before: encodeCursor('device', 9) }, argument: 'before', message: /^after and before cannot/ },
     {
       name: 'an unknown status in the filter',
       args: { first: 10, filter: { authStatus: ['AUTHENTICATION_FAILED', 'NOPE'] as AuthStatus[] } },
@@ -70,11 +74,16 @@ describe('listDevices: arguments are checked before any query', () => {
     expect(await refusal(() => checkedOnly.listDevices({ subject: 'x', roles: [] }, { first: 0 }))).toMatchObject({ code: 'FORBIDDEN' });
   });
 
-  it('checkHistoryPage takes the same page sizes and only cursors of a history', () => {
-    expect(checkedOnly.checkHistoryPage(500, encodeCursor('attempt', 7))).toEqual({ first: 500, beforeId: 7 });
-    expect(checkedOnly.checkHistoryPage(1)).toEqual({ first: 1, beforeId: undefined });
-    expect(() => checkedOnly.checkHistoryPage(501)).toThrow(/first must be between 1 and 500/);
-    expect(() => checkedOnly.checkHistoryPage(10, encodeCursor('device', 7))).toThrow(/not a cursor from this list/);
+  it('checkHistoryPage takes the same page sizes both ways, only cursors of a history, and 20 by default', () => {
+    expect(checkedOnly.checkHistoryPage({ first: 500, after: encodeCursor('attempt', 7) })).toEqual({ backward: false, size: 500, cursorId: 7 });
+    expect(checkedOnly.checkHistoryPage({ first: 1 })).toEqual({ backward: false, size: 1, cursorId: undefined });
+    expect(checkedOnly.checkHistoryPage({})).toEqual({ backward: false, size: 20, cursorId: undefined });
+    expect(checkedOnly.checkHistoryPage({ before: encodeCursor('attempt', 7) })).toEqual({ backward: true, size: 20, cursorId: 7 });
+    expect(checkedOnly.checkHistoryPage({ last: 3 })).toEqual({ backward: true, size: 3, cursorId: undefined });
+    expect(() => checkedOnly.checkHistoryPage({ first: 501 })).toThrow(/first must be between 1 and 500/);
+    expect(() => checkedOnly.checkHistoryPage({ last: 501 })).toThrow(/last must be between 1 and 500/);
+    expect(() => checkedOnly.checkHistoryPage({ first: 10, after: encodeCursor('device', 7) })).toThrow(/^after is not a cursor from this list/);
+    expect(() => checkedOnly.checkHistoryPage({ last: 10, before: encodeCursor('device', 7) })).toThrow(/^before is not a cursor from this list/);
   });
 });
 
