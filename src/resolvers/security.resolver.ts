@@ -1,10 +1,19 @@
 import { Arg, Ctx, Mutation, Query, Resolver } from 'type-graphql';
 import { SecuritySettings } from '../schema/security-settings.type.js';
 import { AuthStatusSummary } from '../schema/summary.type.js';
+import { Viewer } from '../schema/viewer.type.js';
 import type { GraphQLContext } from './context.js';
 
 @Resolver()
 export class SecurityResolver {
+  @Query(() => Viewer, {
+    description:
+      'The caller: the subject and roles of the bearer token, so a console can show who is signed in and offer only what the roles allow (the server checks every operation anyway). Needs a valid token; no role.',
+  })
+  me(@Ctx() ctx: GraphQLContext): Viewer {
+    return { subject: ctx.caller.subject, roles: [...ctx.caller.roles] };
+  }
+
   @Query(() => AuthStatusSummary, {
     description:
       'The Security settings chart: how many devices have each status. Any role. For live updates subscribe to authStatusSummaryChanged.',

@@ -1,5 +1,6 @@
 import { registerEnumType } from 'type-graphql';
 import { REVOCATION_REASONS } from '../domain/revocation.js';
+import { ROLES } from '../domain/roles.js';
 import {
   AUTH_STATUSES,
   CLIENT_ACCESS_DECISIONS,
@@ -21,6 +22,7 @@ export const ClientCertificateStatus = enumObject(CLIENT_CERTIFICATE_STATUSES);
 export const ClientAccessDecisionKind = enumObject(CLIENT_ACCESS_DECISIONS);
 export const RevocationReason = enumObject(REVOCATION_REASONS);
 export const UnverifiedReason = enumObject(UNVERIFIED_REASONS);
+export const Role = enumObject(ROLES);
 
 const statusDescriptions: Record<AuthStatus, string> = {
   AUTHENTICATION_SUCCEEDED: 'The device has 2016-or-later agents, is securely connected and ready for the security model.',
@@ -94,5 +96,13 @@ registerEnumType(UnverifiedReason, {
     UNAPPROVED_KEY: {
       description: 'The key of a request nobody approved, for a device that already holds a certificate this core issued.',
     },
+  },
+});
+registerEnumType(Role, {
+  name: 'Role',
+  description: 'What a token lets its holder do.',
+  valuesConfig: {
+    VIEWER: { description: 'Reads everything and subscribes to live updates; changes nothing.' },
+    SECURITY_ADMIN: { description: 'Everything a VIEWER does, and every mutation: approve, reject, revoke, enable, import.' },
   },
 });

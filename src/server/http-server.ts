@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { GraphQLError, type ExecutionResult, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
@@ -12,6 +13,7 @@ import type { Logger } from '../logger.js';
 import { createLoaders, type GraphQLContext } from '../resolvers/context.js';
 import type { Services } from '../services/index.js';
 import { AuthError, bearerOfConnectionParams, parseBearer, type TokenVerifier } from './auth.js';
+import { consoleRouter, DEFAULT_CONSOLE_DIR } from './console-assets.js';
 import { createDocumentCache, type CacheQuota } from './document-cache.js';
 import { createFormatError, serviceUnavailablePlugin } from './graphql-errors.js';
 import {
@@ -41,6 +43,8 @@ export interface HttpServerOptions {
   healthy: () => Promise<void>;
   /** What one request, one socket and one token's sockets may ask (defaults: query-limits.ts). */
   limits?: { query?: QueryLimits; websocket?: WebSocketLimits };
+  /** Where the built console is (default: web/dist in this checkout). */
+  consoleDir?: string;
 }
 
 export interface RunningHttpServer {
@@ -200,6 +204,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
     stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
+      // Apollo's landing page loads its code from a CDN; a browser opening /graphql gets the bundled explorer instead.
+      ApolloServerPluginLandingPageDisabled(),
       serviceUnavailablePlugin,
       {
         async serverWillStart() {
@@ -223,6 +229,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
       res.status(503).json({ status: 'unavailable', reason: 'database not reachable' });
     }
   });
+
+  app.use(consoleRouter(opts.consoleDir ?? DEFAULT_CONSOLE_DIR));
 
   app.use(
     '/graphql',

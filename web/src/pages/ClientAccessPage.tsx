@@ -1,0 +1,4 @@
+/** ClientAccessPage: to be built. */
+export function ClientAccessPage() {
+  return <h1>ClientAccessPage</h1>;
+}

@@ -1,0 +1,4 @@
+/** NotFoundPage: to be built. */
+export function NotFoundPage() {
+  return <h1>NotFoundPage</h1>;
+}
