@@ -146,7 +146,7 @@ export function createCoreProcess(opts: CoreProcessOptions): CoreProcess {
 
 async function answers(graphqlUrl: string, agentUrl: string): Promise<boolean> {
   try {
-    const health = await fetch(graphqlUrl.replace(/\/graphql$/, '/healthz'), { signal: AbortSignal.timeout(2000) });
+    const health = await fetch(graphqlUrl.replace(/\/graphql$/, '/readyz'), { signal: AbortSignal.timeout(2000) });
     await health.arrayBuffer();
     if (health.status !== 200) return false;
     // The gateway opens after the GraphQL server: the start is complete once it serves the CA.
