@@ -89,6 +89,8 @@ export function createCoreProcess(opts: CoreProcessOptions): CoreProcess {
           HOST: '127.0.0.1',
           PORT: String(opts.port),
           AGENT_PORT: String(opts.agentPort),
+          // An orderly stop here is a test's step, not a deploy behind a load balancer: no drain wait unless asked.
+          SHUTDOWN_DRAIN_MS: '0',
           ...opts.env,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
