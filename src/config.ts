@@ -31,6 +31,11 @@ export interface Config {
   autoApproveNetworks: string[];
   /** Names and addresses the agent gateway's TLS certificate is valid for. */
   agentHostnames: string[];
+  /**
+   * Load balancers (CIDRs) whose connections to the agent gateway begin with a PROXY protocol v2
+   * header naming the client, whose address then counts as the client's (empty: off).
+   */
+  agentProxyProtocolFrom: string[];
   /** How often expired certificates are swept and the CRL checked, in milliseconds. */
   sweepIntervalMs: number;
   /** At most one summary push per this many milliseconds per replica. */
@@ -259,6 +264,12 @@ export function loadConfig(env: Env = process.env): Config {
       throw new ConfigError(`AUTO_APPROVE_NETWORKS must list networks like 10.1.0.0/16 or fd00::/8 (got "${cidr}")`);
     }
   }
+  const agentProxyProtocolFrom = list(env, 'AGENT_PROXY_PROTOCOL_FROM');
+  for (const cidr of agentProxyProtocolFrom) {
+    if (!parseCidr(cidr)) {
+      throw new ConfigError(`AGENT_PROXY_PROTOCOL_FROM must list the load balancers' networks like 10.0.0.5/32 or fd00::/64 (got "${cidr}")`);
+    }
+  }
   const agentHostnames = list(env, 'AGENT_HOSTNAMES');
   for (const h of agentHostnames) {
     if (!/^[A-Za-z0-9.:-]{1,253}$/.test(h)) throw new ConfigError(`AGENT_HOSTNAMES has an invalid name "${h}"`);
@@ -275,6 +286,7 @@ export function loadConfig(env: Env = process.env): Config {
     clientCertDays,
     autoApproveNetworks,
     agentHostnames: agentHostnames.length > 0 ? agentHostnames : ['localhost', '127.0.0.1', '::1', hostname()],
+    agentProxyProtocolFrom,
     sweepIntervalMs,
     summaryPushMs,
     shutdownDrainMs: intIn(env, 'SHUTDOWN_DRAIN_MS', 0, 300_000, 5_000),

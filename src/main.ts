@@ -33,7 +33,8 @@ export interface CoreHandle {
   live: LiveHub;
   /**
    * drain turns /readyz to 503 ('draining') so load balancers stop sending new work, while everything
-   * keeps serving; close afterwards. What a SIGTERM does first (src/cli/start.ts).
+   * keeps serving (the agent gateway ends each keep-alive connection with its next answer); close
+   * afterwards. What a SIGTERM does first (src/cli/start.ts).
    */
   drain(): void;
   close(): Promise<void>;
@@ -170,6 +171,7 @@ export async function startCore(
       port: config.agentPort,
       tls: { ...serverCert, caCertificatePem: authority.certificatePem },
       services: gatewayServices,
+      proxyProtocolFrom: config.agentProxyProtocolFrom,
       log,
     });
     closers.push(['agent gateway', () => gateway.close()]);
@@ -186,6 +188,8 @@ export async function startCore(
       live,
       drain: () => {
         phase = 'draining';
+        // Agents' keep-alive connections end with their next answer, and come back through the balancer.
+        gateway.drain();
       },
       close: async () => {
         phase = 'draining';

@@ -32,6 +32,7 @@ describe('loadConfig', () => {
       clientCertDays: 365,
       autoApproveNetworks: [],
       agentHostnames: ['localhost', '127.0.0.1', '::1', hostname()],
+      agentProxyProtocolFrom: [],
       sweepIntervalMs: 15_000,
       summaryPushMs: 250,
       connectionHistoryDays: 30,
@@ -99,12 +100,14 @@ describe('loadConfig', () => {
       CLIENT_CERT_DAYS: '30',
       AUTO_APPROVE_NETWORKS: '10.1.0.0/16, fd00::/8',
       AGENT_HOSTNAMES: 'core.example.com,10.1.2.3',
+      AGENT_PROXY_PROTOCOL_FROM: '10.0.0.5/32, fd00:1::/64',
       SWEEP_INTERVAL_MS: '1000',
     });
     expect(config).toMatchObject({
       clientCertDays: 30,
       autoApproveNetworks: ['10.1.0.0/16', 'fd00::/8'],
       agentHostnames: ['core.example.com', '10.1.2.3'],
+      agentProxyProtocolFrom: ['10.0.0.5/32', 'fd00:1::/64'],
       sweepIntervalMs: 1000,
     });
   });
@@ -225,6 +228,8 @@ describe('loadConfig', () => {
     { variable: 'AUTO_APPROVE_NETWORKS', env: { AUTO_APPROVE_NETWORKS: '10.0.0.0/33' } },
     { variable: 'AUTO_APPROVE_NETWORKS', env: { AUTO_APPROVE_NETWORKS: '10.0.0.0/8,everyone' } },
     { variable: 'AGENT_HOSTNAMES', env: { AGENT_HOSTNAMES: 'core host' } },
+    { variable: 'AGENT_PROXY_PROTOCOL_FROM', env: { AGENT_PROXY_PROTOCOL_FROM: '10.0.0.5' } },
+    { variable: 'AGENT_PROXY_PROTOCOL_FROM', env: { AGENT_PROXY_PROTOCOL_FROM: '10.0.0.0/8,haproxy.internal' } },
     { variable: 'SUMMARY_PUSH_MS', env: { SUMMARY_PUSH_MS: '60001' } },
     { variable: 'CONNECTION_HISTORY_DAYS', env: { CONNECTION_HISTORY_DAYS: '0' } },
     { variable: 'CONNECTION_HISTORY_DAYS', env: { CONNECTION_HISTORY_DAYS: '3651' } },

@@ -5,6 +5,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../../logger.js';
 import { ClientGone, declaredLength, discardBody, errorReply, MAX_BODY_BYTES, send, tooLarge, type Reply } from './http-kit.js';
+import { acceptProxyProtocol, clientAddressOf, trustedBalancers } from './proxy-protocol.js';
 
 /** AgentGatewayTimeouts bound how long a client may hold a connection without making progress, in milliseconds. */
 export interface AgentGatewayTimeouts {
@@ -18,12 +19,19 @@ export interface AgentGatewayTimeouts {
   keepAliveMs: number;
   /** How long close() waits for requests in flight before cutting them off. */
   closeGraceMs: number;
+  /** From connection to the end of a trusted load balancer's PROXY protocol header. */
+  proxyHeaderMs: number;
 }
 
 export interface RunningAgentGateway {
   port: number;
   /** url is the base, https://host:port, without a trailing slash. */
   url: string;
+  /**
+   * drain keeps serving but answers every request with `connection: close`, so that each agent's next
+   * request opens a new connection, which a load balancer sends to a replica that is not draining.
+   */
+  drain(): void;
   /** close stops accepting, ends idle keep-alive connections and waits for requests in flight. */
   close(): Promise<void>;
 }
@@ -34,6 +42,11 @@ export interface TlsListenerOptions {
   /** The gateway's own certificate and key, and the core CA whose certificates clients are asked for. */
   tls: { certificatePem: string; privateKeyPem: string; caCertificatePem: string };
   timeouts?: Partial<AgentGatewayTimeouts>;
+  /**
+   * Load balancers whose connections begin with a PROXY protocol v2 header naming the client
+   * (AGENT_PROXY_PROTOCOL_FROM, CIDRs); empty or absent: none, every connection is a client's own.
+   */
+  proxyProtocolFrom?: string[];
   log: Logger;
   /** answer decides the reply to one request; it throws only ClientGone, or on a bug. */
   answer(req: IncomingMessage): Promise<Reply>;
@@ -46,6 +59,8 @@ const DEFAULT_TIMEOUTS: AgentGatewayTimeouts = {
   requestMs: 30_000,
   keepAliveMs: 30_000,
   closeGraceMs: 10_000,
+  // A balancer sends its header as soon as it has connected, before the client's first byte.
+  proxyHeaderMs: 5_000,
 };
 // Services check the certificate on every request (chain, revocation, validity), so a resumed session grants
 // nothing a full handshake would not: resumption only saves the handshake, and may last an hour.
@@ -106,6 +121,10 @@ export async function startTlsListener(opts: TlsListenerOptions): Promise<Runnin
     requireHostHeader: false,
   });
 
+  // First, so that TLS sees a balancer's connection only once its header is read (and the tracking below sees every one).
+  const trusted = trustedBalancers(opts.proxyProtocolFrom ?? []);
+  if (trusted) acceptProxyProtocol(server, { trusted, timeoutMs: timeouts.proxyHeaderMs, log });
+
   const rawSockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
     rawSockets.add(socket);
@@ -116,7 +135,7 @@ export async function startTlsListener(opts: TlsListenerOptions): Promise<Runnin
     socket.disableRenegotiation();
   });
   server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) => {
-    log.debug('agent gateway: TLS handshake failed', { code: err.code ?? 'unknown', remoteAddress: socket.remoteAddress ?? '' });
+    log.debug('agent gateway: TLS handshake failed', { code: err.code ?? 'unknown', remoteAddress: clientAddressOf(socket) });
     socket.destroy();
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
@@ -139,6 +158,7 @@ export async function startTlsListener(opts: TlsListenerOptions): Promise<Runnin
     );
   });
 
+  // Draining (a SIGTERM's first phase) or closing: every answer ends its connection.
   let closing = false;
 
   async function respond(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -192,6 +212,9 @@ export async function startTlsListener(opts: TlsListenerOptions): Promise<Runnin
   return {
     port,
     url: `https://${hostForUrl}:${port}`,
+    drain() {
+      closing = true;
+    },
     close() {
       closed ??= new Promise<void>((resolve) => {
         closing = true;
