@@ -35,6 +35,7 @@ describe('loadConfig', () => {
       agentProxyProtocolFrom: [],
       sweepIntervalMs: 15_000,
       summaryPushMs: 250,
+      shutdownDrainMs: 5_000,
       connectionHistoryDays: 30,
       connectionHistoryPerDevice: 100,
       auth: {
