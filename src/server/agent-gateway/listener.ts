@@ -123,7 +123,12 @@ export async function startTlsListener(opts: TlsListenerOptions): Promise<Runnin
 
   // First, so that TLS sees a balancer's connection only once its header is read (and the tracking below sees every one).
   const trusted = trustedBalancers(opts.proxyProtocolFrom ?? []);
-  if (trusted) acceptProxyProtocol(server, { trusted, timeoutMs: timeouts.proxyHeaderMs, log });
+  if (trusted) {
+    acceptProxyProtocol(server, { trusted, timeoutMs: timeouts.proxyHeaderMs, log });
+    log.info('agent gateway: connections from these load balancers must begin with a PROXY protocol v2 header naming the client', {
+      from: opts.proxyProtocolFrom!.join(','),
+    });
+  }
 
   const rawSockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
