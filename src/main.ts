@@ -9,6 +9,9 @@ import { createInProcessEventBus, type EventBus } from './events/bus.js';
 import { createLiveHub, type LiveHub } from './events/live-hub.js';
 import { createPostgresEventBus } from './events/postgres-bus.js';
 import { createLogger, type Logger } from './logger.js';
+import { createPrometheusMetrics } from './metrics/prometheus.js';
+import { startMetricsServer } from './metrics/server.js';
+import { noMetrics } from './metrics/sink.js';
 import { createCaSigner, loadKeyProtector } from './pki/index.js';
 import { buildGraphQLSchema } from './resolvers/index.js';
 import { startAgentGateway, type AgentGatewayServices } from './server/agent-gateway/index.js';
@@ -26,6 +29,9 @@ export interface CoreHandle {
   /** The agent gateway's base URL (https://host:port). */
   agentUrl: string;
   agentPort: number;
+  /** The Prometheus metrics endpoint (http://host:port/metrics) and its port, when METRICS_PORT is set. */
+  metricsUrl?: string;
+  metricsPort?: number;
   services: Services;
   database: Database;
   authority: AuthorityInfo;
@@ -90,7 +96,14 @@ export async function startCore(
       ? await createPostgresEventBus(database.notifications, log)
       : createInProcessEventBus((err) => log.error('event listener failed', { error: err }));
     closers.push(['event bus', () => bus.close()]);
-    const deps = { db: database.db, bus, clock, log };
+    // The metrics exist only with their listener: a core without METRICS_PORT records nothing.
+    let services: Services | undefined;
+    const prometheus =
+      config.metricsPort === undefined
+        ? undefined
+        : createPrometheusMetrics({ log, readFigures: () => services!.figures.read() });
+    const metrics = prometheus?.sink ?? noMetrics;
+    const deps = { db: database.db, bus, clock, log, metrics };
 
     const protector = await loadKeyProtector({ passphrase: config.caKeyPassphrase, dataDir: config.dataDir });
     const { authority, created } = await loadOrCreateAuthority(deps, { coreName: config.coreName, protector });
@@ -98,7 +111,7 @@ export async function startCore(
     await ensureCoreDevice(deps, config.coreName);
 
     const signer = await createCaSigner({ certificatePem: authority.certificatePem, privateKey: authority.privateKey });
-    const services = createServices({
+    services = createServices({
       ...deps,
       authority,
       signer,
@@ -123,6 +136,7 @@ export async function startCore(
       bus,
       pushIntervalMs: config.summaryPushMs,
       log,
+      metrics,
       sources: {
         readSummary: () => services.security.readSummary(),
         loadDevices: (ids) => services.devices.loadDevices(ids),
@@ -141,6 +155,7 @@ export async function startCore(
       log,
       healthy: () => database.ping(),
       limits: { query: config.graphqlLimits, websocket: config.websocketLimits },
+      metrics,
     });
     closers.push(['HTTP server', () => http.close()]);
 
@@ -161,13 +176,23 @@ export async function startCore(
       tls: { ...serverCert, caCertificatePem: authority.certificatePem },
       services: gatewayServices,
       log,
+      metrics,
     });
     closers.push(['agent gateway', () => gateway.close()]);
+    const metricsServer = prometheus
+      ? await startMetricsServer({ host: config.metricsHost, port: config.metricsPort!, metrics: prometheus, log })
+      : undefined;
+    if (metricsServer) {
+      closers.push(['metrics listener', () => metricsServer.close()]);
+      log.info(`metrics at ${metricsServer.url}`);
+    }
     return {
       url: http.url,
       port: http.port,
       agentUrl: gateway.url,
       agentPort: gateway.port,
+      metricsUrl: metricsServer?.url,
+      metricsPort: metricsServer?.port,
       services,
       database,
       authority,
