@@ -16,7 +16,7 @@ import { createCaSigner, loadKeyProtector } from './pki/index.js';
 import { buildGraphQLSchema } from './resolvers/index.js';
 import { startAgentGateway, type AgentGatewayServices } from './server/agent-gateway/index.js';
 import { createTokenVerifier, loadOrCreateSigningKey } from './server/auth.js';
-import { startHttpServer } from './server/http-server.js';
+import { NotReadyError, startHttpServer } from './server/http-server.js';
 import { loadOrCreateAuthority, type AuthorityInfo } from './services/authority-service.js';
 import { ensureCoreDevice } from './services/bootstrap-service.js';
 import { createServices, type Services } from './services/index.js';
@@ -37,6 +37,11 @@ export interface CoreHandle {
   authority: AuthorityInfo;
   bus: EventBus;
   live: LiveHub;
+  /**
+   * drain turns /readyz to 503 ('draining') so load balancers stop sending new work, while everything
+   * keeps serving; close afterwards. What a SIGTERM does first (src/cli/start.ts).
+   */
+  drain(): void;
   close(): Promise<void>;
 }
 
@@ -53,6 +58,8 @@ export async function startCore(
   } = {},
 ): Promise<CoreHandle> {
   const log = opts.log ?? createLogger(config.logLevel);
+  // Ready once every part below has started; draining from a SIGTERM until the process stops.
+  let phase: 'starting' | 'ready' | 'draining' = 'starting';
   const clock = opts.clock ?? (() => new Date());
   const loose = await secureDataDir(config.dataDir);
   if (loose.length > 0) {
@@ -153,7 +160,10 @@ export async function startCore(
       live,
       verifier,
       log,
-      healthy: () => database.ping(),
+      ready: async () => {
+        if (phase !== 'ready') throw new NotReadyError(phase);
+        await database.ping();
+      },
       limits: { query: config.graphqlLimits, websocket: config.websocketLimits },
       metrics,
     });
@@ -186,6 +196,7 @@ export async function startCore(
       closers.push(['metrics listener', () => metricsServer.close()]);
       log.info(`metrics at ${metricsServer.url}`);
     }
+    phase = 'ready';
     return {
       url: http.url,
       port: http.port,
@@ -198,7 +209,13 @@ export async function startCore(
       authority,
       bus,
       live,
-      close: closeAll,
+      drain: () => {
+        phase = 'draining';
+      },
+      close: async () => {
+        phase = 'draining';
+        await closeAll();
+      },
     };
   } catch (err) {
     await closeAll();
