@@ -264,7 +264,7 @@ export function createPrometheusMetrics(opts: { readFigures: () => Promise<Fleet
 
   const operationName = boundedLabel(MAX_OPERATION_NAMES, GRAPHQL_NAME, 'other', ['anonymous', 'unresolved']);
   const errorCode = boundedLabel(MAX_ERROR_CODES, ERROR_CODE, 'OTHER');
-  const route = boundedLabel(MAX_ROUTES, ROUTE, 'other');
+  const route = boundedLabel(MAX_ROUTES, ROUTE, 'other', ['unmatched', 'unparsed']);
   const method = (m: string) => (METHODS.has(m) ? m : 'other');
   const operationType = (t: string) => (OPERATION_TYPES.has(t) ? t : 'unknown');
   const status = (s: number) => (Number.isInteger(s) && s >= 100 && s <= 599 ? String(s) : 'other');
