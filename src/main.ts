@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { isIP } from 'node:net';
 import type { PGlite } from '@electric-sql/pglite';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import { secureDataDir } from './data-dir.js';
 import { openDatabase, type Database } from './db/client.js';
 import { applyMigrations } from './db/database-roles.js';
@@ -190,7 +190,13 @@ export async function startCore(
     });
     closers.push(['agent gateway', () => gateway.close()]);
     const metricsServer = prometheus
-      ? await startMetricsServer({ host: config.metricsHost, port: config.metricsPort!, metrics: prometheus, log })
+      ? await startMetricsServer({ host: config.metricsHost, port: config.metricsPort!, metrics: prometheus, log }).catch((err: NodeJS.ErrnoException) => {
+          // A setting the operator can fix: one line, like a bad value.
+          if (err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL') {
+            throw new ConfigError(`METRICS_PORT/METRICS_HOST: cannot listen on ${config.metricsHost}:${config.metricsPort} (${err.code})`);
+          }
+          throw err;
+        })
       : undefined;
     if (metricsServer) {
       closers.push(['metrics listener', () => metricsServer.close()]);

@@ -327,6 +327,12 @@ describe('the metrics endpoint', () => {
     }
   });
 
+  it('refuses to start, in one line naming the setting, when the metrics port is taken', async () => {
+    await expect(startTestCore({ env: { METRICS_PORT: String(tc.core.metricsPort) } })).rejects.toThrow(
+      `METRICS_PORT/METRICS_HOST: cannot listen on 127.0.0.1:${tc.core.metricsPort} (EADDRINUSE)`,
+    );
+  });
+
   it('opens no listener without METRICS_PORT', async () => {
     const other = await startTestCore();
     try {
