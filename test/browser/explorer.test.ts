@@ -46,7 +46,8 @@ async function explorerViolations(page: Page) {
       for (const target of v.targets) {
         const named = page.locator(target);
         const tabs = named.and(page.locator('li.graphiql-tab[role="tab"]'));
-        if ((await named.count()) !== (await tabs.count())) onlyTabs = false;
+        const count = await named.count();
+        if (count === 0 || count !== (await tabs.count())) onlyTabs = false;
       }
       if (onlyTabs) continue;
     }
