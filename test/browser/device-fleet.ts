@@ -96,6 +96,6 @@ export function tableNames(page: Page, table = 'Devices'): Promise<string[]> {
 /** shownTotal reads the list's count line, e.g. 3 from '3 devices'. */
 export async function shownTotal(page: Page): Promise<number | null> {
   const text = (await page.getByTestId('total-count').textContent()) ?? '';
-  const m = /^(\d+) devices?$/.exec(text.trim());
-  return m ? Number(m[1]) : null;
+  const m = /^([\d,.\s]+) devices?$/.exec(text.trim());
+  return m ? Number(m[1]!.replace(/\D/g, '')) : null;
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { DeviceDocument } from '../generated/graphql.js';
+import { DeviceDocument, EnableSecurityDocument, RevokeClientCertificateDocument } from '../generated/graphql.js';
 import { agentsOf } from '../support/agent.js';
 import { launchBrowser, openConsole, seriousAccessibilityViolations, type ConsolePage } from '../support/browser.js';
 import { startCoreWithTokens } from '../support/core-with-tokens.js';
@@ -162,12 +162,18 @@ describe('console: network view and device detail', () => {
     // Someone else's key claiming this device: kept in its history as unverified, never applied.
     const impostor = agents.make(target.agent.agentId, { deviceName: 'impostor', agentVersion: '2024.1' });
     await impostor.connect();
+    // Unverified attempts may be written after the answer (batched on PostgreSQL): wait until the API has it.
+    const targetId = (await apiDevices(tc, admin, { search: target.name })).devices[0]!.id;
+    await expect
+      .poll(async () => (await tc.gql(DeviceDocument, { id: targetId }, admin)).data!.device!.unverifiedAttempts)
+      .toBe(1);
     const c = await openConsole(browser, tc.url, admin, `/devices?q=${encodeURIComponent(target.name)}`);
     try {
       const { page } = c;
       await page.getByRole('link', { name: target.name }).click();
       await page.getByRole('heading', { name: target.name, level: 1 }).waitFor();
       const deviceId = new URL(page.url()).pathname.split('/').pop()!;
+      expect(deviceId).toBe(targetId);
       const before = (await tc.gql(DeviceDocument, { id: deviceId, historyFirst: 20 }, admin)).data!.device!;
       expect(before).toMatchObject({ name: target.name, authStatus: 'AUTHENTICATION_SUCCEEDED', unverifiedAttempts: 1 });
 
@@ -254,6 +260,49 @@ describe('console: network view and device detail', () => {
     }
   });
 
+  it("a device page pages its connection history, and shows the server's refusal of a revocation made stale", async () => {
+    const target = fleet.succeeded[2]!;
+    // 12 more connections: 13 attempts, more than one history page of 10.
+    for (let i = 0; i < 12; i++) expect((await target.agent.connect()).status).toBe(200);
+    const { devices } = await apiDevices(tc, admin, { search: target.name });
+    const id = devices[0]!.id;
+    const readAll = async () => (await tc.gql(DeviceDocument, { id, historyFirst: 50 }, admin)).data!.device!;
+    await expect.poll(async () => (await readAll()).connectionHistory.edges.length).toBe(13);
+    const all = await readAll();
+    const c = await openConsole(browser, tc.url, admin, `/devices/${id}`);
+    try {
+      const { page } = c;
+      const history = page.getByRole('table', { name: 'Connection attempts, newest first' });
+      const times = () => history.locator('tbody tr td:first-child time').evaluateAll((els) => els.map((e) => e.getAttribute('datetime')));
+      const newest = all.connectionHistory.edges.map((e) => e.node.at);
+      await expect.poll(times).toEqual(newest.slice(0, 10));
+      const pages = page.getByRole('navigation', { name: 'Connection history pages' });
+      expect(await pages.getByRole('button', { name: 'Newer' }).isDisabled()).toBe(true);
+      await pages.getByRole('button', { name: 'Older' }).click();
+      await expect.poll(times).toEqual(newest.slice(10));
+      await pages.getByRole('button', { name: 'Newer' }).click();
+      await expect.poll(times).toEqual(newest.slice(0, 10));
+
+      // Someone revokes it through the API while the page shows it approved: the page's Revoke is refused, and says why.
+      const certId = all.certificates[0]!.id;
+      expect((await tc.gql(RevokeClientCertificateDocument, { id: certId, reason: 'CESSATION_OF_OPERATION' }, admin)).errors).toBeUndefined();
+      await page.getByRole('button', { name: /^Revoke certificate / }).click();
+      const dialog = page.getByRole('dialog');
+      await dialog.getByRole('button', { name: 'Revoke certificate' }).click();
+      await expect.poll(() => dialog.getByRole('alert').textContent()).toContain('CONFLICT');
+      await done(c);
+      // Closing it reads the device again: revoked, and failed.
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+      await expect.poll(() => page.locator('header.device-header .status').textContent()).toBe('Authentication failed');
+      const certs = page.getByRole('table', { name: 'Client certificates and requests, oldest first' });
+      await expect.poll(() => certs.locator('tbody tr').first().locator('td').first().textContent()).toContain('Device retired');
+      expect(await page.getByRole('button', { name: /Revoke/ }).count()).toBe(0);
+      expect(c.errors).toEqual([]);
+    } finally {
+      await c.close();
+    }
+  });
+
   it('a device that does not exist, or a malformed id, says so', async () => {
     const c = await openConsole(browser, tc.url, viewer, '/devices/999999');
     try {
@@ -261,6 +310,26 @@ describe('console: network view and device detail', () => {
       await expect.poll(() => page.getByRole('alert').textContent()).toContain('NOT_FOUND');
       await page.goto(`${c.origin}/devices/not-a-number`);
       await expect.poll(() => page.getByRole('alert').textContent()).toContain('BAD_USER_INPUT');
+      await done(c);
+    } finally {
+      await c.close();
+    }
+  });
+
+  // Last: enabling security cannot be undone, and changes every device's manageability.
+  it('once security is enabled, only authenticated devices are fully manageable', async () => {
+    expect((await tc.gql(EnableSecurityDocument, { confirm: true }, admin)).errors).toBeUndefined();
+    const c = await openConsole(browser, tc.url, viewer, '/devices?size=100');
+    try {
+      const { page } = c;
+      const all = await apiDevices(tc, viewer, null);
+      await expect.poll(() => tableNames(page)).toEqual(all.devices.map((d) => d.name));
+      const manageable = await page
+        .getByRole('table', { name: 'Devices' })
+        .locator('tbody tr td:nth-child(7)')
+        .allTextContents();
+      expect(manageable).toEqual(all.devices.map((d) => (d.authStatus === 'AUTHENTICATION_SUCCEEDED' ? 'Yes' : 'No')));
+      expect(manageable.filter((m) => m === 'Yes')).toHaveLength(1);
       await done(c);
     } finally {
       await c.close();

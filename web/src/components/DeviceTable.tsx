@@ -22,6 +22,11 @@ export const DeviceRowFields = graphql(`
   }
 `);
 
+/** countText is a list's total in words, e.g. '1,204 devices' (grouped the person's way). */
+export function countText(total: number): string {
+  return `${total.toLocaleString()} ${total === 1 ? 'device' : 'devices'}`;
+}
+
 /** DeviceTable lists devices, each name a link to its detail page. */
 export function DeviceTable({ devices, caption, busy }: { devices: DeviceRowFieldsFragment[]; caption: string; busy: boolean }) {
   return (

@@ -78,6 +78,11 @@ const HISTORY_PAGE = 10;
 
 /** DeviceDetailPage is one device: its status, inventory tree, connection history and certificates. */
 export function DeviceDetailPage({ id }: { id: string }) {
+  // Keyed by id: another device starts at its newest history, not at a cursor of the one before.
+  return <DeviceDetail key={id} id={id} />;
+}
+
+function DeviceDetail({ id }: { id: string }) {
   // The history pages by itself, within the page; the device's address stays /devices/<id>.
   const [historyPage, setHistoryPage] = useState<{ after?: string; before?: string }>({});
   const variables = historyPage.before
@@ -322,7 +327,11 @@ function Certificates({ certificates, onRevoked }: { certificates: Certificate[]
       {revoking && (
         <RevokeDialog
           target={revoking}
-          onClose={() => setRevoking(null)}
+          onClose={() => {
+            setRevoking(null);
+            // A refusal (e.g. CONFLICT: revoked meanwhile by someone else) means the page is behind: read it again.
+            onRevoked();
+          }}
           onRevoked={(message) => {
             setRevoking(null);
             setDone(message);

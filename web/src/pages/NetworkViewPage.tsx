@@ -1,6 +1,6 @@
 import { useQuery } from '@apollo/client/react';
 import { useEffect, useId, useState } from 'react';
-import { DeviceTable } from '../components/DeviceTable';
+import { DeviceTable, countText } from '../components/DeviceTable';
 import { ErrorNote } from '../components/ErrorNote';
 import { Pager, pageArgsFrom, withParams } from '../components/paging';
 import { FAILURE_REASON_ORDER, STATUS_ORDER, failureReasonLabel, isAuthStatus, isFailureReason, statusLabel } from '../format';
@@ -101,7 +101,7 @@ export function NetworkViewPage() {
       {ignored.length > 0 && <p className="note">Ignored in the address: {ignored.join(', ')} (not a status or failure reason).</p>}
       {error && <ErrorNote error={error} />}
       <p className="count" data-testid="total-count" aria-live="polite">
-        {devices ? `${devices.totalCount} ${devices.totalCount === 1 ? 'device' : 'devices'}` : loading ? 'Loading…' : ''}
+        {devices ? countText(devices.totalCount) : loading ? 'Loading…' : ''}
       </p>
       <DeviceTable caption="Devices" devices={devices?.edges.map((e) => e.node) ?? []} busy={loading} />
       <Pager path={PATH} params={params} pageInfo={devices?.pageInfo} busy={loading} label="Device pages" />
@@ -136,8 +136,7 @@ function SearchBox({ value, onChange }: { value: string; onChange(q: string): vo
     if (text === value) return;
     const t = setTimeout(() => onChange(text), SEARCH_DELAY_MS);
     return () => clearTimeout(t);
-    // onChange is a new function each render; the text is what matters.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // onChange is a new function each render (it reads the address when called): the text is what matters.
   }, [text, value]);
   return (
     <div className="field">

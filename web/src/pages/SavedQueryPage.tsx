@@ -1,6 +1,6 @@
 import { useQuery } from '@apollo/client/react';
 import { DeleteQueryButton } from '../components/DeleteQueryButton';
-import { DeviceTable } from '../components/DeviceTable';
+import { DeviceTable, countText } from '../components/DeviceTable';
 import { ErrorNote } from '../components/ErrorNote';
 import { Pager, pageArgsFrom } from '../components/paging';
 import { formatDateTime } from '../format';
@@ -69,7 +69,7 @@ export function SavedQueryPage({ id }: { id: string }) {
       </p>
       {error && <ErrorNote error={error} />}
       <p className="count" data-testid="total-count" aria-live="polite">
-        {`${devices.totalCount} ${devices.totalCount === 1 ? 'device' : 'devices'}`}
+        {countText(devices.totalCount)}
       </p>
       <DeviceTable caption={`Devices of ${query.name}`} devices={devices.edges.map((e) => e.node)} busy={loading} />
       <Pager path={path} params={params} pageInfo={devices.pageInfo} busy={loading} label="Device pages" />
