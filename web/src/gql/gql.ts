@@ -22,6 +22,12 @@ type Documents = {
     "\n  query MyQueries {\n    myQueries {\n      id\n      name\n      folder\n      authStatus\n      createdAt\n      updatedAt\n    }\n  }\n": typeof types.MyQueriesDocument,
     "\n  query NetworkViewDevices($filter: DeviceFilter, $first: Int, $after: String, $last: Int, $before: String) {\n    devices(filter: $filter, first: $first, after: $after, last: $last, before: $before) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        hasPreviousPage\n        startCursor\n        endCursor\n      }\n      edges {\n        node {\n          ...DeviceRowFields\n        }\n      }\n    }\n  }\n": typeof types.NetworkViewDevicesDocument,
     "\n  query SavedQueryDevices($id: ID!, $first: Int, $after: String, $last: Int, $before: String) {\n    savedQuery(id: $id) {\n      id\n      name\n      folder\n      authStatus\n      updatedAt\n      devices(first: $first, after: $after, last: $last, before: $before) {\n        totalCount\n        pageInfo {\n          hasNextPage\n          hasPreviousPage\n          startCursor\n          endCursor\n        }\n        edges {\n          node {\n            ...DeviceRowFields\n          }\n        }\n      }\n    }\n  }\n": typeof types.SavedQueryDevicesDocument,
+    "\n  fragment SecuritySummaryFields on AuthStatusSummary {\n    id\n    total\n    succeeded\n    successRate\n    securityEnabled\n    asOf\n    items {\n      status\n      label\n      count\n    }\n  }\n": typeof types.SecuritySummaryFieldsFragmentDoc,
+    "\n  query SecuritySummary {\n    authStatusSummary {\n      ...SecuritySummaryFields\n    }\n  }\n": typeof types.SecuritySummaryDocument,
+    "\n  subscription SecuritySummaryChanged {\n    authStatusSummaryChanged {\n      ...SecuritySummaryFields\n    }\n  }\n": typeof types.SecuritySummaryChangedDocument,
+    "\n  query SecuritySettingsPage {\n    securitySettings {\n      id\n      clientCertificateSecurityEnabled\n      enabledAt\n      enabledBy\n      devicesNotReady\n      certificateAuthority {\n        subject\n        fingerprint\n        notAfter\n      }\n    }\n  }\n": typeof types.SecuritySettingsPageDocument,
+    "\n  mutation SaveChartQuery($status: AuthenticationStatus!) {\n    createChartQuery(status: $status) {\n      id\n      name\n      folder\n      authStatus\n      createdAt\n      updatedAt\n    }\n  }\n": typeof types.SaveChartQueryDocument,
+    "\n  mutation EnableClientCertificateSecurity {\n    enableClientCertificateSecurity(confirm: true) {\n      id\n      clientCertificateSecurityEnabled\n      enabledAt\n      enabledBy\n      devicesNotReady\n    }\n  }\n": typeof types.EnableClientCertificateSecurityDocument,
 };
 const documents: Documents = {
     "\n  query Me {\n    me {\n      subject\n      roles\n    }\n  }\n": types.MeDocument,
@@ -32,6 +38,12 @@ const documents: Documents = {
     "\n  query MyQueries {\n    myQueries {\n      id\n      name\n      folder\n      authStatus\n      createdAt\n      updatedAt\n    }\n  }\n": types.MyQueriesDocument,
     "\n  query NetworkViewDevices($filter: DeviceFilter, $first: Int, $after: String, $last: Int, $before: String) {\n    devices(filter: $filter, first: $first, after: $after, last: $last, before: $before) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        hasPreviousPage\n        startCursor\n        endCursor\n      }\n      edges {\n        node {\n          ...DeviceRowFields\n        }\n      }\n    }\n  }\n": types.NetworkViewDevicesDocument,
     "\n  query SavedQueryDevices($id: ID!, $first: Int, $after: String, $last: Int, $before: String) {\n    savedQuery(id: $id) {\n      id\n      name\n      folder\n      authStatus\n      updatedAt\n      devices(first: $first, after: $after, last: $last, before: $before) {\n        totalCount\n        pageInfo {\n          hasNextPage\n          hasPreviousPage\n          startCursor\n          endCursor\n        }\n        edges {\n          node {\n            ...DeviceRowFields\n          }\n        }\n      }\n    }\n  }\n": types.SavedQueryDevicesDocument,
+    "\n  fragment SecuritySummaryFields on AuthStatusSummary {\n    id\n    total\n    succeeded\n    successRate\n    securityEnabled\n    asOf\n    items {\n      status\n      label\n      count\n    }\n  }\n": types.SecuritySummaryFieldsFragmentDoc,
+    "\n  query SecuritySummary {\n    authStatusSummary {\n      ...SecuritySummaryFields\n    }\n  }\n": types.SecuritySummaryDocument,
+    "\n  subscription SecuritySummaryChanged {\n    authStatusSummaryChanged {\n      ...SecuritySummaryFields\n    }\n  }\n": types.SecuritySummaryChangedDocument,
+    "\n  query SecuritySettingsPage {\n    securitySettings {\n      id\n      clientCertificateSecurityEnabled\n      enabledAt\n      enabledBy\n      devicesNotReady\n      certificateAuthority {\n        subject\n        fingerprint\n        notAfter\n      }\n    }\n  }\n": types.SecuritySettingsPageDocument,
+    "\n  mutation SaveChartQuery($status: AuthenticationStatus!) {\n    createChartQuery(status: $status) {\n      id\n      name\n      folder\n      authStatus\n      createdAt\n      updatedAt\n    }\n  }\n": types.SaveChartQueryDocument,
+    "\n  mutation EnableClientCertificateSecurity {\n    enableClientCertificateSecurity(confirm: true) {\n      id\n      clientCertificateSecurityEnabled\n      enabledAt\n      enabledBy\n      devicesNotReady\n    }\n  }\n": types.EnableClientCertificateSecurityDocument,
 };
 
 /**
@@ -80,6 +92,30 @@ export function graphql(source: "\n  query NetworkViewDevices($filter: DeviceFil
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query SavedQueryDevices($id: ID!, $first: Int, $after: String, $last: Int, $before: String) {\n    savedQuery(id: $id) {\n      id\n      name\n      folder\n      authStatus\n      updatedAt\n      devices(first: $first, after: $after, last: $last, before: $before) {\n        totalCount\n        pageInfo {\n          hasNextPage\n          hasPreviousPage\n          startCursor\n          endCursor\n        }\n        edges {\n          node {\n            ...DeviceRowFields\n          }\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query SavedQueryDevices($id: ID!, $first: Int, $after: String, $last: Int, $before: String) {\n    savedQuery(id: $id) {\n      id\n      name\n      folder\n      authStatus\n      updatedAt\n      devices(first: $first, after: $after, last: $last, before: $before) {\n        totalCount\n        pageInfo {\n          hasNextPage\n          hasPreviousPage\n          startCursor\n          endCursor\n        }\n        edges {\n          node {\n            ...DeviceRowFields\n          }\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment SecuritySummaryFields on AuthStatusSummary {\n    id\n    total\n    succeeded\n    successRate\n    securityEnabled\n    asOf\n    items {\n      status\n      label\n      count\n    }\n  }\n"): (typeof documents)["\n  fragment SecuritySummaryFields on AuthStatusSummary {\n    id\n    total\n    succeeded\n    successRate\n    securityEnabled\n    asOf\n    items {\n      status\n      label\n      count\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query SecuritySummary {\n    authStatusSummary {\n      ...SecuritySummaryFields\n    }\n  }\n"): (typeof documents)["\n  query SecuritySummary {\n    authStatusSummary {\n      ...SecuritySummaryFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription SecuritySummaryChanged {\n    authStatusSummaryChanged {\n      ...SecuritySummaryFields\n    }\n  }\n"): (typeof documents)["\n  subscription SecuritySummaryChanged {\n    authStatusSummaryChanged {\n      ...SecuritySummaryFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query SecuritySettingsPage {\n    securitySettings {\n      id\n      clientCertificateSecurityEnabled\n      enabledAt\n      enabledBy\n      devicesNotReady\n      certificateAuthority {\n        subject\n        fingerprint\n        notAfter\n      }\n    }\n  }\n"): (typeof documents)["\n  query SecuritySettingsPage {\n    securitySettings {\n      id\n      clientCertificateSecurityEnabled\n      enabledAt\n      enabledBy\n      devicesNotReady\n      certificateAuthority {\n        subject\n        fingerprint\n        notAfter\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SaveChartQuery($status: AuthenticationStatus!) {\n    createChartQuery(status: $status) {\n      id\n      name\n      folder\n      authStatus\n      createdAt\n      updatedAt\n    }\n  }\n"): (typeof documents)["\n  mutation SaveChartQuery($status: AuthenticationStatus!) {\n    createChartQuery(status: $status) {\n      id\n      name\n      folder\n      authStatus\n      createdAt\n      updatedAt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation EnableClientCertificateSecurity {\n    enableClientCertificateSecurity(confirm: true) {\n      id\n      clientCertificateSecurityEnabled\n      enabledAt\n      enabledBy\n      devicesNotReady\n    }\n  }\n"): (typeof documents)["\n  mutation EnableClientCertificateSecurity {\n    enableClientCertificateSecurity(confirm: true) {\n      id\n      clientCertificateSecurityEnabled\n      enabledAt\n      enabledBy\n      devicesNotReady\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};
