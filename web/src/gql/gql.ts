@@ -23,6 +23,12 @@ type Documents = {
     "\n  subscription ClientAccessPageDecided {\n    clientAccessDecided {\n      requestId\n      decision\n      decidedBy\n      request {\n        id\n        status\n        decidedAt\n        decidedBy\n        revokedAt\n        revocationReason\n      }\n    }\n  }\n": typeof types.ClientAccessPageDecidedDocument,
     "\n  mutation ClientAccessApprove($ids: [ID!]!) {\n    approveClients(ids: $ids) {\n      approved {\n        id\n        status\n        decidedAt\n        decidedBy\n        notAfter\n      }\n      failed {\n        id\n        code\n        message\n      }\n    }\n  }\n": typeof types.ClientAccessApproveDocument,
     "\n  mutation ClientAccessReject($ids: [ID!]!, $reason: String) {\n    rejectClients(ids: $ids, reason: $reason) {\n      rejected {\n        id\n        status\n        decidedAt\n        decidedBy\n      }\n      failed {\n        id\n        code\n        message\n      }\n    }\n  }\n": typeof types.ClientAccessRejectDocument,
+    "\n  fragment SecuritySummaryFields on AuthStatusSummary {\n    id\n    total\n    succeeded\n    successRate\n    securityEnabled\n    asOf\n    items {\n      status\n      label\n      count\n    }\n  }\n": typeof types.SecuritySummaryFieldsFragmentDoc,
+    "\n  query SecuritySummary {\n    authStatusSummary {\n      ...SecuritySummaryFields\n    }\n  }\n": typeof types.SecuritySummaryDocument,
+    "\n  subscription SecuritySummaryChanged {\n    authStatusSummaryChanged {\n      ...SecuritySummaryFields\n    }\n  }\n": typeof types.SecuritySummaryChangedDocument,
+    "\n  query SecuritySettingsPage {\n    securitySettings {\n      id\n      clientCertificateSecurityEnabled\n      enabledAt\n      enabledBy\n      devicesNotReady\n      certificateAuthority {\n        subject\n        fingerprint\n        notAfter\n      }\n    }\n  }\n": typeof types.SecuritySettingsPageDocument,
+    "\n  mutation SaveChartQuery($status: AuthenticationStatus!) {\n    createChartQuery(status: $status) {\n      id\n      name\n      folder\n      authStatus\n      createdAt\n      updatedAt\n    }\n  }\n": typeof types.SaveChartQueryDocument,
+    "\n  mutation EnableClientCertificateSecurity {\n    enableClientCertificateSecurity(confirm: true) {\n      id\n      clientCertificateSecurityEnabled\n      enabledAt\n      enabledBy\n      devicesNotReady\n    }\n  }\n": typeof types.EnableClientCertificateSecurityDocument,
 };
 const documents: Documents = {
     "\n  query Me {\n    me {\n      subject\n      roles\n    }\n  }\n": types.MeDocument,
@@ -34,6 +40,12 @@ const documents: Documents = {
     "\n  subscription ClientAccessPageDecided {\n    clientAccessDecided {\n      requestId\n      decision\n      decidedBy\n      request {\n        id\n        status\n        decidedAt\n        decidedBy\n        revokedAt\n        revocationReason\n      }\n    }\n  }\n": types.ClientAccessPageDecidedDocument,
     "\n  mutation ClientAccessApprove($ids: [ID!]!) {\n    approveClients(ids: $ids) {\n      approved {\n        id\n        status\n        decidedAt\n        decidedBy\n        notAfter\n      }\n      failed {\n        id\n        code\n        message\n      }\n    }\n  }\n": types.ClientAccessApproveDocument,
     "\n  mutation ClientAccessReject($ids: [ID!]!, $reason: String) {\n    rejectClients(ids: $ids, reason: $reason) {\n      rejected {\n        id\n        status\n        decidedAt\n        decidedBy\n      }\n      failed {\n        id\n        code\n        message\n      }\n    }\n  }\n": types.ClientAccessRejectDocument,
+    "\n  fragment SecuritySummaryFields on AuthStatusSummary {\n    id\n    total\n    succeeded\n    successRate\n    securityEnabled\n    asOf\n    items {\n      status\n      label\n      count\n    }\n  }\n": types.SecuritySummaryFieldsFragmentDoc,
+    "\n  query SecuritySummary {\n    authStatusSummary {\n      ...SecuritySummaryFields\n    }\n  }\n": types.SecuritySummaryDocument,
+    "\n  subscription SecuritySummaryChanged {\n    authStatusSummaryChanged {\n      ...SecuritySummaryFields\n    }\n  }\n": types.SecuritySummaryChangedDocument,
+    "\n  query SecuritySettingsPage {\n    securitySettings {\n      id\n      clientCertificateSecurityEnabled\n      enabledAt\n      enabledBy\n      devicesNotReady\n      certificateAuthority {\n        subject\n        fingerprint\n        notAfter\n      }\n    }\n  }\n": types.SecuritySettingsPageDocument,
+    "\n  mutation SaveChartQuery($status: AuthenticationStatus!) {\n    createChartQuery(status: $status) {\n      id\n      name\n      folder\n      authStatus\n      createdAt\n      updatedAt\n    }\n  }\n": types.SaveChartQueryDocument,
+    "\n  mutation EnableClientCertificateSecurity {\n    enableClientCertificateSecurity(confirm: true) {\n      id\n      clientCertificateSecurityEnabled\n      enabledAt\n      enabledBy\n      devicesNotReady\n    }\n  }\n": types.EnableClientCertificateSecurityDocument,
 };
 
 /**
@@ -86,6 +98,30 @@ export function graphql(source: "\n  mutation ClientAccessApprove($ids: [ID!]!) 
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation ClientAccessReject($ids: [ID!]!, $reason: String) {\n    rejectClients(ids: $ids, reason: $reason) {\n      rejected {\n        id\n        status\n        decidedAt\n        decidedBy\n      }\n      failed {\n        id\n        code\n        message\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation ClientAccessReject($ids: [ID!]!, $reason: String) {\n    rejectClients(ids: $ids, reason: $reason) {\n      rejected {\n        id\n        status\n        decidedAt\n        decidedBy\n      }\n      failed {\n        id\n        code\n        message\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment SecuritySummaryFields on AuthStatusSummary {\n    id\n    total\n    succeeded\n    successRate\n    securityEnabled\n    asOf\n    items {\n      status\n      label\n      count\n    }\n  }\n"): (typeof documents)["\n  fragment SecuritySummaryFields on AuthStatusSummary {\n    id\n    total\n    succeeded\n    successRate\n    securityEnabled\n    asOf\n    items {\n      status\n      label\n      count\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query SecuritySummary {\n    authStatusSummary {\n      ...SecuritySummaryFields\n    }\n  }\n"): (typeof documents)["\n  query SecuritySummary {\n    authStatusSummary {\n      ...SecuritySummaryFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription SecuritySummaryChanged {\n    authStatusSummaryChanged {\n      ...SecuritySummaryFields\n    }\n  }\n"): (typeof documents)["\n  subscription SecuritySummaryChanged {\n    authStatusSummaryChanged {\n      ...SecuritySummaryFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query SecuritySettingsPage {\n    securitySettings {\n      id\n      clientCertificateSecurityEnabled\n      enabledAt\n      enabledBy\n      devicesNotReady\n      certificateAuthority {\n        subject\n        fingerprint\n        notAfter\n      }\n    }\n  }\n"): (typeof documents)["\n  query SecuritySettingsPage {\n    securitySettings {\n      id\n      clientCertificateSecurityEnabled\n      enabledAt\n      enabledBy\n      devicesNotReady\n      certificateAuthority {\n        subject\n        fingerprint\n        notAfter\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SaveChartQuery($status: AuthenticationStatus!) {\n    createChartQuery(status: $status) {\n      id\n      name\n      folder\n      authStatus\n      createdAt\n      updatedAt\n    }\n  }\n"): (typeof documents)["\n  mutation SaveChartQuery($status: AuthenticationStatus!) {\n    createChartQuery(status: $status) {\n      id\n      name\n      folder\n      authStatus\n      createdAt\n      updatedAt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation EnableClientCertificateSecurity {\n    enableClientCertificateSecurity(confirm: true) {\n      id\n      clientCertificateSecurityEnabled\n      enabledAt\n      enabledBy\n      devicesNotReady\n    }\n  }\n"): (typeof documents)["\n  mutation EnableClientCertificateSecurity {\n    enableClientCertificateSecurity(confirm: true) {\n      id\n      clientCertificateSecurityEnabled\n      enabledAt\n      enabledBy\n      devicesNotReady\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};
