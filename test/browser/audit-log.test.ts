@@ -7,6 +7,9 @@ import { startCoreWithTokens } from '../support/core-with-tokens.js';
 import type { TestCore } from '../support/test-core.js';
 
 // The Audit log page: who did what, newest first, a page at a time.
+/** poll retries an expectation for up to 10 s: live updates and page loads take their time on a busy machine. */
+const poll = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 10_000 });
+
 describe('console: Audit log', () => {
   let tc: TestCore;
   let admin: string;
@@ -39,12 +42,13 @@ describe('console: Audit log', () => {
 
   it('lists the approvals newest first with their actors, and pages forward and back', async () => {
     const c = await openConsole(browser, tc.url, viewer, '/audit');
+    c.page.setDefaultTimeout(10_000);
     try {
       await c.page.getByRole('heading', { name: 'Audit log' }).waitFor();
       const rows = c.page.locator('table.audit-table tbody tr');
       await rows.first().waitFor();
       await c.page.getByLabel('Rows per page').selectOption('10');
-      await expect.poll(() => rows.count()).toBe(10);
+      await poll(() => rows.count()).toBe(10);
 
       const cells = async (i: number) => (await rows.nth(i).locator('td').allTextContents()).map((t) => t.trim());
       const [, actor, action, target, details] = await cells(0);
@@ -71,7 +75,7 @@ describe('console: Audit log', () => {
       const pager = c.page.getByRole('navigation', { name: 'Audit log pages' });
       expect(await pager.getByRole('button', { name: 'Previous' }).isDisabled()).toBe(true);
       await pager.getByRole('button', { name: 'Next' }).click();
-      await expect.poll(async () => (await ids())[0]).toBeLessThan(page1.at(-1)!);
+      await poll(async () => (await ids())[0]).toBeLessThan(page1.at(-1)!);
       const page2 = await ids();
       expect([...page2].sort((x, y) => y - x)).toEqual(page2);
       expect((await cells(0)).slice(1, 4)).toEqual(['alice', 'clientAccess.approved', requestIds[1]]);
@@ -80,7 +84,7 @@ describe('console: Audit log', () => {
       expect((await cells(2)).slice(1, 4)).toEqual(['agent:audit-12', 'clientAccess.requested', requestIds[11]]);
 
       await pager.getByRole('button', { name: 'Previous' }).click();
-      await expect.poll(() => ids()).toEqual(page1);
+      await poll(() => ids()).toEqual(page1);
       expect(await pager.getByRole('button', { name: 'Previous' }).isDisabled()).toBe(true);
       expect(c.offOrigin).toEqual([]);
       expect(c.errors).toEqual([]);
