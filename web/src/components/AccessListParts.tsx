@@ -149,12 +149,14 @@ export function PageSizeSelect({ id, value, onChange }: { id: string; value: num
  */
 export function useModal() {
   const ref = useRef<HTMLDialogElement>(null);
+  // Read at the first render, before the dialog takes focus: what opened it.
+  const opener = useRef(document.activeElement instanceof HTMLElement ? document.activeElement : null);
   useEffect(() => {
-    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     const d = ref.current;
     if (d && !d.open) d.showModal();
+    const back = opener.current;
     return () => {
-      if (opener?.isConnected) opener.focus();
+      if (back?.isConnected) back.focus();
     };
   }, []);
   return ref;

@@ -398,7 +398,10 @@ export function ClientAccessPage() {
           busy={rejectState.loading}
           error={actionError}
           onConfirm={runReject}
-          onCancel={() => setRejecting(false)}
+          onCancel={() => {
+            setRejecting(false);
+            setActionError(null);
+          }}
         />
       )}
       {revoking && (
