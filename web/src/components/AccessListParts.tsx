@@ -43,7 +43,7 @@ export function Fingerprint({ value, of }: { value: string; of: string }) {
     return () => clearTimeout(t);
   }, [copied]);
   return (
-    <span className="fingerprint">
+    <span className="access-fingerprint">
       <code title={value}>{shortFingerprint(value)}</code>{' '}
       <button type="button" className="link" onClick={copy}>
         Copy<span className="visually-hidden"> key fingerprint of {of}</span>

@@ -32,7 +32,7 @@ export function RejectRequestsDialog({
   };
   const what = count === 1 ? '1 request' : `${count} requests`;
   return (
-    <dialog ref={ref} aria-labelledby={titleId} onClose={onCancel}>
+    <dialog ref={ref} aria-labelledby={titleId} onClose={onCancel} className="access-dialog">
       <form onSubmit={submit}>
         <h2 id={titleId}>Reject {what}</h2>
         <p>No certificate is issued for a rejected request; its agent has to enroll again with a new key.</p>

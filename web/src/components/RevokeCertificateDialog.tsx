@@ -64,7 +64,7 @@ export function RevokeCertificateDialog({
     }
   };
   return (
-    <dialog ref={ref} aria-labelledby={titleId} onClose={() => onDone(null)} className="revoke-dialog">
+    <dialog ref={ref} aria-labelledby={titleId} onClose={() => onDone(null)} className="access-dialog">
       <form onSubmit={submit}>
         <h2 id={titleId}>Revoke the certificate{deviceName ? ` of ${deviceName}` : ''}</h2>
         <p>
