@@ -5,8 +5,19 @@ import { join, resolve } from 'node:path';
 /** ROOT is the checkout the tests run in. */
 export const ROOT = resolve(import.meta.dirname, '../..');
 
+/** BUILT_CONSOLE is the console's page that the core serves at /. */
+export const BUILT_CONSOLE = join(ROOT, 'web/dist/index.html');
+
 /** BUILT_START is the compiled server that `npm start` runs. */
 export const BUILT_START = join(ROOT, 'dist/cli/start.js');
+
+function mtimeOf(file: string): number {
+  try {
+    return statSync(file).mtimeMs;
+  } catch {
+    return 0; // not built yet
+  }
+}
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -23,14 +34,20 @@ function newestMtime(dir: string): number {
  * install builds it, so on a fresh clone this only checks.
  */
 export function ensureServerBuilt(): void {
-  let built = 0;
-  try {
-    built = statSync(BUILT_START).mtimeMs;
-  } catch {
-    // not built yet
-  }
+  const built = mtimeOf(BUILT_START);
   if (built > 0 && built >= newestMtime(join(ROOT, 'src'))) return;
   execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
+}
+
+/** ensureConsoleBuilt builds the console (about a second) when web/dist is missing or older than its sources, for the browser tests. */
+export function ensureConsoleBuilt(): void {
+  const built = mtimeOf(BUILT_CONSOLE);
+  const sources = Math.max(newestMtime(join(ROOT, 'web/src')), mtimeOf(join(ROOT, 'web/index.html')), mtimeOf(join(ROOT, 'web/vite.config.ts')));
+  if (built > 0 && built >= sources) return;
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'], {
     cwd: ROOT,
     stdio: 'inherit',
   });
