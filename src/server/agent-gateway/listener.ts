@@ -4,6 +4,7 @@ import { createServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../../logger.js';
+import { noMetrics, type MetricsSink } from '../../metrics/sink.js';
 import { ClientGone, declaredLength, discardBody, errorReply, MAX_BODY_BYTES, send, tooLarge, type Reply } from './http-kit.js';
 import { acceptProxyProtocol, clientAddressOf, trustedBalancers } from './proxy-protocol.js';
 
@@ -48,6 +49,8 @@ export interface TlsListenerOptions {
    */
   proxyProtocolFrom?: string[];
   log: Logger;
+  /** Where each request's route, status and time go. */
+  metrics?: MetricsSink;
   /** answer decides the reply to one request; it throws only ClientGone, or on a bug. */
   answer(req: IncomingMessage): Promise<Reply>;
 }
@@ -95,6 +98,7 @@ export function presentedCertificate(req: IncomingMessage): Buffer | null {
  */
 export async function startTlsListener(opts: TlsListenerOptions): Promise<RunningAgentGateway> {
   const { log } = opts;
+  const metrics = opts.metrics ?? noMetrics;
   const timeouts: AgentGatewayTimeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
 
   const server = createServer({
@@ -157,6 +161,7 @@ export async function startTlsListener(opts: TlsListenerOptions): Promise<Runnin
           ? [408, 'REQUEST_TIMEOUT', 'the request was not received in time']
           : [400, 'BAD_USER_INPUT', 'malformed HTTP request'];
     const body = JSON.stringify({ error: { code, message } });
+    metrics.gatewayRequest('unparsed', 'other', status);
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
         `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
@@ -166,7 +171,7 @@ export async function startTlsListener(opts: TlsListenerOptions): Promise<Runnin
   // Draining (a SIGTERM's first phase) or closing: every answer ends its connection.
   let closing = false;
 
-  async function respond(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function respond(req: IncomingMessage, res: ServerResponse, started: number): Promise<void> {
     let reply: Reply;
     try {
       reply = await opts.answer(req);
@@ -179,11 +184,12 @@ export async function startTlsListener(opts: TlsListenerOptions): Promise<Runnin
     const reusable = await discardBody(req);
     // While closing, tell clients not to reuse the connection, so it ends with its last response.
     send(res, reply, !reusable || reply.closeConnection === true || closing);
+    metrics.gatewayRequest(reply.route ?? 'unmatched', req.method ?? '', reply.status, (performance.now() - started) / 1000);
   }
 
   // answer answers every error itself; this catch is for a bug in answering (e.g. a service's invalid HTTP status).
   const serve = (req: IncomingMessage, res: ServerResponse) => {
-    respond(req, res).catch((err: unknown) => {
+    respond(req, res, performance.now()).catch((err: unknown) => {
       log.error('agent gateway: could not answer a request', { method: req.method ?? '', error: err });
       res.destroy();
     });
@@ -194,7 +200,9 @@ export async function startTlsListener(opts: TlsListenerOptions): Promise<Runnin
     const declared = declaredLength(req);
     if (declared !== null && declared > MAX_BODY_BYTES) {
       // The client waits for our word before sending the body, so there is nothing to drain.
-      send(res, errorReply(tooLarge()), true);
+      const reply = errorReply(tooLarge());
+      send(res, reply, true);
+      metrics.gatewayRequest('unmatched', req.method ?? '', reply.status);
       return;
     }
     res.writeContinue();
