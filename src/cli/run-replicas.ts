@@ -28,7 +28,7 @@ The replicas share the database, the CA (kept in the database, its key encrypted
 CA_KEY_PASSPHRASE) and the token key (made in the first DATA_DIR and copied). Without
 CA_KEY_PASSPHRASE in the environment a random one is kept in DIR/ca-key-passphrase, so that a second
 run opens the same CA. Other core settings in the environment (LOG_LEVEL, AUTO_APPROVE_NETWORKS,
-SHUTDOWN_DRAIN_MS, ...) reach both replicas.
+SHUTDOWN_DRAIN_MS, ...) reach both replicas; METRICS_PORT=N gives the first N and the second N + 1.
 
   --database-url URL   default: $DATABASE_URL, else ${DEFAULT_DATABASE_URL}
                        (the database is created when it does not exist)
@@ -122,7 +122,8 @@ async function passphraseFor(dir: string, env: NodeJS.ProcessEnv): Promise<{ pas
 }
 
 // What the script sets for each replica itself; every other variable of the environment is passed on.
-const PER_REPLICA = new Set(['PORT', 'AGENT_PORT', 'HOST', 'DATA_DIR', 'DATABASE_URL', 'CA_KEY_PASSPHRASE', 'AGENT_PROXY_PROTOCOL_FROM']);
+// METRICS_PORT is one per replica: N for the first, N + 1 for the second.
+const PER_REPLICA = new Set(['PORT', 'AGENT_PORT', 'HOST', 'DATA_DIR', 'DATABASE_URL', 'CA_KEY_PASSPHRASE', 'AGENT_PROXY_PROTOCOL_FROM', 'METRICS_PORT']);
 
 /** runReplicas starts everything, prints the addresses and resolves with the exit code once stopped. */
 export async function runReplicas(argv: string[], env: NodeJS.ProcessEnv = process.env, out: (line: string) => void = console.log): Promise<number> {
@@ -180,11 +181,15 @@ export async function runReplicas(argv: string[], env: NodeJS.ProcessEnv = proce
     if (made && created === 'exists') {
       out(`note: a new CA passphrase was made in ${show(join(opts.dir, 'ca-key-passphrase'))}, but the database was already there: if it holds a CA, the replicas cannot open it (set CA_KEY_PASSPHRASE, or use a new database)`);
     }
+    const metricsPort = env.METRICS_PORT?.trim();
+    const metricsPorts = metricsPort && /^\d+$/.test(metricsPort) && Number(metricsPort) > 0 ? [Number(metricsPort), Number(metricsPort) + 1] : null;
     set = await createReplicaSet({
       databaseUrl: opts.databaseUrl,
       dir: opts.dir,
       passphrase,
       env: { SHUTDOWN_DRAIN_MS: '5000', ...forwarded, AGENT_PROXY_PROTOCOL_FROM: `${BALANCER_SOURCE}/32` },
+      // A METRICS_PORT the core would refuse (0, a word) goes to both as it is, for the core to say so.
+      envOfReplica: metricsPort ? [0, 1].map((i) => ({ METRICS_PORT: metricsPorts ? String(metricsPorts[i]) : metricsPort })) : undefined,
     });
     out('starting replica-a (it migrates the database and, on a new one, creates the CA), then replica-b');
     await set.start((r, ms) => out(`  ${r.name} ready in ${(ms / 1000).toFixed(1)} s`));
@@ -212,7 +217,8 @@ export async function runReplicas(argv: string[], env: NodeJS.ProcessEnv = proce
     out(`  agent gateway (TLS passed through)      ${balancer.agentUrl}`);
     out(`  HAProxy status page                     ${balancer.statsUrl}`);
     for (const r of [a, b]) {
-      out(`  ${r.name}  pid ${r.pid}  API :${r.port}  gateway :${r.agentPort}  log ${show(r.logFile)}`);
+      const metrics = metricsPorts ? `  metrics :${metricsPorts[r === a ? 0 : 1]}` : '';
+      out(`  ${r.name}  pid ${r.pid}  API :${r.port}  gateway :${r.agentPort}${metrics}  log ${show(r.logFile)}`);
     }
     out(`  HAProxy    pid ${balancer.pid}  log ${show(join(opts.dir, 'haproxy.log'))}`);
     out('');

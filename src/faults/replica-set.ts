@@ -15,6 +15,8 @@ export interface ReplicaSetOptions {
   passphrase: string;
   /** Settings every replica gets besides DATABASE_URL, DATA_DIR and CA_KEY_PASSPHRASE. */
   env?: Record<string, string>;
+  /** Settings of one replica each (a port of its own for a listener, say), by position. */
+  envOfReplica?: Record<string, string>[];
   names?: string[];
   /** Each replica's ports; free ones when absent. */
   ports?: { port: number; agentPort: number }[];
@@ -51,7 +53,7 @@ export async function createReplicaSet(opts: ReplicaSetOptions): Promise<Replica
         port: ports.port,
         agentPort: ports.agentPort,
         logFile: join(opts.dir, `${name}.log`),
-        env: { DATABASE_URL: opts.databaseUrl, DATA_DIR: dataDirs[i]!, CA_KEY_PASSPHRASE: opts.passphrase, ...opts.env },
+        env: { DATABASE_URL: opts.databaseUrl, DATA_DIR: dataDirs[i]!, CA_KEY_PASSPHRASE: opts.passphrase, ...opts.env, ...opts.envOfReplica?.[i] },
       }),
     );
   }

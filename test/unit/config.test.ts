@@ -35,7 +35,6 @@ describe('loadConfig', () => {
       agentProxyProtocolFrom: [],
       sweepIntervalMs: 15_000,
       summaryPushMs: 250,
-      shutdownDrainMs: 5_000,
       connectionHistoryDays: 30,
       connectionHistoryPerDevice: 100,
       auth: {
