@@ -26,7 +26,7 @@ const up = (s: ServerState) => s.status === 'UP';
 const down = (s: ServerState) => s.status.startsWith('DOWN');
 const of = (servers: ServerState[], backend: string, server: string) => servers.find((s) => s.backend === backend && s.server === server);
 
-describe.skipIf(databaseKind() !== 'postgres')('two replicas behind HAProxy (deploy/haproxy/haproxy.cfg)', () => {
+describe.skipIf(databaseKind() !== 'postgres')('two replicas behind HAProxy (deploy/haproxy/haproxy.cfg; PostgreSQL only: replicas share a database server, the embedded one is in-process)', () => {
   let database: Awaited<ReturnType<typeof freshDatabase>>;
   let dir: string;
   let set: ReplicaSet;
