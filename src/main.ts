@@ -46,7 +46,7 @@ export async function startCore(
     unverifiedAttempts?: Partial<UnverifiedAttemptLogOptions>;
   } = {},
 ): Promise<CoreHandle> {
-  const log = opts.log ?? createLogger(config.logLevel);
+  const log = opts.log ?? createLogger(config.logLevel, { format: config.logFormat });
   const clock = opts.clock ?? (() => new Date());
   const loose = await secureDataDir(config.dataDir);
   if (loose.length > 0) {

@@ -1,15 +1,23 @@
 import { ConfigError, loadConfig } from '../config.js';
 import { DatabaseUnavailableError } from '../db/client.js';
-import { createLogger } from '../logger.js';
+import { createLogger, type Logger } from '../logger.js';
 import { PkiError } from '../pki/index.js';
 import { startCore, tokenHint } from '../main.js';
+
+// The logger writes asynchronously: what it holds goes out before the process ends.
+let log: Logger | undefined;
+function exit(code: number): never {
+  log?.flush();
+  process.exit(code);
+}
 
 // Known start-up failures are one line for the operator, not a stack trace.
 function fatal(err: unknown): never {
   const known = err instanceof ConfigError || err instanceof DatabaseUnavailableError || err instanceof PkiError;
   const message = known ? (err as Error).message : `unexpected error at start: ${(err as Error)?.stack ?? String(err)}`;
+  log?.flush();
   process.stderr.write(`certfleet: ${message}\n`);
-  process.exit(1);
+  exit(1);
 }
 
 async function main(): Promise<void> {
@@ -19,14 +27,15 @@ async function main(): Promise<void> {
   } catch (err) {
     fatal(err);
   }
-  const log = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, { format: config.logFormat });
+  log = logger;
   let core;
   try {
     const hint = await tokenHint(config);
-    core = await startCore(config, { log });
-    log.info(`certfleet core is up: GraphQL API at ${core.url} (database: ${core.database.kind === 'embedded' ? `embedded, in ${config.dataDir}` : 'PostgreSQL'})`);
-    log.info(`agent gateway (mutual TLS) at ${core.agentUrl}/agent/v1/; CA fingerprint (SHA-256) ${core.authority.fingerprint}`);
-    log.info(hint);
+    core = await startCore(config, { log: logger });
+    logger.info(`certfleet core is up: GraphQL API at ${core.url} (database: ${core.database.kind === 'embedded' ? `embedded, in ${config.dataDir}` : 'PostgreSQL'})`);
+    logger.info(`agent gateway (mutual TLS) at ${core.agentUrl}/agent/v1/; CA fingerprint (SHA-256) ${core.authority.fingerprint}`);
+    logger.info(hint);
   } catch (err) {
     fatal(err);
   }
@@ -34,13 +43,13 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info(`${signal} received: stopping`);
+    logger.info(`${signal} received: stopping`);
     core
       .close()
-      .then(() => process.exit(0))
+      .then(() => exit(0))
       .catch((err) => {
-        log.error('error while stopping', { error: err });
-        process.exit(1);
+        logger.error('error while stopping', { error: err });
+        exit(1);
       });
   };
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -151,6 +151,9 @@ describe('loadConfig', () => {
         c.auth.mode === 'local' && c.auth.issuer === 'urn:me' && c.auth.audience === 'urn:api' && c.auth.rolesClaim === 'groups',
     },
     { name: 'LOG_LEVEL silent is allowed', env: { LOG_LEVEL: 'silent' }, check: (c) => c.logLevel === 'silent' },
+    { name: 'LOG_FORMAT unset leaves the choice to the terminal', env: { LOG_FORMAT: ' ' }, check: (c) => c.logFormat === undefined },
+    { name: 'LOG_FORMAT json', env: { LOG_FORMAT: 'json' }, check: (c) => c.logFormat === 'json' },
+    { name: 'LOG_FORMAT pretty', env: { LOG_FORMAT: 'pretty' }, check: (c) => c.logFormat === 'pretty' },
     {
       name: 'the connection history bounds at their lowest',
       env: { CONNECTION_HISTORY_DAYS: '1', CONNECTION_HISTORY_PER_DEVICE: '1' },
@@ -209,6 +212,7 @@ describe('loadConfig', () => {
     { variable: 'PORT', env: { PORT: '80.5' } },
     { variable: 'AGENT_PORT', env: { AGENT_PORT: 'https' } },
     { variable: 'LOG_LEVEL', env: { LOG_LEVEL: 'verbose' } },
+    { variable: 'LOG_FORMAT', env: { LOG_FORMAT: 'text' } },
     { variable: 'DATABASE_URL', env: { DATABASE_URL: 'mysql://x' } },
     { variable: 'DATABASE_URL', env: { DATABASE_URL: 'not a url' } },
     { variable: 'DATABASE_URL', env: { DATABASE_URL: 'postgres:///no-host' } },
