@@ -124,7 +124,7 @@ function freePort(): Promise<number> {
   });
 }
 
-/** waitForHealth waits until the core answers /healthz, or fails if it exits first. */
+/** waitForHealth waits until the core answers its readiness URL, or fails if it exits first. */
 async function waitForHealth(url: string, exited: Promise<number | null>): Promise<void> {
   let gone: number | null | undefined;
   void exited.then((code) => (gone = code));
@@ -213,12 +213,12 @@ async function main(): Promise<number> {
       // The core runs as `npm start` would, in a process of its own, so the benchmark's HTTP client
       // does not share its event loop.
       const port = await freePort();
-      const env = { ...childEnv, DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: String(port), AGENT_PORT: String(await freePort()) };
+      const env = { ...childEnv, DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: String(port), AGENT_PORT: String(await freePort()), SHUTDOWN_DRAIN_MS: '0' };
       const core = spawn(process.execPath, ['--import', 'tsx', 'src/cli/start.ts'], { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'] });
       const exited = new Promise<number | null>((resolve) => core.once('exit', (code) => resolve(code)));
       try {
         const url = `http://127.0.0.1:${port}/graphql`;
-        await waitForHealth(`http://127.0.0.1:${port}/healthz`, exited);
+        await waitForHealth(`http://127.0.0.1:${port}/readyz`, exited);
         const token = await issueToken(loadConfig(env).auth, { subject: 'bench', roles: ['VIEWER'], ttlSeconds: 3600 });
         const api = await runApiBench({ url, token, databaseUrl: scratchUrl, rounds: p.apiRounds, depth: p.depth, log });
         results.api = { ...api, coreRssBytes: rssOf(core.pid!) };

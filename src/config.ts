@@ -35,6 +35,8 @@ export interface Config {
   sweepIntervalMs: number;
   /** At most one summary push per this many milliseconds per replica. */
   summaryPushMs: number;
+  /** After a SIGTERM, /readyz answers 503 this long, still serving, before the listeners close. */
+  shutdownDrainMs: number;
   /** Connection results older than this many days are deleted (each device's newest is kept). */
   connectionHistoryDays: number;
   /** At most this many connection results are kept per device, the newest. */
@@ -277,6 +279,7 @@ export function loadConfig(env: Env = process.env): Config {
     agentHostnames: agentHostnames.length > 0 ? agentHostnames : ['localhost', '127.0.0.1', '::1', hostname()],
     sweepIntervalMs,
     summaryPushMs,
+    shutdownDrainMs: intIn(env, 'SHUTDOWN_DRAIN_MS', 0, 300_000, 5_000),
     connectionHistoryDays,
     connectionHistoryPerDevice,
     auth,

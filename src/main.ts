@@ -13,7 +13,7 @@ import { createCaSigner, loadKeyProtector } from './pki/index.js';
 import { buildGraphQLSchema } from './resolvers/index.js';
 import { startAgentGateway, type AgentGatewayServices } from './server/agent-gateway/index.js';
 import { createTokenVerifier, loadOrCreateSigningKey } from './server/auth.js';
-import { startHttpServer } from './server/http-server.js';
+import { NotReadyError, startHttpServer } from './server/http-server.js';
 import { loadOrCreateAuthority, type AuthorityInfo } from './services/authority-service.js';
 import { ensureCoreDevice } from './services/bootstrap-service.js';
 import { createServices, type Services } from './services/index.js';
@@ -31,6 +31,11 @@ export interface CoreHandle {
   authority: AuthorityInfo;
   bus: EventBus;
   live: LiveHub;
+  /**
+   * drain turns /readyz to 503 ('draining') so load balancers stop sending new work, while everything
+   * keeps serving; close afterwards. What a SIGTERM does first (src/cli/start.ts).
+   */
+  drain(): void;
   close(): Promise<void>;
 }
 
@@ -47,6 +52,8 @@ export async function startCore(
   } = {},
 ): Promise<CoreHandle> {
   const log = opts.log ?? createLogger(config.logLevel, { format: config.logFormat });
+  // Ready once every part below has started; draining from a SIGTERM until the process stops.
+  let phase: 'starting' | 'ready' | 'draining' = 'starting';
   const clock = opts.clock ?? (() => new Date());
   const loose = await secureDataDir(config.dataDir);
   if (loose.length > 0) {
@@ -139,7 +146,10 @@ export async function startCore(
       live,
       verifier,
       log,
-      healthy: () => database.ping(),
+      ready: async () => {
+        if (phase !== 'ready') throw new NotReadyError(phase);
+        await database.ping();
+      },
       limits: { query: config.graphqlLimits, websocket: config.websocketLimits },
     });
     closers.push(['HTTP server', () => http.close()]);
@@ -163,6 +173,7 @@ export async function startCore(
       log,
     });
     closers.push(['agent gateway', () => gateway.close()]);
+    phase = 'ready';
     return {
       url: http.url,
       port: http.port,
@@ -173,7 +184,13 @@ export async function startCore(
       authority,
       bus,
       live,
-      close: closeAll,
+      drain: () => {
+        phase = 'draining';
+      },
+      close: async () => {
+        phase = 'draining';
+        await closeAll();
+      },
     };
   } catch (err) {
     await closeAll();

@@ -40,12 +40,32 @@ async function main(): Promise<void> {
     fatal(err);
   }
   let stopping = false;
+  let drainTimer: NodeJS.Timeout | undefined;
+  let closeNow: () => void = () => {};
+  // SIGTERM (a supervisor, a container runtime, a deploy) drains first: /readyz turns 503 for
+  // SHUTDOWN_DRAIN_MS while everything keeps serving, so load balancers move new work elsewhere; then
+  // the listeners close and in-flight work finishes. SIGINT (Ctrl+C at a terminal) skips the wait, as
+  // does a second signal during it.
   const stop = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      if (drainTimer) {
+        logger.info(`${signal} received again: stopping without waiting for the drain`);
+        clearTimeout(drainTimer);
+        drainTimer = undefined;
+        closeNow();
+      }
+      return;
+    }
     stopping = true;
-    logger.info(`${signal} received: stopping`);
-    core
-      .close()
+    const drainMs = signal === 'SIGTERM' ? config.shutdownDrainMs : 0;
+    core.drain();
+    logger.info(drainMs > 0 ? `${signal} received: draining for ${drainMs} ms (/readyz answers 503), then stopping` : `${signal} received: stopping`);
+    new Promise<void>((resolve) => {
+      closeNow = resolve;
+      drainTimer = drainMs > 0 ? setTimeout(resolve, drainMs) : undefined;
+      if (!drainTimer) resolve();
+    })
+      .then(() => core.close())
       .then(() => exit(0))
       .catch((err) => {
         logger.error('error while stopping', { error: err });

@@ -89,6 +89,8 @@ export function createCoreProcess(opts: CoreProcessOptions): CoreProcess {
           HOST: '127.0.0.1',
           PORT: String(opts.port),
           AGENT_PORT: String(opts.agentPort),
+          // An orderly stop here is a test's step, not a deploy behind a load balancer: no drain wait unless asked.
+          SHUTDOWN_DRAIN_MS: '0',
           ...opts.env,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -146,7 +148,7 @@ export function createCoreProcess(opts: CoreProcessOptions): CoreProcess {
 
 async function answers(graphqlUrl: string, agentUrl: string): Promise<boolean> {
   try {
-    const health = await fetch(graphqlUrl.replace(/\/graphql$/, '/healthz'), { signal: AbortSignal.timeout(2000) });
+    const health = await fetch(graphqlUrl.replace(/\/graphql$/, '/readyz'), { signal: AbortSignal.timeout(2000) });
     await health.arrayBuffer();
     if (health.status !== 200) return false;
     // The gateway opens after the GraphQL server: the start is complete once it serves the CA.

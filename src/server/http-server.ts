@@ -40,8 +40,8 @@ export interface HttpServerOptions {
   live: LiveHub;
   verifier: TokenVerifier;
   log: Logger;
-  /** healthy throws unless the database answers. */
-  healthy: () => Promise<void>;
+  /** ready throws, with the reason, unless this replica should take traffic (see /readyz). */
+  ready: () => Promise<void>;
   /** What one request, one socket and one token's sockets may ask (defaults: query-limits.ts). */
   limits?: { query?: QueryLimits; websocket?: WebSocketLimits };
   /** Where the built console is (default: web/dist in this checkout). */
@@ -68,7 +68,10 @@ function unauthenticated(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
 }
 
-/** startHttpServer serves GraphQL over HTTP and graphql-ws on one port and path, plus /healthz. */
+/** NotReadyError says why a replica should not take traffic yet, or any more ('starting', 'draining'). */
+export class NotReadyError extends Error {}
+
+/** startHttpServer serves GraphQL over HTTP and graphql-ws on one port and path, the console, /healthz and /readyz. */
 export async function startHttpServer(opts: HttpServerOptions): Promise<RunningHttpServer> {
   const { services, verifier, log, live } = opts;
   const queryLimits = opts.limits?.query ?? DEFAULT_QUERY_LIMITS;
@@ -262,13 +265,19 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
   const inRequestContext = (_req: Request, res: Response, next: NextFunction) =>
     withLogContext({ requestId: res.locals.requestId as string }, next);
 
-  app.get('/healthz', async (_req, res) => {
+  // Liveness: the process answers. A database outage does not make a replica worth restarting.
+  app.get('/healthz', (_req, res) => {
+    res.status(200).json({ status: 'ok' });
+  });
+  // Readiness, for load balancers: started (migrations applied, CA loaded), the database answers, not draining.
+  app.get('/readyz', async (_req, res) => {
     try {
-      await opts.healthy();
-      res.status(200).json({ status: 'ok' });
+      await opts.ready();
+      res.status(200).json({ status: 'ready' });
     } catch (err) {
-      log.warn('health check failed: the database does not answer', { error: (err as Error).message });
-      res.status(503).json({ status: 'unavailable', reason: 'database not reachable' });
+      const reason = err instanceof NotReadyError ? err.message : 'database not reachable';
+      if (!(err instanceof NotReadyError)) log.warn('readiness check failed: the database does not answer', { error: (err as Error).message });
+      res.status(503).json({ status: 'unavailable', reason });
     }
   });
 

@@ -24,10 +24,10 @@ describe('console: signing in and out', () => {
     try {
       await expect.poll(() => c.page.getByTestId('signed-in-as').textContent()).toContain('ada');
       expect(c.page.url()).toBe(`${c.origin}/`);
-      expect(await c.page.evaluate(() => sessionStorage.getItem('certfleet.token'))).toBe(token);
+      expect(await c.page.evaluate("sessionStorage.getItem('certfleet.token')")).toBe(token);
       await c.page.getByRole('button', { name: 'Sign out' }).click();
       await c.page.getByRole('heading', { name: 'Sign in to certfleet' }).waitFor();
-      expect(await c.page.evaluate(() => sessionStorage.getItem('certfleet.token'))).toBeNull();
+      expect(await c.page.evaluate("sessionStorage.getItem('certfleet.token')")).toBeNull();
       expect(c.offOrigin).toEqual([]);
       expect(c.errors).toEqual([]);
     } finally {
@@ -59,7 +59,7 @@ describe('console: signing in and out', () => {
     try {
       await expect.poll(() => c.page.getByTestId('signed-in-as').textContent()).toContain('brief');
       await c.page.getByText('Your session has ended').waitFor({ timeout: 10_000 });
-      expect(await c.page.evaluate(() => sessionStorage.getItem('certfleet.token'))).toBeNull();
+      expect(await c.page.evaluate("sessionStorage.getItem('certfleet.token')")).toBeNull();
     } finally {
       await c.close();
     }

@@ -15,8 +15,9 @@ import { logsWith, parseLogs } from '../support/logs.js';
 // Both need a PostgreSQL server: the embedded database cannot go away, and it does not honour
 // statement_timeout (README, "When the database is slow or away").
 
-const healthz = async (tc: TestCore) => {
-  const res = await fetch(new URL('/healthz', tc.url));
+// /readyz carries the database check (/readyz is liveness: 200 while the process answers).
+const readyz = async (tc: TestCore) => {
+  const res = await fetch(new URL('/readyz', tc.url));
   return { status: res.status, body: (await res.json()) as { status: string } };
 };
 
@@ -57,7 +58,7 @@ describe.skipIf(databaseKind() !== 'postgres')('a statement running past DB_STAT
     await tc?.close();
   });
 
-  it('is cancelled: QUERY_TIMEOUT to the GraphQL caller and 503 to agents, its cause logged once, /healthz still 200', async () => {
+  it('is cancelled: QUERY_TIMEOUT to the GraphQL caller and 503 to agents, its cause logged once, /readyz still 200', async () => {
     const before = await tc.gql(DevicesDocument, { first: 10 }, viewer);
     expect(before.errors).toBeUndefined();
 
@@ -78,7 +79,7 @@ describe.skipIf(databaseKind() !== 'postgres')('a statement running past DB_STAT
         (n) => n >= 1,
       );
       // The health ping reads no table: it answers while the API's read waits.
-      expect(await healthz(tc)).toEqual({ status: 200, body: { status: 'ok' } });
+      expect(await readyz(tc)).toEqual({ status: 200, body: { status: 'ready' } });
 
       const result = await pending;
       expect(result.status).toBe(200);
@@ -193,9 +194,9 @@ describe.skipIf(databaseKind() !== 'postgres')('PostgreSQL going away and coming
     expect([ok.status, ok.body]).toEqual([200, { status: 'AUTHENTICATION_SUCCEEDED', reason: null }]);
   };
 
-  it('refused connections: agents get 503 + Retry-After, GraphQL SERVICE_UNAVAILABLE (503), /healthz 503; all recovers without a restart', async () => {
+  it('refused connections: agents get 503 + Retry-After, GraphQL SERVICE_UNAVAILABLE (503), /readyz 503; all recovers without a restart', async () => {
     await connectOk();
-    expect((await healthz(tc)).status).toBe(200);
+    expect((await readyz(tc)).status).toBe(200);
     await proxy.cut();
 
     const connect = await agent.connect();
@@ -223,7 +224,7 @@ describe.skipIf(databaseKind() !== 'postgres')('PostgreSQL going away and coming
     expect(mutation.status).toBe(503);
     expect(errorCode(mutation)).toBe('SERVICE_UNAVAILABLE');
 
-    expect(await healthz(tc)).toEqual({ status: 503, body: { status: 'unavailable', reason: 'database not reachable' } });
+    expect(await readyz(tc)).toEqual({ status: 503, body: { status: 'unavailable', reason: 'database not reachable' } });
     await tc.core.services.maintenance.runOnce();
     expect(logsWith(tc.logs, 'maintenance round skipped: the database is unavailable')).toHaveLength(1);
     expect(logsWith(tc.logs, 'maintenance round failed')).toEqual([]);
@@ -233,7 +234,7 @@ describe.skipIf(databaseKind() !== 'postgres')('PostgreSQL going away and coming
 
     await proxy.restore();
     // postgres.js reconnects on the next query: no restart of the core.
-    await eventually('/healthz to answer 200 again', () => healthz(tc), (h) => h.status === 200);
+    await eventually('/readyz to answer 200 again', () => readyz(tc), (h) => h.status === 200);
     await connectOk();
     const summary = await tc.gql(SummaryDocument, {}, admin);
     expect(summary.errors).toBeUndefined();
@@ -243,15 +244,15 @@ describe.skipIf(databaseKind() !== 'postgres')('PostgreSQL going away and coming
     expect(devices.retryAfter).toBeNull();
   });
 
-  it('a database that stops answering (frozen, not refusing): /healthz still answers 503 instead of hanging, then 200 again', async () => {
-    expect((await healthz(tc)).status).toBe(200);
+  it('a database that stops answering (frozen, not refusing): /readyz still answers 503 instead of hanging, then 200 again', async () => {
+    expect((await readyz(tc)).status).toBe(200);
     proxy.freeze();
     try {
-      expect(await healthz(tc)).toEqual({ status: 503, body: { status: 'unavailable', reason: 'database not reachable' } });
+      expect(await readyz(tc)).toEqual({ status: 503, body: { status: 'unavailable', reason: 'database not reachable' } });
     } finally {
       await proxy.restore();
     }
-    await eventually('/healthz to answer 200 again', () => healthz(tc), (h) => h.status === 200);
+    await eventually('/readyz to answer 200 again', () => readyz(tc), (h) => h.status === 200);
     await connectOk();
   });
 });

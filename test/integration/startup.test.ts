@@ -1,11 +1,10 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { BUILT_START, ROOT } from '../support/built-server.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const TSX = join(ROOT, 'node_modules/.bin/tsx');
 // A guard against a hang, not a speed check: five starts at once on a busy 2-core machine take a while.
 const TIMEOUT_MS = 90_000;
 
@@ -24,12 +23,12 @@ afterAll(async () => {
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 
-/** runStart runs `tsx src/cli/start.ts` as an operator would, and waits (bounded) for it to exit. */
+/** runStart runs the compiled server (what npm start runs) as an operator would, and waits (bounded) for it to exit. */
 async function runStart(env: Record<string, string>): Promise<Exit> {
   const dataDir = await mkdtemp(join(tmpdir(), 'certfleet-startup-'));
   dirs.push(dataDir);
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !OWN_SETTINGS.test(k)));
-  const child = spawn(TSX, ['src/cli/start.ts'], {
+  const child = spawn(process.execPath, [BUILT_START], {
     cwd: ROOT,
     env: { ...base, DATA_DIR: dataDir, PORT: '0', AGENT_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -113,7 +112,7 @@ describe('npm start on the embedded database', () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'certfleet-startup-'));
     dirs.push(dataDir);
     const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !OWN_SETTINGS.test(k)));
-    const child = spawn(TSX, ['src/cli/start.ts'], {
+    const child = spawn(process.execPath, [BUILT_START], {
       cwd: ROOT,
       // NODE_ENV=test (set by vitest) would hide signal handling that differs outside tests.
       env: { ...base, NODE_ENV: 'production', DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'debug' },

@@ -6,6 +6,7 @@ import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
 import { openDatabase, PGLITE_EXTENSIONS } from '../../src/db/client.js';
 import { migrate } from '../../src/db/migrate.js';
+import { ensureConsoleBuilt, ensureServerBuilt } from './built-server.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -25,6 +26,9 @@ declare module 'vitest' {
  * (a PGlite snapshot, or CREATE DATABASE ... TEMPLATE on a PostgreSQL server).
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // The start-up and signal tests run the compiled server, as npm start does; the browser tests, the built console.
+  ensureServerBuilt();
+  ensureConsoleBuilt();
   const runId = `${Date.now().toString(36)}${process.pid.toString(36)}`;
   project.provide('runId', runId);
   const adminUrl = process.env.DATABASE_URL;

@@ -15,9 +15,21 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  */
 type Documents = {
     "\n  query Me {\n    me {\n      subject\n      roles\n    }\n  }\n": typeof types.MeDocument,
+    "\n  fragment SecuritySummaryFields on AuthStatusSummary {\n    id\n    total\n    succeeded\n    successRate\n    securityEnabled\n    asOf\n    items {\n      status\n      label\n      count\n    }\n  }\n": typeof types.SecuritySummaryFieldsFragmentDoc,
+    "\n  query SecuritySummary {\n    authStatusSummary {\n      ...SecuritySummaryFields\n    }\n  }\n": typeof types.SecuritySummaryDocument,
+    "\n  subscription SecuritySummaryChanged {\n    authStatusSummaryChanged {\n      ...SecuritySummaryFields\n    }\n  }\n": typeof types.SecuritySummaryChangedDocument,
+    "\n  query SecuritySettingsPage {\n    securitySettings {\n      id\n      clientCertificateSecurityEnabled\n      enabledAt\n      enabledBy\n      devicesNotReady\n      certificateAuthority {\n        subject\n        fingerprint\n        notAfter\n      }\n    }\n  }\n": typeof types.SecuritySettingsPageDocument,
+    "\n  mutation SaveChartQuery($status: AuthenticationStatus!) {\n    createChartQuery(status: $status) {\n      id\n      name\n      folder\n      authStatus\n      createdAt\n      updatedAt\n    }\n  }\n": typeof types.SaveChartQueryDocument,
+    "\n  mutation EnableClientCertificateSecurity {\n    enableClientCertificateSecurity(confirm: true) {\n      id\n      clientCertificateSecurityEnabled\n      enabledAt\n      enabledBy\n      devicesNotReady\n    }\n  }\n": typeof types.EnableClientCertificateSecurityDocument,
 };
 const documents: Documents = {
     "\n  query Me {\n    me {\n      subject\n      roles\n    }\n  }\n": types.MeDocument,
+    "\n  fragment SecuritySummaryFields on AuthStatusSummary {\n    id\n    total\n    succeeded\n    successRate\n    securityEnabled\n    asOf\n    items {\n      status\n      label\n      count\n    }\n  }\n": types.SecuritySummaryFieldsFragmentDoc,
+    "\n  query SecuritySummary {\n    authStatusSummary {\n      ...SecuritySummaryFields\n    }\n  }\n": types.SecuritySummaryDocument,
+    "\n  subscription SecuritySummaryChanged {\n    authStatusSummaryChanged {\n      ...SecuritySummaryFields\n    }\n  }\n": types.SecuritySummaryChangedDocument,
+    "\n  query SecuritySettingsPage {\n    securitySettings {\n      id\n      clientCertificateSecurityEnabled\n      enabledAt\n      enabledBy\n      devicesNotReady\n      certificateAuthority {\n        subject\n        fingerprint\n        notAfter\n      }\n    }\n  }\n": types.SecuritySettingsPageDocument,
+    "\n  mutation SaveChartQuery($status: AuthenticationStatus!) {\n    createChartQuery(status: $status) {\n      id\n      name\n      folder\n      authStatus\n      createdAt\n      updatedAt\n    }\n  }\n": types.SaveChartQueryDocument,
+    "\n  mutation EnableClientCertificateSecurity {\n    enableClientCertificateSecurity(confirm: true) {\n      id\n      clientCertificateSecurityEnabled\n      enabledAt\n      enabledBy\n      devicesNotReady\n    }\n  }\n": types.EnableClientCertificateSecurityDocument,
 };
 
 /**
@@ -38,6 +50,30 @@ export function graphql(source: string): unknown;
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query Me {\n    me {\n      subject\n      roles\n    }\n  }\n"): (typeof documents)["\n  query Me {\n    me {\n      subject\n      roles\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment SecuritySummaryFields on AuthStatusSummary {\n    id\n    total\n    succeeded\n    successRate\n    securityEnabled\n    asOf\n    items {\n      status\n      label\n      count\n    }\n  }\n"): (typeof documents)["\n  fragment SecuritySummaryFields on AuthStatusSummary {\n    id\n    total\n    succeeded\n    successRate\n    securityEnabled\n    asOf\n    items {\n      status\n      label\n      count\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query SecuritySummary {\n    authStatusSummary {\n      ...SecuritySummaryFields\n    }\n  }\n"): (typeof documents)["\n  query SecuritySummary {\n    authStatusSummary {\n      ...SecuritySummaryFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription SecuritySummaryChanged {\n    authStatusSummaryChanged {\n      ...SecuritySummaryFields\n    }\n  }\n"): (typeof documents)["\n  subscription SecuritySummaryChanged {\n    authStatusSummaryChanged {\n      ...SecuritySummaryFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query SecuritySettingsPage {\n    securitySettings {\n      id\n      clientCertificateSecurityEnabled\n      enabledAt\n      enabledBy\n      devicesNotReady\n      certificateAuthority {\n        subject\n        fingerprint\n        notAfter\n      }\n    }\n  }\n"): (typeof documents)["\n  query SecuritySettingsPage {\n    securitySettings {\n      id\n      clientCertificateSecurityEnabled\n      enabledAt\n      enabledBy\n      devicesNotReady\n      certificateAuthority {\n        subject\n        fingerprint\n        notAfter\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SaveChartQuery($status: AuthenticationStatus!) {\n    createChartQuery(status: $status) {\n      id\n      name\n      folder\n      authStatus\n      createdAt\n      updatedAt\n    }\n  }\n"): (typeof documents)["\n  mutation SaveChartQuery($status: AuthenticationStatus!) {\n    createChartQuery(status: $status) {\n      id\n      name\n      folder\n      authStatus\n      createdAt\n      updatedAt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation EnableClientCertificateSecurity {\n    enableClientCertificateSecurity(confirm: true) {\n      id\n      clientCertificateSecurityEnabled\n      enabledAt\n      enabledBy\n      devicesNotReady\n    }\n  }\n"): (typeof documents)["\n  mutation EnableClientCertificateSecurity {\n    enableClientCertificateSecurity(confirm: true) {\n      id\n      clientCertificateSecurityEnabled\n      enabledAt\n      enabledBy\n      devicesNotReady\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};
