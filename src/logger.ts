@@ -63,7 +63,8 @@ export function outsideLogContext<T>(fn: () => T): T {
  * The keys censored wherever they appear at the top of a line's fields or up to two levels
  * below: authorization headers, tokens (a graphql-ws connectionParams whole), private keys,
  * passphrases and secret values (a secure data item's value), database URLs (they may carry a
- * password) and a query's parameters.
+ * password), a query's parameters, and a request's body or GraphQL variables (they may carry any
+ * of these: body-parser keeps the body on its errors).
  */
 export const REDACTED_KEYS = [
   'authorization',
@@ -91,6 +92,8 @@ export const REDACTED_KEYS = [
   'DATABASE_MIGRATION_URL',
   'params',
   'parameters',
+  'body',
+  'variables',
 ] as const;
 
 /** REDACTED is what a censored value reads as. */

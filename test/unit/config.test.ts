@@ -29,6 +29,7 @@ describe('loadConfig', () => {
       caKeyPassphrase: undefined,
       coreName: hostname().slice(0, 50),
       logLevel: 'info',
+      logFormat: undefined,
       clientCertDays: 365,
       autoApproveNetworks: [],
       agentHostnames: ['localhost', '127.0.0.1', '::1', hostname()],
@@ -50,6 +51,7 @@ describe('loadConfig', () => {
       enrollMaxPending: 100_000,
       enrollRatePerMinute: 1_200,
       secureDataLegacyRelease: 'off',
+      shutdownDrainMs: 5_000,
       graphqlLimits: DEFAULT_QUERY_LIMITS,
       websocketLimits: DEFAULT_WEBSOCKET_LIMITS,
     });
