@@ -130,6 +130,17 @@ describe('structured logs over a full scenario', () => {
     // A header that is not a well-formed id is replaced, not echoed.
     const odd = await post(SummaryDocument, {}, viewer, { 'x-request-id': 'has spaces, "quotes"' });
     expect(odd.headers.get('x-request-id')).toMatch(UUID);
+    // Refusals before any resolver runs carry it too: a body that is not JSON, a query that does not parse, one over a limit.
+    for (const body of ['{"query": ', JSON.stringify({ query: '{ authStatusSummary { total ' }), JSON.stringify({ query: `{ ${'a: authStatusSummary { total } '.repeat(40)} }` })]) {
+      const res = await fetch(tc.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${viewer}`, 'x-request-id': 'early-1' },
+        body,
+      });
+      expect(res.headers.get('x-request-id')).toBe('early-1');
+      const errors = ((await res.json()) as Answer['body']).errors!;
+      expect(errors[0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', requestId: 'early-1' });
+    }
   });
 
   it('refuses a bad and an expired token over graphql-ws, logging the refusal under the socket’s request id', async () => {
