@@ -63,6 +63,10 @@ export interface Config {
   graphqlLimits: QueryLimits;
   /** What one graphql-ws socket, and one token's sockets, may hold. */
   websocketLimits: WebSocketLimits;
+  /** The Prometheus metrics listener's port (0: any free port); undefined: no metrics listener. */
+  metricsPort?: number;
+  /** The address the metrics listener is bound to. */
+  metricsHost: string;
 }
 
 /** QueryLimits bound what one GraphQL request may ask (checked by src/server/query-limits.ts). */
@@ -292,6 +296,7 @@ export function loadConfig(env: Env = process.env): Config {
     dbStatementTimeoutMs: intIn(env, 'DB_STATEMENT_TIMEOUT_MS', 0, 3_600_000, 10_000),
     databaseMigrationUrl: migrationUrlFor(env, databaseUrl),
     ...requestLimits(env),
+    ...metricsListener(env, { PORT: port(env, 'PORT', 4000), AGENT_PORT: port(env, 'AGENT_PORT', 4443) }),
   };
 }
 
@@ -321,4 +326,23 @@ function requestLimits(env: Env): Pick<Config, 'graphqlLimits' | 'websocketLimit
     documentCacheBytes: intIn(env, 'GRAPHQL_WS_DOCUMENT_CACHE_BYTES', 0, 1024 * 1024 * 1024, 8 * 1024 * 1024),
   };
   return { graphqlLimits, websocketLimits };
+}
+
+/**
+ * metricsListener reads METRICS_PORT and METRICS_HOST. No port, no listener: a core opens no port
+ * nobody asked for, and replicas on one machine do not race for one (README.md, Metrics).
+ */
+function metricsListener(env: Env, taken: Record<'PORT' | 'AGENT_PORT', number>): Pick<Config, 'metricsPort' | 'metricsHost'> {
+  const metricsHost = str(env, 'METRICS_HOST') ?? '127.0.0.1';
+  if (!/^[A-Za-z0-9.:-]{1,253}$/.test(metricsHost)) {
+    throw new ConfigError(`METRICS_HOST must be an address or host name to listen on (got "${metricsHost}")`);
+  }
+  if (str(env, 'METRICS_PORT') === undefined) return { metricsHost };
+  const metricsPort = port(env, 'METRICS_PORT', 0);
+  for (const [key, value] of Object.entries(taken)) {
+    if (metricsPort !== 0 && metricsPort === value) {
+      throw new ConfigError(`METRICS_PORT must differ from ${key} (both are ${metricsPort})`);
+    }
+  }
+  return { metricsPort, metricsHost };
 }

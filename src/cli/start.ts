@@ -36,6 +36,13 @@ async function main(): Promise<void> {
     logger.info(`certfleet core is up: GraphQL API at ${core.url} (database: ${core.database.kind === 'embedded' ? `embedded, in ${config.dataDir}` : 'PostgreSQL'})`);
     logger.info(`agent gateway (mutual TLS) at ${core.agentUrl}/agent/v1/; CA fingerprint (SHA-256) ${core.authority.fingerprint}`);
     logger.info(hint);
+    // The console signs in through a link whose fragment carries a token: the command prints one (no
+    // token is ever logged here). With an identity provider, its tokens are pasted on the sign-in page.
+    logger.info(
+      config.auth.mode === 'external'
+        ? `Open the console at ${core.url.replace(/graphql$/, '')} and sign in with a token from your identity provider`
+        : 'Open the console: npm run token -- --subject admin --role SECURITY_ADMIN --console, then open the printed link',
+    );
   } catch (err) {
     fatal(err);
   }

@@ -24,6 +24,8 @@ export interface SharedSubscribeOptions {
    * carry the subscriber's request id).
    */
   formatResult?(result: ExecutionResult, contextValue?: unknown): unknown;
+  /** active hears of each subscription that starts (+1) and ends (-1), once each. */
+  active?(delta: 1 | -1): void;
 }
 
 /**
@@ -71,11 +73,13 @@ export function createSharedSubscribe(options: SharedSubscribeOptions) {
       latest.set(key, group);
     }
     group.users++;
+    options.active?.(1);
     const g = group;
     let released = false;
     const release = () => {
       if (released) return;
       released = true;
+      options.active?.(-1);
       if (--g.users === 0 && latest.get(key) === g) latest.delete(key);
     };
 

@@ -125,15 +125,18 @@ describe('npm start on the embedded database', () => {
         const timer = setTimeout(() => reject(new Error(`no start within ${TIMEOUT_MS} ms: ${stderr}`)), TIMEOUT_MS);
         child.stderr.on('data', (d: Buffer) => {
           stderr += d.toString();
-          // The token hint is the last line of a start: everything before it has been printed too.
+          // How to open the console is the last line of a start: everything before it has been printed too.
           const m = /GraphQL API at (http:\/\/\S+)/.exec(stderr);
-          if (m && /Get a token with/.test(stderr)) {
+          if (m && /Open the console/.test(stderr)) {
             clearTimeout(timer);
             resolveUrl(m[1]!);
           }
         });
       });
       expect(stderr).toMatch(/npm run token -- --subject \S+ --role SECURITY_ADMIN/);
+      expect(stderr).toMatch(/Open the console: npm run token -- --subject \S+ --role SECURITY_ADMIN --console, then open the printed link/);
+      // The start says how to make a sign-in link; it never prints a token (a JWT) itself.
+      expect(stderr).not.toMatch(/eyJ[\w-]+\.[\w-]+\./);
       expect((await fetch(url.replace('/graphql', '/healthz'))).status).toBe(200);
       child.kill('SIGTERM');
       const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running'), 15_000))]);

@@ -51,9 +51,11 @@ describe('loadConfig', () => {
       enrollMaxPending: 100_000,
       enrollRatePerMinute: 1_200,
       secureDataLegacyRelease: 'off',
-      shutdownDrainMs: 5_000,
       graphqlLimits: DEFAULT_QUERY_LIMITS,
       websocketLimits: DEFAULT_WEBSOCKET_LIMITS,
+      shutdownDrainMs: 5_000,
+      metricsPort: undefined,
+      metricsHost: '127.0.0.1',
     });
   });
 
@@ -186,6 +188,11 @@ describe('loadConfig', () => {
         c.databaseMigrationUrl === 'postgres://certfleet_owner:pw@db.local:5432/certfleet' &&
         c.databaseUrl === 'postgres://certfleet_server:pw@db.local:5432/certfleet',
     },
+    { name: 'METRICS_PORT opens the metrics listener, on 127.0.0.1', env: { METRICS_PORT: '9464' }, check: (c) => c.metricsPort === 9464 && c.metricsHost === '127.0.0.1' },
+    { name: 'METRICS_PORT 0 asks the OS for a free port', env: { METRICS_PORT: '0' }, check: (c) => c.metricsPort === 0 },
+    { name: 'a blank METRICS_PORT leaves the metrics off', env: { METRICS_PORT: ' ' }, check: (c) => c.metricsPort === undefined },
+    { name: 'METRICS_HOST is read', env: { METRICS_PORT: '9464', METRICS_HOST: '::' }, check: (c) => c.metricsHost === '::' },
+    { name: 'METRICS_PORT may take a port PORT left free', env: { PORT: '8080', METRICS_PORT: '4000' }, check: (c) => c.metricsPort === 4000 },
     {
       name: 'without DATABASE_MIGRATION_URL, DATABASE_URL migrates as before',
       env: { DATABASE_URL: 'postgres://app@db.local/certfleet', DATABASE_MIGRATION_URL: ' ' },
@@ -262,6 +269,11 @@ describe('loadConfig', () => {
     { variable: 'GRAPHQL_WS_MAX_SUBSCRIPTIONS', env: { GRAPHQL_WS_MAX_SUBSCRIPTIONS: '0' } },
     { variable: 'GRAPHQL_WS_MAX_CONNECTIONS_PER_TOKEN', env: { GRAPHQL_WS_MAX_CONNECTIONS_PER_TOKEN: '0' } },
     { variable: 'GRAPHQL_WS_DOCUMENT_CACHE_BYTES', env: { GRAPHQL_WS_DOCUMENT_CACHE_BYTES: '8MiB' } },
+    { variable: 'METRICS_PORT', env: { METRICS_PORT: 'prometheus' } },
+    { variable: 'METRICS_PORT', env: { METRICS_PORT: '65536' } },
+    { variable: 'METRICS_PORT', env: { METRICS_PORT: '4000' } },
+    { variable: 'METRICS_PORT', env: { AGENT_PORT: '9000', METRICS_PORT: '9000' } },
+    { variable: 'METRICS_HOST', env: { METRICS_PORT: '9464', METRICS_HOST: 'every host' } },
   ])('rejects $env with a one-line ConfigError naming $variable', ({ variable, env }) => {
     const err = configError(env);
     expect(err.message).toContain(variable);

@@ -36,6 +36,8 @@ export interface Reply {
   headers?: Record<string, string>;
   /** closeConnection ends the connection after this reply (a refused body may still be arriving). */
   closeConnection?: boolean;
+  /** route is the route pattern that answered (e.g. /agent/v1/enroll/{requestId}), or "unmatched": for the metrics. */
+  route?: string;
 }
 
 /** json answers with a JSON body. */

@@ -1,4 +1,5 @@
 import type { Logger } from '../../logger.js';
+import type { MetricsSink } from '../../metrics/sink.js';
 import { createAnswerer, type AgentGatewayServices } from './routes.js';
 import { startTlsListener, type AgentGatewayTimeouts, type RunningAgentGateway } from './listener.js';
 
@@ -14,6 +15,8 @@ export interface AgentGatewayOptions {
   tls: { certificatePem: string; privateKeyPem: string; caCertificatePem: string };
   services: AgentGatewayServices;
   log: Logger;
+  /** Where each request's route, status and time go. */
+  metrics?: MetricsSink;
   /** timeouts overrides the defaults (tests use short ones). */
   timeouts?: Partial<AgentGatewayTimeouts>;
 }

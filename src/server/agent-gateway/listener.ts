@@ -4,6 +4,7 @@ import { createServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { withLogContext, type Logger } from '../../logger.js';
+import { noMetrics, type MetricsSink } from '../../metrics/sink.js';
 import { REQUEST_ID_HEADER, requestIdFrom } from '../request-id.js';
 import { ClientGone, declaredLength, discardBody, errorReply, MAX_BODY_BYTES, send, tooLarge, type Reply } from './http-kit.js';
 
@@ -36,6 +37,8 @@ export interface TlsListenerOptions {
   tls: { certificatePem: string; privateKeyPem: string; caCertificatePem: string };
   timeouts?: Partial<AgentGatewayTimeouts>;
   log: Logger;
+  /** Where each request's route, status and time go. */
+  metrics?: MetricsSink;
   /** answer decides the reply to one request (an error's body names requestId); it throws only ClientGone, or on a bug. */
   answer(req: IncomingMessage, requestId: string): Promise<Reply>;
 }
@@ -81,6 +84,7 @@ export function presentedCertificate(req: IncomingMessage): Buffer | null {
  */
 export async function startTlsListener(opts: TlsListenerOptions): Promise<RunningAgentGateway> {
   const { log } = opts;
+  const metrics = opts.metrics ?? noMetrics;
   const timeouts: AgentGatewayTimeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
 
   const server = createServer({
@@ -137,6 +141,7 @@ export async function startTlsListener(opts: TlsListenerOptions): Promise<Runnin
     const requestId = requestIdFrom(undefined);
     log.debug('agent gateway: malformed request refused', { requestId, status, code: err.code ?? 'unknown' });
     const body = JSON.stringify({ error: { code, message, requestId } });
+    metrics.gatewayRequest('unparsed', 'other', status);
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
         `content-length: ${Buffer.byteLength(body)}\r\n${REQUEST_ID_HEADER}: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
@@ -145,7 +150,7 @@ export async function startTlsListener(opts: TlsListenerOptions): Promise<Runnin
 
   let closing = false;
 
-  async function respond(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+  async function respond(req: IncomingMessage, res: ServerResponse, requestId: string, started: number): Promise<void> {
     let reply: Reply;
     try {
       reply = await opts.answer(req, requestId);
@@ -158,6 +163,7 @@ export async function startTlsListener(opts: TlsListenerOptions): Promise<Runnin
     const reusable = await discardBody(req);
     // While closing, tell clients not to reuse the connection, so it ends with its last response.
     send(res, reply, !reusable || reply.closeConnection === true || closing);
+    metrics.gatewayRequest(reply.route ?? 'unmatched', req.method ?? '', reply.status, (performance.now() - started) / 1000);
   }
 
   // Every request gets an id: the one it came with when well formed, or a new one. It goes back in
@@ -171,9 +177,10 @@ export async function startTlsListener(opts: TlsListenerOptions): Promise<Runnin
 
   // answer answers every error itself; this catch is for a bug in answering (e.g. a service's invalid HTTP status).
   const serve = (req: IncomingMessage, res: ServerResponse) => {
+    const started = performance.now();
     const requestId = requestIdOf(req, res);
     withLogContext({ requestId }, () =>
-      respond(req, res, requestId).catch((err: unknown) => {
+      respond(req, res, requestId, started).catch((err: unknown) => {
         log.error('agent gateway: could not answer a request', { method: req.method ?? '', error: err });
         res.destroy();
       }),
@@ -185,7 +192,9 @@ export async function startTlsListener(opts: TlsListenerOptions): Promise<Runnin
     const declared = declaredLength(req);
     if (declared !== null && declared > MAX_BODY_BYTES) {
       // The client waits for our word before sending the body, so there is nothing to drain.
-      send(res, errorReply(tooLarge(), requestIdOf(req, res)), true);
+      const reply = errorReply(tooLarge(), requestIdOf(req, res));
+      send(res, reply, true);
+      metrics.gatewayRequest('unmatched', req.method ?? '', reply.status);
       return;
     }
     res.writeContinue();

@@ -7,6 +7,7 @@ import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config.js';
 import { createTokenVerifier } from '../../../src/server/auth.js';
+import { consoleLink } from '../../../src/cli/token.js';
 
 const run = promisify(execFile);
 const projectRoot = join(import.meta.dirname, '..', '..', '..');
@@ -27,15 +28,19 @@ describe('token CLI', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  // Only DATA_DIR is set so the developer's own auth settings cannot leak into the run.
-  function env(): NodeJS.ProcessEnv {
-    const { AUTH_JWKS_URL: _a, AUTH_ISSUER: _b, AUTH_AUDIENCE: _c, AUTH_ROLES_CLAIM: _d, AUTH_ALGORITHMS: _e, ...rest } = process.env;
-    return { ...rest, DATA_DIR: dataDir };
+  // Only DATA_DIR (and where the core listens) is set so the developer's own settings cannot leak into the run.
+  function env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+    const { AUTH_JWKS_URL: _a, AUTH_ISSUER: _b, AUTH_AUDIENCE: _c, AUTH_ROLES_CLAIM: _d, AUTH_ALGORITHMS: _e, HOST: _f, PORT: _g, ...rest } = process.env;
+    return { ...rest, DATA_DIR: dataDir, ...extra };
   }
 
   async function cli(...args: string[]): Promise<CliResult> {
+    return cliWith({}, ...args);
+  }
+
+  async function cliWith(extraEnv: NodeJS.ProcessEnv, ...args: string[]): Promise<CliResult> {
     try {
-      const { stdout, stderr } = await run('npx', ['tsx', 'src/cli/token.ts', ...args], { cwd: projectRoot, env: env() });
+      const { stdout, stderr } = await run('npx', ['tsx', 'src/cli/token.ts', ...args], { cwd: projectRoot, env: env(extraEnv) });
       return { code: 0, stdout, stderr };
     } catch (e) {
       const err = e as { code?: number; stdout: string; stderr: string };
@@ -85,5 +90,44 @@ describe('token CLI', () => {
     const result = await cli('--help');
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^Usage: npm run token/);
+    expect(result.stdout).toContain('--console');
+  });
+
+  it('--console prints a sign-in link to the core at HOST:PORT, the token in its fragment, for 1 h by default', async () => {
+    const result = await cliWith({ PORT: '4100' }, '--subject', 'admin', '--role', 'SECURITY_ADMIN', '--console');
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    const match = /^http:\/\/127\.0\.0\.1:4100\/#token=([A-Za-z0-9_.-]+)\n$/.exec(result.stdout);
+    expect(match, result.stdout).not.toBeNull();
+    const token = match![1];
+    const caller = await (await createTokenVerifier(loadConfig({ DATA_DIR: dataDir }).auth)).verify(token);
+    expect(caller).toMatchObject({ subject: 'admin', roles: ['SECURITY_ADMIN'] });
+    const claims = decodeJwt(token);
+    expect(claims.exp! - claims.iat!).toBe(3600);
+
+    const longer = await cliWith({ PORT: '4100' }, '--subject', 'admin', '--console', '--ttl', '15m');
+    const longerClaims = decodeJwt(/#token=(.+)\n$/.exec(longer.stdout)![1]);
+    expect(longerClaims.exp! - longerClaims.iat!).toBe(900);
+  });
+
+  it('--console links to the loopback address of a core listening on every address', async () => {
+    const all = await cliWith({ HOST: '0.0.0.0', PORT: '4000' }, '--subject', 'admin', '--console');
+    expect(all.stdout).toMatch(/^http:\/\/127\.0\.0\.1:4000\/#token=/);
+    const all6 = await cliWith({ HOST: '::', PORT: '4000' }, '--subject', 'admin', '--console');
+    expect(all6.stdout).toMatch(/^http:\/\/\[::1\]:4000\/#token=/);
+  });
+
+  it('consoleLink writes IPv6 hosts in brackets and names as they are', () => {
+    expect(consoleLink('::1', 4000, 'a.b.c')).toBe('http://[::1]:4000/#token=a.b.c');
+    expect(consoleLink('::', 4000, 'a.b.c')).toBe('http://[::1]:4000/#token=a.b.c');
+    expect(consoleLink('0.0.0.0', 8080, 'a.b.c')).toBe('http://127.0.0.1:8080/#token=a.b.c');
+    expect(consoleLink('core.example.org', 80, 'a.b.c')).toBe('http://core.example.org:80/#token=a.b.c');
+  });
+
+  it('--console with PORT=0 says there is no link to print, and issues nothing', async () => {
+    const result = await cliWith({ PORT: '0' }, '--subject', 'admin', '--console');
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^certfleet token: PORT is 0 [^\n]+\n$/);
   });
 });
