@@ -47,6 +47,8 @@ export interface Config {
   /** At most this many connection results are kept per device, the newest. */
   connectionHistoryPerDevice: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** 'json' (one object per line) or 'pretty' (for a person); undefined: pretty when stderr is a terminal, else json. */
+  logFormat?: 'json' | 'pretty';
   /** Open (PENDING) certificate requests one agent id may have at once. */
   enrollMaxPendingPerAgent: number;
   /** Open certificate requests in the whole core. */
@@ -298,6 +300,7 @@ export function loadConfig(env: Env = process.env): Config {
     connectionHistoryPerDevice,
     auth,
     logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
+    logFormat: str(env, 'LOG_FORMAT') === undefined ? undefined : oneOf(env, 'LOG_FORMAT', ['json', 'pretty'] as const, 'json'),
     enrollMaxPendingPerAgent: intIn(env, 'ENROLL_MAX_PENDING_PER_AGENT', 1, 100, 3),
     enrollMaxPending: intIn(env, 'ENROLL_MAX_PENDING', 1, 10_000_000, 100_000),
     enrollRatePerMinute: intIn(env, 'ENROLL_RATE_PER_MINUTE', 1, 1_000_000, 1_200),

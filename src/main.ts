@@ -58,7 +58,7 @@ export async function startCore(
     unverifiedAttempts?: Partial<UnverifiedAttemptLogOptions>;
   } = {},
 ): Promise<CoreHandle> {
-  const log = opts.log ?? createLogger(config.logLevel);
+  const log = opts.log ?? createLogger(config.logLevel, { format: config.logFormat });
   // Ready once every part below has started; draining from a SIGTERM until the process stops.
   let phase: 'starting' | 'ready' | 'draining' = 'starting';
   const clock = opts.clock ?? (() => new Date());

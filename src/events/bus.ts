@@ -1,4 +1,5 @@
 import type { AuthStatus, ClientAccessDecision } from '../domain/statuses.js';
+import { outsideLogContext } from '../logger.js';
 
 /**
  * AppEvent is everything services announce after a commit. Payloads are ids and counts, and for a
@@ -40,14 +41,18 @@ export function createInProcessEventBus(onListenerError: (err: unknown) => void)
   const listeners = new Set<EventListener>();
   return {
     publish(event) {
-      for (const l of [...listeners]) {
-        try {
-          l(event);
-        } catch (err) {
-          // One faulty subscriber must not keep the event from the others.
-          onListenerError(err);
+      // Subscribers serve everyone, not the request whose commit published the event: what they
+      // start (pushes, batches) must not log under its id.
+      outsideLogContext(() => {
+        for (const l of [...listeners]) {
+          try {
+            l(event);
+          } catch (err) {
+            // One faulty subscriber must not keep the event from the others.
+            onListenerError(err);
+          }
         }
-      }
+      });
     },
     subscribe(listener) {
       listeners.add(listener);

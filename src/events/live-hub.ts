@@ -1,5 +1,5 @@
 import type { AuthStatus, ClientAccessDecision } from '../domain/statuses.js';
-import type { Logger } from '../logger.js';
+import { outsideLogContext, type Logger } from '../logger.js';
 import { noMetrics, type MetricsSink } from '../metrics/sink.js';
 import type { AuthStatusSummaryView, ClientCertificateView, DeviceView } from './views.js';
 import type { AppEvent, EventBus } from './bus.js';
@@ -184,7 +184,8 @@ export function createLiveHub(deps: { bus: EventBus; sources: LiveSources; pushI
     if (timer || reading || closed) return;
     const wait = lastPushAt + deps.pushIntervalMs - Date.now();
     // Past the interval the push goes out on the next turn of the event loop, not a timer later.
-    timer = wait > 0 ? setTimeout(push, wait) : setImmediate(push);
+    // A push serves every dashboard: it logs under no one subscriber's request id.
+    timer = outsideLogContext(() => (wait > 0 ? setTimeout(push, wait) : setImmediate(push)));
   }
 
   async function push() {

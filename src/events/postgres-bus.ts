@@ -1,4 +1,4 @@
-import type { Logger } from '../logger.js';
+import { outsideLogContext, type Logger } from '../logger.js';
 import type { AppEvent, EventBus, EventListener } from './bus.js';
 
 /** Notifications carries small messages between the replicas that share one PostgreSQL server. */
@@ -113,13 +113,17 @@ export async function createPostgresEventBus(notifications: Notifications, log: 
   let summaryQueued = false;
   return {
     publish(event) {
-      if (event.type !== 'summaryChanged') return send(event);
-      if (summaryQueued) return;
-      summaryQueued = true;
-      setImmediate(() => {
-        if (!summaryQueued) return; // close() sent it already
-        summaryQueued = false;
-        send({ type: 'summaryChanged' });
+      // Notifications are sent for many requests together: not under the id of the one that
+      // happened to publish first.
+      outsideLogContext(() => {
+        if (event.type !== 'summaryChanged') return send(event);
+        if (summaryQueued) return;
+        summaryQueued = true;
+        setImmediate(() => {
+          if (!summaryQueued) return; // close() sent it already
+          summaryQueued = false;
+          send({ type: 'summaryChanged' });
+        });
       });
     },
     subscribe(listener) {

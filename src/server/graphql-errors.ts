@@ -2,7 +2,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
 import { describeDatabaseError } from '../db/errors.js';
-import type { Logger } from '../logger.js';
+import { currentLogContext, type Logger } from '../logger.js';
 import { AppError, fromDatabaseError, RETRY_AFTER_SECONDS } from '../services/app-error.js';
 
 // Apollo's own codes for a request that is wrong as sent; the contract reports them all as BAD_USER_INPUT.
@@ -20,42 +20,57 @@ const CLIENT_MISTAKES = new Set([
  * createFormatError keeps the one error model: AppErrors and request mistakes pass with a stable
  * code; a cancelled statement or an unreachable database gets its own code (QUERY_TIMEOUT,
  * SERVICE_UNAVAILABLE) with its cause logged once; anything else is logged whole and reaches the
- * client masked.
+ * client masked. Every error carries the request's id in extensions.requestId (over HTTP from the
+ * request's log context; graphql-ws passes its socket's), and so does the line that logs it.
  */
 export function createFormatError(log: Logger) {
-  // Fields that share a loader fail with one and the same error: its cause is logged once.
+  // Fields that share a loader, and subscribers that share an event's result, fail with one and
+  // the same error: its cause is logged once (with the request id of the first it reached).
   const logged = new WeakSet<object>();
-  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+  const firstTime = (original: unknown): boolean => {
+    if (typeof original !== 'object' || original === null) return true;
+    if (logged.has(original)) return false;
+    logged.add(original);
+    return true;
+  };
+  const withId = (formatted: GraphQLFormattedError, requestId: string | undefined): GraphQLFormattedError =>
+    requestId === undefined ? formatted : { ...formatted, extensions: { ...formatted.extensions, requestId } };
+  return (formatted: GraphQLFormattedError, error: unknown, requestId = currentLogContext()?.requestId): GraphQLFormattedError => {
+    const ids = requestId === undefined ? {} : { requestId };
     const original = unwrapResolverError(error);
-    if (original instanceof AppError) return formatted;
+    if (original instanceof AppError) return withId(formatted, requestId);
     const fromDatabase = fromDatabaseError(original);
     if (fromDatabase) {
-      if (typeof original !== 'object' || original === null || !logged.has(original)) {
-        if (typeof original === 'object' && original !== null) logged.add(original);
+      if (firstTime(original)) {
         const message =
           fromDatabase.code === 'QUERY_TIMEOUT'
             ? 'a GraphQL operation was cancelled by the statement timeout (DB_STATEMENT_TIMEOUT_MS)'
             : 'a GraphQL operation failed: the database is unavailable';
-        log.warn(message, { path: formatted.path, ...describeDatabaseError(original) });
+        log.warn(message, { ...ids, path: formatted.path, ...describeDatabaseError(original) });
       }
       return {
         message: fromDatabase.message,
         path: formatted.path,
         locations: formatted.locations,
-        extensions: { code: fromDatabase.code },
+        extensions: { code: fromDatabase.code, ...ids },
       };
     }
     const code = formatted.extensions?.code;
-    if (code === 'UNAUTHENTICATED' || code === 'FORBIDDEN') return formatted;
-    if (typeof code === 'string' && CLIENT_MISTAKES.has(code)) {
-      return { ...formatted, extensions: { ...formatted.extensions, code: 'BAD_USER_INPUT', reason: code } };
+    if (code === 'UNAUTHENTICATED') {
+      // The reason is AuthError's, written for the caller: it never holds the token.
+      log.debug('GraphQL request refused: unauthenticated', { ...ids, reason: formatted.message });
+      return withId(formatted, requestId);
     }
-    log.error('unexpected error in a GraphQL operation', { path: formatted.path, error: original });
+    if (code === 'FORBIDDEN') return withId(formatted, requestId);
+    if (typeof code === 'string' && CLIENT_MISTAKES.has(code)) {
+      return { ...formatted, extensions: { ...formatted.extensions, code: 'BAD_USER_INPUT', reason: code, ...ids } };
+    }
+    if (firstTime(original)) log.error('unexpected error in a GraphQL operation', { ...ids, path: formatted.path, error: original });
     return {
       message: 'Internal server error',
       path: formatted.path,
       locations: formatted.locations,
-      extensions: { code: 'INTERNAL_SERVER_ERROR' },
+      extensions: { code: 'INTERNAL_SERVER_ERROR', ...ids },
     };
   };
 }

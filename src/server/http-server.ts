@@ -5,11 +5,11 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { GraphQLError, type ExecutionResult, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
+import { execute, GraphQLError, type ExecutionArgs, type ExecutionResult, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { LiveHub } from '../events/live-hub.js';
-import type { Logger } from '../logger.js';
+import { withLogContext, type Logger } from '../logger.js';
 import { noMetrics, type MetricsSink } from '../metrics/sink.js';
 import { createLoaders, type GraphQLContext } from '../resolvers/context.js';
 import type { Services } from '../services/index.js';
@@ -30,6 +30,7 @@ import {
   type WebSocketLimits,
 } from './query-limits.js';
 import { queryLimitsMiddleware } from './query-limits-middleware.js';
+import { REQUEST_ID_HEADER, requestIdFrom } from './request-id.js';
 import { createSharedSubscribe } from './shared-execution.js';
 import { socketChannel, type SubscriptionChannel } from './socket-channel.js';
 
@@ -118,26 +119,49 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
     }
   }, SLOW_SOCKET_CHECK_MS);
   slowCheck.unref();
+  // graphql-ws: one request id per socket, kept or made when it is upgraded and sent back in the
+  // 101 response's x-request-id, then given to every error and log line of its operations.
+  const socketRequestIds = new WeakMap<object, string>();
+  const requestIdOfSocket = (upgrade: object): string => {
+    let id = socketRequestIds.get(upgrade);
+    if (id === undefined) {
+      id = requestIdFrom((upgrade as { headers?: Record<string, string | string[] | undefined> }).headers?.[REQUEST_ID_HEADER]);
+      socketRequestIds.set(upgrade, id);
+    }
+    return id;
+  };
+  wsServer.on('headers', (headers, request) => headers.push(`${REQUEST_ID_HEADER}: ${requestIdOfSocket(request)}`));
+
   const formatError = createFormatError(log);
-  const formatErrors = (errors: readonly GraphQLError[]): GraphQLFormattedError[] =>
-    errors.map((e) => formatError(e.toJSON(), e));
+  const formatErrors = (errors: readonly GraphQLError[], requestId?: string): GraphQLFormattedError[] =>
+    errors.map((e) => formatError(e.toJSON(), e, requestId));
   // Every subscriber with the same query shares its parse, its validation and each event's result.
   const documents = createDocumentCache(opts.schema, {
     maxBytes: wsLimits.documentCacheBytes,
     parse: (query) => parseWithinLimits(query, queryLimits),
   });
-  // Errors over WebSocket get the same codes and masking as over HTTP. A result without errors
-  // is sent as it is (shared by every subscriber of the same request, never copied per socket).
-  const formatResult = (result: ExecutionResult) =>
-    result.errors ? { ...result, errors: formatErrors(result.errors) } : result;
-  // Each subscription's context and the socket channel its messages go out on.
+  // Errors over WebSocket get the same codes and masking as over HTTP, and their socket's request
+  // id. A result without errors is sent as it is (shared by every subscriber of the same request,
+  // never copied per socket).
+  const formatResult = (result: ExecutionResult, requestId: string | undefined) =>
+    result.errors ? { ...result, errors: formatErrors(result.errors, requestId) } : result;
+  // Each subscription's context, the socket channel its messages go out on and its request id.
   const channels = new WeakMap<object, SubscriptionChannel>();
+  const contextRequestIds = new WeakMap<object, string>();
   const sharedSubscribe = createSharedSubscribe({
     shareKey: (contextValue) => [...(contextValue as GraphQLContext).caller.roles].sort().join(','),
     channel: (contextValue) => channels.get(contextValue as object),
-    formatResult,
+    formatResult: (result, contextValue) =>
+      formatResult(result, contextValue === undefined ? undefined : contextRequestIds.get(contextValue as object)),
     active: (delta) => metrics.subscriptions(delta),
   });
+  // Operations over the socket run in its request's log context, so the services' lines name it.
+  const inSocketContext =
+    <R>(run: (args: ExecutionArgs) => R) =>
+    (args: ExecutionArgs): R => {
+      const requestId = contextRequestIds.get(args.contextValue as object);
+      return requestId === undefined ? run(args) : withLogContext({ requestId }, () => run(args));
+    };
   const wsCleanup = useServer<Record<string, unknown>, { caller?: GraphQLContext['caller']; cacheQuota?: CacheQuota }>(
     {
       schema: opts.schema,
@@ -160,11 +184,12 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
           variableValues: payload.variables,
         };
       },
-      subscribe: sharedSubscribe,
+      execute: inSocketContext(execute),
+      subscribe: inSocketContext(sharedSubscribe),
       // For what graphql-ws sends itself: results of queries and mutations over the socket (each
       // subscription writes its own messages through its channel, formatted the same way).
-      onNext: (_ctx, _id, _payload, _args, result) => formatResult(result),
-      onError: (_ctx, _id, _payload, errors) => formatErrors(errors),
+      onNext: (ctx, _id, _payload, _args, result) => formatResult(result, requestIdOfSocket(ctx.extra.request)),
+      onError: (ctx, _id, _payload, errors) => formatErrors(errors, requestIdOfSocket(ctx.extra.request)),
       onConnect: async (ctx) => {
         try {
           const token = parseBearer(bearerOfConnectionParams(ctx.connectionParams));
@@ -192,6 +217,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
           return true;
         } catch (err) {
           const reason = err instanceof AuthError || err instanceof GraphQLError ? err.message : 'unauthorized';
+          // The reason is AuthError's, written for the caller: it never holds the token.
+          log.debug('graphql-ws connection refused: unauthenticated', { requestId: requestIdOfSocket(ctx.extra.request), reason });
           ctx.extra.socket.close(4401, `Unauthorized: ${reason}`.slice(0, 120));
           return false;
         }
@@ -199,6 +226,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
       context: (ctx, id) => {
         const contextValue: GraphQLContext = { caller: ctx.extra.caller!, services, live, loaders: createLoaders(services) };
         channels.set(contextValue, socketChannel(ctx.extra.socket, id));
+        contextRequestIds.set(contextValue, requestIdOfSocket(ctx.extra.request));
         return contextValue;
       },
     },
@@ -234,6 +262,20 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
   });
   await apollo.start();
 
+  // Every request gets an id: the one it came with when well formed, or a new one. It goes back in
+  // the x-request-id header (and in each GraphQL error's extensions.requestId), and every line
+  // logged while serving the request carries it.
+  app.use((req, res, next) => {
+    const requestId = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
+    res.locals.requestId = requestId;
+    res.setHeader(REQUEST_ID_HEADER, requestId);
+    withLogContext({ requestId }, next);
+  });
+  // Again after the body is read: the body parser calls on from the request stream's events,
+  // outside the context entered above.
+  const inRequestContext = (_req: Request, res: Response, next: NextFunction) =>
+    withLogContext({ requestId: res.locals.requestId as string }, next);
+
   // Liveness: the process answers. A database outage does not make a replica worth restarting.
   app.get('/healthz', (_req, res) => {
     res.status(200).json({ status: 'ok' });
@@ -255,6 +297,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
   app.use(
     '/graphql',
     express.json({ limit: MAX_BODY }),
+    inRequestContext,
     queryLimitsMiddleware(opts.schema, queryLimits, (e) => {
       const formatted = formatError(e.toJSON(), e);
       countRefusal(metrics, formatted);
@@ -276,8 +319,9 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
   // Body-parser failures (too large, not JSON) in the same shape as every other error.
   app.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(err);
+    const requestId = res.locals.requestId as string | undefined;
     const status = err.status && err.status >= 400 && err.status < 500 ? err.status : 500;
-    if (status === 500) log.error('unexpected HTTP error', { error: err });
+    if (status === 500) log.error('unexpected HTTP error', { requestId, error: err });
     const message =
       err.type === 'entity.too.large'
         ? `request body is larger than ${MAX_BODY}`
@@ -285,7 +329,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
           ? 'Internal server error'
           : err.message;
     res.status(status).json({
-      errors: [{ message, extensions: { code: status === 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_USER_INPUT' } }],
+      errors: [{ message, extensions: { code: status === 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_USER_INPUT', requestId } }],
     });
   });
 

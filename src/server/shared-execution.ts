@@ -17,16 +17,24 @@ export interface SharedSubscribeOptions {
   shareKey(contextValue: unknown): string;
   /** channel, when it gives one, makes the subscription write to its socket itself. */
   channel?(contextValue: unknown): SubscriptionChannel | undefined;
-  /** formatResult shapes a result into the payload sent (errors masked and coded); the default sends it as is. */
-  formatResult?(result: ExecutionResult): unknown;
+  /**
+   * formatResult shapes a result into the payload sent (errors masked and coded); the default
+   * sends it as is. A result without errors is formatted once for all its subscribers (with no
+   * context value); one with errors once per subscriber, with its own context value (its errors
+   * carry the subscriber's request id).
+   */
+  formatResult?(result: ExecutionResult, contextValue?: unknown): unknown;
   /** active hears of each subscription that starts (+1) and ends (-1), once each. */
   active?(delta: 1 | -1): void;
 }
 
-/** One event's result for one distinct request, and its serialized payload once a channel asked for it. */
+/**
+ * One event's result for one distinct request, and its serialized payload once a channel asked
+ * for it: null when the result has errors, which each subscriber formats for itself.
+ */
 interface SharedResult {
   result: Executed;
-  json?: string | Promise<string>;
+  json?: string | null | Promise<string | null>;
 }
 
 /**
@@ -47,6 +55,7 @@ export function createSharedSubscribe(options: SharedSubscribeOptions) {
   // result without a lookup by event. Dropped with the last subscriber of the request.
   const latest = new Map<string, { users: number; event?: object; shared?: SharedResult }>();
   const format = options.formatResult ?? ((r: ExecutionResult) => r);
+  const sharedJson = (r: ExecutionResult): string | null => (r.errors ? null : JSON.stringify(format(r)));
 
   return async function subscribe(args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
     const source = await createSourceEventStream(args);
@@ -95,18 +104,22 @@ export function createSharedSubscribe(options: SharedSubscribeOptions) {
     const iterator = source[Symbol.asyncIterator]() as AsyncIterator<unknown>;
     const channel = options.channel?.(args.contextValue);
     if (channel) {
+      const ownJson = (r: ExecutionResult) => JSON.stringify(format(r, args.contextValue));
+      const own = (r: Executed): string | Promise<string> => (isPromise(r) ? r.then(ownJson) : ownJson(r));
       const payloadOf = (event: unknown): string | Promise<string> => {
-        if (event === null || typeof event !== 'object') return serialize(run(event));
+        if (event === null || typeof event !== 'object') return own(run(event));
         const s = shared(event);
         if (s.json === undefined) {
-          const json = serialize(s.result);
+          const r = s.result;
+          const json = isPromise(r) ? r.then(sharedJson) : sharedJson(r);
           s.json = json;
-          if (typeof json !== 'string') void json.then((done) => (s.json = done), () => undefined);
+          if (isPromise(json)) void json.then((done) => (s.json = done), () => undefined);
         }
-        return s.json;
+        const json = s.json;
+        if (typeof json === 'string') return json;
+        if (json === null) return own(s.result);
+        return json.then((done) => done ?? own(s.result));
       };
-      const serialize = (r: Executed): string | Promise<string> =>
-        isPromise(r) ? r.then((done) => JSON.stringify(format(done))) : JSON.stringify(format(r));
       return new ChannelSubscription(iterator, channel, payloadOf, release);
     }
 

@@ -291,6 +291,8 @@ export function createAgentAuthService(
         await insertAuditEvent(tx, { actor: caller.subject, action: 'secureData.set', targetId: name, at: now });
         return row;
       });
+      // The name only: the value is never logged (and the logger would censor a field named value).
+      deps.log.info('secure data set', { action: 'secureData.set', actor: caller.subject, name: saved.name });
       return { name: saved.name, updatedAt: saved.updatedAt };
     },
 

@@ -63,6 +63,18 @@ async function rejectAll(
  * (clientAccessDecided).
  */
 export function createDecisions(deps: ServiceDeps & IssuanceDeps) {
+  /** logDecision tells the operator who decided what, once the decision is committed (the audit log has it too). */
+  function logDecision(msg: string, action: string, caller: Caller, views: ClientCertificateView[], extra: Record<string, unknown> = {}) {
+    deps.log.info(msg, {
+      action,
+      actor: caller.subject,
+      certificateRequestIds: views.map((v) => v.id),
+      deviceIds: [...new Set(views.map((v) => String(v.deviceId)))],
+      serialNumbers: views.map((v) => v.serialNumber).filter((n) => n !== null),
+      ...extra,
+    });
+  }
+
   async function decide(
     caller: Caller,
     id: string,
@@ -118,11 +130,13 @@ export function createDecisions(deps: ServiceDeps & IssuanceDeps) {
   return {
     /** approve issues the certificate of one PENDING request; concurrent approvals issue exactly one. */
     async approve(caller: Caller, id: string): Promise<ClientCertificateView> {
-      return decide(caller, id, async (tx, row, outbox, now) => {
+      const view = await decide(caller, id, async (tx, row, outbox, now) => {
         if (row.status !== 'PENDING') throw notPending(row);
         const [device] = await getDevicesByIds(tx, [row.deviceId]);
         return (await issueCertificates(tx, outbox, deps, [{ row, agentId: device!.agentId! }], caller.subject, 'manual', now))[0]!;
       });
+      logDecision('client access approved', 'clientAccess.approved', caller, [view]);
+      return view;
     },
 
     /** approveMany approves in bulk; each id that cannot be approved fails alone, with its reason. */
@@ -139,7 +153,9 @@ export function createDecisions(deps: ServiceDeps & IssuanceDeps) {
         const requests = pending.map((row) => ({ row, agentId: devices.get(row.deviceId)!.agentId! }));
         return { rows: await issueCertificates(tx, outbox, deps, requests, caller.subject, 'manual', now), lockFailed };
       });
-      return { approved: approved.rows.map(clientCertificateView), failed: [...failed, ...approved.lockFailed] };
+      const views = approved.rows.map(clientCertificateView);
+      if (views.length > 0) logDecision('client access approved', 'clientAccess.approved', caller, views);
+      return { approved: views, failed: [...failed, ...approved.lockFailed] };
     },
 
     /** rejectMany rejects in bulk (an enrollment flood is cleared in one call); each id that cannot be rejected fails alone. */
@@ -155,16 +171,20 @@ export function createDecisions(deps: ServiceDeps & IssuanceDeps) {
         const pending = await lockPending(tx, wanted, lockFailed);
         return { rows: await rejectAll(tx, outbox, pending, caller.subject, note, now), lockFailed };
       });
-      return { rejected: rejected.rows.map(clientCertificateView), failed: [...failed, ...rejected.lockFailed] };
+      const views = rejected.rows.map(clientCertificateView);
+      if (views.length > 0) logDecision('client access rejected', 'clientAccess.rejected', caller, views, { reason: note });
+      return { rejected: views, failed: [...failed, ...rejected.lockFailed] };
     },
 
     /** reject refuses a PENDING request, with an optional reason kept for the audit. */
     async reject(caller: Caller, id: string, reason?: string | null): Promise<ClientCertificateView> {
       const note = rejectNote(reason);
-      return decide(caller, id, async (tx, row, outbox, now) => {
+      const view = await decide(caller, id, async (tx, row, outbox, now) => {
         if (row.status !== 'PENDING') throw notPending(row);
         return (await rejectAll(tx, outbox, [row], caller.subject, note, now))[0]!;
       });
+      logDecision('client access rejected', 'clientAccess.rejected', caller, [view], { reason: note });
+      return view;
     },
 
     /**
@@ -174,7 +194,7 @@ export function createDecisions(deps: ServiceDeps & IssuanceDeps) {
      */
     async revoke(caller: Caller, id: string, reason: RevocationReason = 'UNSPECIFIED'): Promise<ClientCertificateView> {
       if (!REVOCATION_REASONS.includes(reason)) throw badInput(`unknown revocation reason ${reason}`, 'reason');
-      return decide(caller, id, async (tx, row, outbox, now) => {
+      const view = await decide(caller, id, async (tx, row, outbox, now) => {
         if (row.status !== 'APPROVED') {
           throw new AppError('CONFLICT', `request ${row.id} is ${row.status}; only an APPROVED certificate can be revoked`, {
             status: row.status,
@@ -189,6 +209,8 @@ export function createDecisions(deps: ServiceDeps & IssuanceDeps) {
         );
         return certificates[0]!;
       });
+      logDecision('client certificate revoked', 'clientAccess.revoked', caller, [view], { reason });
+      return view;
     },
   };
 }

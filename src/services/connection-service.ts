@@ -12,6 +12,7 @@ import { CONNECTION_SOURCES, type AuthStatus, type ConnectionSource } from '../d
 import { noMetrics } from '../metrics/sink.js';
 import { AppError, badInput, notFound } from './app-error.js';
 import { checkAgentVersion, decideCheckedConnection, type CertificateFacts, type ConnectionVerdict } from './auth-status-rules.js';
+import { outsideLogContext } from '../logger.js';
 import type { ServiceDeps } from './deps.js';
 import { checkAgentId, type AgentId } from './input-checks.js';
 import { transact, type Outbox } from './transaction.js';
@@ -105,7 +106,8 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
   function schedule() {
     if (writing || queue.length === 0) return;
     writing = true;
-    void writeNext().finally(() => {
+    // A batch holds many agents' results: it logs under none of their request ids.
+    void outsideLogContext(writeNext).finally(() => {
       writing = false;
       schedule();
     });

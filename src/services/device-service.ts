@@ -166,7 +166,15 @@ export function createDeviceService(deps: ServiceDeps) {
           at: now,
         });
         const settings = await getCoreSettings(tx);
-        return { rows, securityEnabled: settings.clientCertificateSecurityEnabled };
+        return { rows, added, securityEnabled: settings.clientCertificateSecurityEnabled };
+      });
+      // At most MAX_DEVICES_PER_IMPORT ids: the line stays bounded.
+      deps.log.info('devices registered', {
+        action: 'devices.registered',
+        actor: caller.subject,
+        added: saved.added,
+        updated: saved.rows.length - saved.added,
+        deviceIds: saved.rows.map(({ row }) => String(row.id)),
       });
       // Answer in the order asked.
       const byKey = new Map(

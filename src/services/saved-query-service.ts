@@ -86,6 +86,7 @@ export function createSavedQueryService(deps: ServiceDeps & { devices: DeviceSer
         if (!(await deleteSavedQueryOfOwner(tx, dbId, caller.subject))) throw notFound('saved query', id);
         await insertAuditEvent(tx, { actor: caller.subject, action: 'savedQuery.deleted', targetId: id, at: now });
       });
+      deps.log.info('saved query deleted', { action: 'savedQuery.deleted', actor: caller.subject, savedQueryId: id });
       return true;
     },
   };

@@ -96,9 +96,9 @@ export function createSecurityService(deps: ServiceDeps & { authority: Authority
         );
       }
       const now = deps.clock();
-      await transact(deps, async (tx, outbox) => {
+      const turnedOn = await transact(deps, async (tx, outbox) => {
         const turnedOn = await enableSecuritySwitch(tx, caller.subject, now);
-        if (!turnedOn) return;
+        if (!turnedOn) return false;
         const { counts } = await getCountersAndSwitch(tx);
         const total = Object.values(counts).reduce((a, b) => a + b, 0);
         await insertAuditEvent(tx, {
@@ -108,6 +108,12 @@ export function createSecurityService(deps: ServiceDeps & { authority: Authority
           at: now,
         });
         outbox.publish({ type: 'summaryChanged' });
+        return true;
+      });
+      deps.log.info(turnedOn ? 'client certificate security enabled' : 'client certificate security was already enabled', {
+        action: 'security.enabled',
+        actor: caller.subject,
+        changed: turnedOn,
       });
       return settingsView();
     },

@@ -1,5 +1,6 @@
 import { insertAuditEvent } from '../db/audit-queries.js';
 import { recordUnverifiedAttempts, type UnverifiedAttemptRow } from '../db/history-queries.js';
+import { outsideLogContext } from '../logger.js';
 import { noMetrics } from '../metrics/sink.js';
 import type { ServiceDeps } from './deps.js';
 import { transact } from './transaction.js';
@@ -78,10 +79,13 @@ export function createUnverifiedAttemptLog(deps: ServiceDeps, options: Partial<U
 
   function schedule(delayMs = opts.flushMs) {
     if (timer !== null || stopped) return;
-    timer = setTimeout(() => {
-      timer = null;
-      void flush();
-    }, delayMs);
+    // The flush writes many attempts: it logs under none of their request ids.
+    timer = outsideLogContext(() =>
+      setTimeout(() => {
+        timer = null;
+        void flush();
+      }, delayMs),
+    );
     timer.unref();
   }
 

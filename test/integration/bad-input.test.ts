@@ -16,6 +16,7 @@ import {
 } from '../generated/graphql.js';
 import { seed } from '../support/seed.js';
 import { errorCode, startTestCore, type GraphQLResult, type TestCore } from '../support/test-core.js';
+import { parseLogs } from '../support/logs.js';
 
 /** untyped wraps an operation codegen cannot type (it is invalid on purpose). */
 const untyped = (text: string) => parse(text) as TypedDocumentNode<Record<string, unknown>, Record<string, unknown>>;
@@ -292,7 +293,7 @@ describe('bad input is refused with BAD_USER_INPUT or NOT_FOUND, never a 500', (
       expect(res.status).toBe(413);
       expect(res.headers.get('content-type')).toMatch(/^application\/json/);
       expect(await res.json()).toEqual({
-        errors: [{ message: 'request body is larger than 1mb', extensions: { code: 'BAD_USER_INPUT' } }],
+        errors: [{ message: 'request body is larger than 1mb', extensions: { code: 'BAD_USER_INPUT', requestId: res.headers.get('x-request-id') } }],
       });
     });
 
@@ -310,6 +311,6 @@ describe('bad input is refused with BAD_USER_INPUT or NOT_FOUND, never a 500', (
   });
 
   it('logged no unexpected error for any of the above', () => {
-    expect(tc.logs.filter((l) => / ERROR /.test(l))).toEqual([]);
+    expect(parseLogs(tc.logs).filter((l) => l.level === 'error')).toEqual([]);
   });
 });

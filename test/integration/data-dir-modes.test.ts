@@ -6,6 +6,7 @@ import { startCore, type CoreHandle } from '../../src/main.js';
 import { keyFileName } from '../../src/pki/key-protection.js';
 import { RegisterDevicesDocument, SetSecureDataDocument } from '../generated/graphql.js';
 import { databaseKind, startTestCore, type TestCore } from '../support/test-core.js';
+import { logsWith } from '../support/logs.js';
 
 interface Entry {
   path: string;
@@ -85,7 +86,7 @@ describe.skipIf(databaseKind() !== 'embedded' || !posix)(
 
       core = await startCore(tc.config, { log });
       expect(notPrivate(await walk(dataDir))).toEqual([]);
-      expect(logs.some((l) => l.includes(' WARN ') && l.includes('open to other users and are now private'))).toBe(true);
+      expect(logsWith(logs, 'open to other users and are now private', 'warn')).toHaveLength(1);
       // The same data, opened again.
       const summary = await core.services.security.readSummary();
       expect(summary.total).toBe(51);

@@ -10,6 +10,7 @@ import { ApproveClientDocument, DevicesDocument, SummaryDocument } from '../gene
 import { createAgent, errorOf, type TestAgent } from '../support/agent.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { databaseKind, errorCode, startTestCore, type TestCore } from '../support/test-core.js';
+import { logsWith, parseLogs } from '../support/logs.js';
 
 // Both need a PostgreSQL server: the embedded database cannot go away, and it does not honour
 // statement_timeout (README, "When the database is slow or away").
@@ -102,17 +103,16 @@ describe.skipIf(databaseKind() !== 'postgres')('a statement running past DB_STAT
     }
 
     // The cause, once per failed operation: the GraphQL field, SQLSTATE 57014 and the SQL text.
-    const graphqlLines = tc.logs.filter((l) => l.includes('GraphQL operation was cancelled by the statement timeout'));
+    const graphqlLines = logsWith(tc.logs, 'GraphQL operation was cancelled by the statement timeout');
     expect(graphqlLines).toHaveLength(1);
-    expect(graphqlLines[0]).toContain('path=["devices"]');
-    expect(graphqlLines[0]).toContain('dbCode=57014');
-    expect(graphqlLines[0]).toContain('reason=canceling statement due to statement timeout');
-    expect(graphqlLines[0]).toMatch(/sql=.*"devices"/);
-    const gatewayLines = tc.logs.filter((l) => l.includes('agent gateway: request failed on the database'));
+    expect(graphqlLines[0]).toMatchObject({ level: 'warn', path: ['devices'], dbCode: '57014', reason: 'canceling statement due to statement timeout' });
+    expect(graphqlLines[0]!.sql).toMatch(/"devices"/);
+    expect(graphqlLines[0]!.requestId).toEqual(expect.any(String));
+    const gatewayLines = logsWith(tc.logs, 'agent gateway: request failed on the database');
     expect(gatewayLines).toHaveLength(1);
-    expect(gatewayLines[0]).toContain('route=/agent/v1/enroll');
-    expect(gatewayLines[0]).toContain('code=QUERY_TIMEOUT');
-    expect(tc.logs.some((l) => l.includes(' ERROR '))).toBe(false);
+    expect(gatewayLines[0]).toMatchObject({ level: 'warn', route: '/agent/v1/enroll', code: 'QUERY_TIMEOUT' });
+    expect(gatewayLines[0]!.requestId).toEqual(expect.any(String));
+    expect(parseLogs(tc.logs).filter((l) => l.level === 'error')).toEqual([]);
 
     // Nothing stays broken once the table is free.
     const after = await tc.gql(DevicesDocument, { first: 10 }, viewer);
@@ -226,10 +226,11 @@ describe.skipIf(databaseKind() !== 'postgres')('PostgreSQL going away and coming
 
     expect(await readyz(tc)).toEqual({ status: 503, body: { status: 'unavailable', reason: 'database not reachable' } });
     await tc.core.services.maintenance.runOnce();
-    expect(tc.logs.filter((l) => l.includes('maintenance round skipped: the database is unavailable'))).toHaveLength(1);
-    expect(tc.logs.some((l) => l.includes('maintenance round failed'))).toBe(false);
+    expect(logsWith(tc.logs, 'maintenance round skipped: the database is unavailable')).toHaveLength(1);
+    expect(logsWith(tc.logs, 'maintenance round failed')).toEqual([]);
     // Logged as the database being away, never as an unexpected error with a 500.
-    expect(tc.logs.some((l) => l.includes('unexpected error in a GraphQL operation') || l.includes('agent gateway: request failed method='))).toBe(false);
+    expect(logsWith(tc.logs, 'unexpected error in a GraphQL operation')).toEqual([]);
+    expect(logsWith(tc.logs, 'agent gateway: request failed', 'error')).toEqual([]);
 
     await proxy.restore();
     // postgres.js reconnects on the next query: no restart of the core.

@@ -15,6 +15,7 @@ import {
 import { createAgent, type TestAgent } from '../support/agent.js';
 import { subscribeLive } from '../support/live-client.js';
 import { databaseKind, startTestCore, type TestCore } from '../support/test-core.js';
+import { logsWith } from '../support/logs.js';
 
 const SUMMARY = 'subscription { authStatusSummaryChanged { total succeeded securityEnabled } }';
 type Summary = { authStatusSummaryChanged: { total: number; succeeded: number; securityEnabled: boolean } };
@@ -126,7 +127,7 @@ describe.skipIf(databaseKind() !== 'postgres')(
              + (select count(*) from pg_database where datdba = r.oid) as n
         from pg_roles r where rolname = ${names.server}`;
       expect(Number(owned[0]!.n)).toBe(0);
-      expect(tc.logs.some((l) => l.includes(`"${names.owner}" owns the tables`))).toBe(true);
+      expect(logsWith(tc.logs, `"${names.owner}" owns the tables`)).toHaveLength(1);
     });
 
     it('grants exactly the row privileges: SELECT, UPDATE on core_settings, SELECT on the migrations, no TRUNCATE, no sequences', async () => {
@@ -270,9 +271,9 @@ describe.skipIf(databaseKind() !== 'postgres')(
       try {
         const settings = (await one.gql(SecuritySettingsDocument, {}, await one.token('bob', ['VIEWER']))).data!.securitySettings;
         expect(settings.clientCertificateSecurityEnabled).toBe(true);
-        const warnings = one.logs.filter((l) => l.includes(' WARN ') && l.includes('protected against the code'));
+        const warnings = logsWith(one.logs, 'protected against the code', 'warn');
         expect(warnings).toHaveLength(1);
-        expect(warnings[0]).toContain(`"${names.owner}" owns the tables`);
+        expect(warnings[0]!.msg).toContain(`"${names.owner}" owns the tables`);
       } finally {
         await one.close();
       }

@@ -30,6 +30,17 @@ export function errorOf(body: unknown): { code: string; message: string } {
 }
 
 /**
+ * withoutRequestId is a body without its error's requestId (the id of the HTTP request, new on each),
+ * for comparing two answers that must say the same.
+ */
+export function withoutRequestId(body: unknown): unknown {
+  const error = (body as { error?: Record<string, unknown> } | null)?.error;
+  if (error === null || typeof error !== 'object' || !('requestId' in error)) return body;
+  const { requestId: _requestId, ...rest } = error;
+  return { ...(body as object), error: rest };
+}
+
+/**
  * agentsOf makes agents for a running core (its gateway and CA) and closes them all at the end:
  * `const agents = agentsOf(() => tc.core)`, `agents.make('pc-1')`, `afterAll(agents.closeAll)`.
  */

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import WebSocket from 'ws';
 
 /** A message the server sent for one operation id (graphql-transport-ws). */
@@ -17,6 +18,8 @@ export interface RawSocket {
   acknowledged: Promise<void>;
   /** closed resolves with the close code and reason. */
   closed: Promise<{ code: number; reason: string }>;
+  /** upgraded resolves with the headers of the server's 101 answer. */
+  upgraded: Promise<IncomingHttpHeaders>;
   /** subscribe sends a subscribe message; the operation's messages arrive through messagesFor. */
   subscribe(id: string, query: string, variables?: Record<string, unknown>, operationName?: string): void;
   /** complete tells the server the client ends operation id. */
@@ -30,9 +33,10 @@ export interface RawSocket {
   close(): void;
 }
 
-/** openRawSocket connects to a GraphQL URL with a bearer token in connection_init. */
-export function openRawSocket(url: string, token: string): RawSocket {
-  const ws = new WebSocket(url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+/** openRawSocket connects to a GraphQL URL with a bearer token in connection_init (and headers on the upgrade request, if given). */
+export function openRawSocket(url: string, token: string, headers: Record<string, string> = {}): RawSocket {
+  const ws = new WebSocket(url.replace(/^http/, 'ws'), 'graphql-transport-ws', { headers });
+  const upgraded = new Promise<IncomingHttpHeaders>((resolve) => ws.once('upgrade', (res) => resolve(res.headers)));
   const byId = new Map<string, OperationMessage[]>();
   const waiters = new Set<() => void>();
   let ack!: () => void;
@@ -66,6 +70,7 @@ export function openRawSocket(url: string, token: string): RawSocket {
   return {
     acknowledged,
     closed,
+    upgraded,
     subscribe: (id, query, variables, operationName) =>
       sendJson({ id, type: 'subscribe', payload: { query, ...(variables ? { variables } : {}), ...(operationName ? { operationName } : {}) } }),
     complete: (id) => sendJson({ id, type: 'complete' }),

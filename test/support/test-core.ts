@@ -24,7 +24,7 @@ export interface TestCore {
   core: CoreHandle;
   config: Config;
   url: string;
-  /** logs holds every line the core logged, to check that no secret ever appears in one. */
+  /** logs holds every line the core logged (JSON, one object each), to check that no secret ever appears in one. */
   logs: string[];
   /** queries holds the SQL text of every query the core ran, to count round trips. */
   queries: string[];
@@ -118,7 +118,7 @@ async function boot(
   const logs: string[] = [];
   const log = createLogger('debug', (line) => {
     logs.push(line);
-    if (line.includes(' ERROR ')) process.stderr.write(line + '\n');
+    if ((JSON.parse(line) as { level: string }).level === 'error') process.stderr.write(line + '\n');
   });
   const queries: string[] = [];
   const core = await startCore(config, { pglite: database.pglite, log, clock, onQuery: (q) => queries.push(q) });

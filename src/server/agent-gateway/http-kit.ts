@@ -43,8 +43,11 @@ export interface Reply {
 /** json answers with a JSON body. */
 export const json = (status: number, value: unknown): Reply => ({ status, body: JSON.stringify(value), contentType: 'application/json; charset=utf-8' });
 
-/** errorReply answers an error in the one JSON shape: AppError and GatewayError speak for themselves, anything else is masked (and logged whole by the caller). */
-export function errorReply(err: unknown): Reply {
+/**
+ * errorReply answers an error in the one JSON shape, {"error": {code, message, requestId}}: AppError and GatewayError
+ * speak for themselves, anything else is masked (and logged whole by the caller).
+ */
+export function errorReply(err: unknown, requestId?: string): Reply {
   let status = 500;
   let code = 'INTERNAL_SERVER_ERROR';
   let message = 'Internal server error';
@@ -62,7 +65,7 @@ export function errorReply(err: unknown): Reply {
     message = err.message;
     headers = err.headers;
   }
-  return { ...json(status, { error: { code, message } }), headers, closeConnection: status === 413 };
+  return { ...json(status, { error: { code, message, requestId } }), headers, closeConnection: status === 413 };
 }
 
 /** send writes a reply with the headers every answer carries, unless the response is already gone. */

@@ -3,8 +3,9 @@ import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:ht
 import { createServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import type { Logger } from '../../logger.js';
+import { withLogContext, type Logger } from '../../logger.js';
 import { noMetrics, type MetricsSink } from '../../metrics/sink.js';
+import { REQUEST_ID_HEADER, requestIdFrom } from '../request-id.js';
 import { ClientGone, declaredLength, discardBody, errorReply, MAX_BODY_BYTES, send, tooLarge, type Reply } from './http-kit.js';
 import { acceptProxyProtocol, clientAddressOf, trustedBalancers } from './proxy-protocol.js';
 
@@ -51,8 +52,8 @@ export interface TlsListenerOptions {
   log: Logger;
   /** Where each request's route, status and time go. */
   metrics?: MetricsSink;
-  /** answer decides the reply to one request; it throws only ClientGone, or on a bug. */
-  answer(req: IncomingMessage): Promise<Reply>;
+  /** answer decides the reply to one request (an error's body names requestId); it throws only ClientGone, or on a bug. */
+  answer(req: IncomingMessage, requestId: string): Promise<Reply>;
 }
 
 // Agents send small requests at once: a client slower than this is broken or a slow-loris attack.
@@ -160,21 +161,24 @@ export async function startTlsListener(opts: TlsListenerOptions): Promise<Runnin
         : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
           ? [408, 'REQUEST_TIMEOUT', 'the request was not received in time']
           : [400, 'BAD_USER_INPUT', 'malformed HTTP request'];
-    const body = JSON.stringify({ error: { code, message } });
+    // The request's own headers were not parsed (or not trusted): a new id.
+    const requestId = requestIdFrom(undefined);
+    log.debug('agent gateway: malformed request refused', { requestId, status, code: err.code ?? 'unknown' });
+    const body = JSON.stringify({ error: { code, message, requestId } });
     metrics.gatewayRequest('unparsed', 'other', status);
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
-        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        `content-length: ${Buffer.byteLength(body)}\r\n${REQUEST_ID_HEADER}: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
     );
   });
 
   // Draining (a SIGTERM's first phase) or closing: every answer ends its connection.
   let closing = false;
 
-  async function respond(req: IncomingMessage, res: ServerResponse, started: number): Promise<void> {
+  async function respond(req: IncomingMessage, res: ServerResponse, requestId: string, started: number): Promise<void> {
     let reply: Reply;
     try {
-      reply = await opts.answer(req);
+      reply = await opts.answer(req, requestId);
     } catch (err) {
       if (!(err instanceof ClientGone)) throw err;
       res.destroy();
@@ -187,12 +191,25 @@ export async function startTlsListener(opts: TlsListenerOptions): Promise<Runnin
     metrics.gatewayRequest(reply.route ?? 'unmatched', req.method ?? '', reply.status, (performance.now() - started) / 1000);
   }
 
+  // Every request gets an id: the one it came with when well formed, or a new one. It goes back in
+  // the x-request-id header (and in an error's body), and every line logged while serving the
+  // request carries it.
+  const requestIdOf = (req: IncomingMessage, res: ServerResponse): string => {
+    const requestId = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
+    res.setHeader(REQUEST_ID_HEADER, requestId);
+    return requestId;
+  };
+
   // answer answers every error itself; this catch is for a bug in answering (e.g. a service's invalid HTTP status).
   const serve = (req: IncomingMessage, res: ServerResponse) => {
-    respond(req, res, performance.now()).catch((err: unknown) => {
-      log.error('agent gateway: could not answer a request', { method: req.method ?? '', error: err });
-      res.destroy();
-    });
+    const started = performance.now();
+    const requestId = requestIdOf(req, res);
+    withLogContext({ requestId }, () =>
+      respond(req, res, requestId, started).catch((err: unknown) => {
+        log.error('agent gateway: could not answer a request', { method: req.method ?? '', error: err });
+        res.destroy();
+      }),
+    );
   };
   server.on('request', serve);
   // Expect: 100-continue lets a client learn that its body is too large before sending it.
@@ -200,7 +217,7 @@ export async function startTlsListener(opts: TlsListenerOptions): Promise<Runnin
     const declared = declaredLength(req);
     if (declared !== null && declared > MAX_BODY_BYTES) {
       // The client waits for our word before sending the body, so there is nothing to drain.
-      const reply = errorReply(tooLarge());
+      const reply = errorReply(tooLarge(), requestIdOf(req, res));
       send(res, reply, true);
       metrics.gatewayRequest('unmatched', req.method ?? '', reply.status);
       return;

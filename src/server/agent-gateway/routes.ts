@@ -134,9 +134,9 @@ function createRoutes(services: AgentGatewayServices): Route[] {
  * createAnswerer routes each request to its handler and turns every refusal and failure into the gateway's
  * JSON error, logged by kind; only ClientGone passes through, for the listener to drop the connection.
  */
-export function createAnswerer(services: AgentGatewayServices, log: Logger): (req: IncomingMessage) => Promise<Reply> {
+export function createAnswerer(services: AgentGatewayServices, log: Logger): (req: IncomingMessage, requestId: string) => Promise<Reply> {
   const routes = createRoutes(services);
-  return async function answer(req) {
+  return async function answer(req, requestId) {
     const method = req.method ?? '';
     const { path, query } = splitTarget(req.url ?? '');
     let routeLabel = 'unmatched';
@@ -164,7 +164,7 @@ export function createAnswerer(services: AgentGatewayServices, log: Logger): (re
       } else {
         log.error('agent gateway: request failed', { method, route: routeLabel, error: err });
       }
-      return { ...errorReply(err), route: routeLabel };
+      return { ...errorReply(err, requestId), route: routeLabel };
     }
   };
 }

@@ -9,6 +9,7 @@ import { startAgentGateway, MAX_BODY_BYTES, type AgentGatewayServices } from '..
 import { AppError, badInput } from '../../../src/services/app-error.js';
 import { createAgent, errorOf, type TestAgent } from '../../support/agent.js';
 import { createTlsFixtures, type IssuedPair, type TlsFixtures } from '../../support/tls-fixtures.js';
+import { logsWith, parseLogs } from '../../support/logs.js';
 
 type Call = { method: keyof AgentGatewayServices; input: unknown };
 
@@ -373,6 +374,43 @@ describe('request bodies', () => {
     });
     expect(text).toMatch(/^HTTP\/1\.1 400 /);
     expect(text).toContain('"code":"BAD_USER_INPUT"');
+    // Even a request Node's parser refused has an id, in its header and its body.
+    const id = /\r\nx-request-id: ([0-9a-f-]{36})\r\n/.exec(text)?.[1];
+    expect(id).toBeDefined();
+    expect(text).toContain(`"requestId":"${id}"`);
+  });
+});
+
+describe('request ids', () => {
+  it('keeps a well-formed x-request-id, returns it, and logs the request under it', async () => {
+    fake.impl.enroll = async () => {
+      throw new AppError('CONFLICT', 'already decided');
+    };
+    const before = logs.length;
+    const res = await agent.raw('POST', '/agent/v1/enroll', JSON.stringify({ agentId: 'a', deviceName: 'A', agentVersion: '2024.1', csrPem: 'x' }), {
+      ...JSON_HEADERS,
+      'x-request-id': 'lb-7f3a.9:1',
+    });
+    expect(res.status).toBe(409);
+    expect(res.headers['x-request-id']).toBe('lb-7f3a.9:1');
+    expect(res.body).toEqual({ error: { code: 'CONFLICT', message: 'already decided', requestId: 'lb-7f3a.9:1' } });
+    expect(logsWith(logs.slice(before), 'agent gateway: request refused').map((l) => [l.requestId, l.code])).toEqual([['lb-7f3a.9:1', 'CONFLICT']]);
+  });
+
+  it.each([
+    ['too long', 'a'.repeat(129)],
+    ['with a space', 'two words'],
+    ['with a quote', 'a"b'],
+    ['starting with a dash', '-abc'],
+  ])('makes a new id for one %s, and answers a success with its id too', async (_name, incoming) => {
+    const res = await agent.raw('GET', '/agent/v1/ca', undefined, { 'x-request-id': incoming });
+    expect(res.status).toBe(200);
+    expect(res.headers['x-request-id']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
+  it('gives each request its own id', async () => {
+    const ids = await Promise.all([1, 2, 3].map(async () => (await agent.raw('GET', '/agent/v1/ca')).headers['x-request-id']));
+    expect(new Set(ids).size).toBe(3);
   });
 });
 
@@ -457,7 +495,7 @@ describe('service errors', () => {
     };
     const res = await agent.enroll({ csrPem: 'x' });
     expect(res.status).toBe(status);
-    expect(res.body).toEqual({ error: { code, message: error.message } });
+    expect(res.body).toEqual({ error: { code, message: error.message, requestId: res.headers['x-request-id'] } });
   });
 
   it.each([
@@ -469,7 +507,11 @@ describe('service errors', () => {
       throw new AppError(code, 'not now', { retryAfterSeconds: seconds });
     };
     const res = await agent.enroll({ csrPem: 'x' });
-    expect([res.status, res.headers['retry-after'], res.body]).toEqual([429, String(seconds), { error: { code, message: 'not now' } }]);
+    expect([res.status, res.headers['retry-after'], res.body]).toEqual([
+      429,
+      String(seconds),
+      { error: { code, message: 'not now', requestId: res.headers['x-request-id'] } },
+    ]);
   });
 
   it('masks any other error as 500 INTERNAL_SERVER_ERROR and logs it whole', async () => {
@@ -478,9 +520,12 @@ describe('service errors', () => {
     };
     const res = await agent.secureData('x');
     expect(res.status).toBe(500);
-    expect(res.body).toEqual({ error: { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error' } });
+    const requestId = res.headers['x-request-id'];
+    expect(res.body).toEqual({ error: { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error', requestId } });
     expect(JSON.stringify(res.body)).not.toContain('hunter2');
-    expect(logs.some((l) => l.includes('ERROR') && l.includes('database password=hunter2 rejected') && l.includes('at '))).toBe(true);
+    const lines = logsWith(logs, 'agent gateway: request failed', 'error').filter((l) => l.requestId === requestId);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.error).toMatchObject({ type: 'Error', message: 'database password=hunter2 rejected', stack: expect.stringContaining('    at ') });
   });
 
   // What drizzle throws over postgres.js: its own error, the driver's as cause.
@@ -501,8 +546,8 @@ describe('service errors', () => {
     expect(errorOf(res.body).code).toBe(code);
     expect(JSON.stringify(res.body)).not.toContain('hunter2');
     const lines = logs.slice(before);
-    expect(lines.filter((l) => l.includes('request failed on the database') && l.includes(`code=${code}`) && l.includes('route=/agent/v1/connect'))).toHaveLength(1);
-    expect(lines.some((l) => l.includes('ERROR'))).toBe(false);
+    expect(logsWith(lines, 'request failed on the database', 'warn').filter((l) => l.code === code && l.route === '/agent/v1/connect')).toHaveLength(1);
+    expect(parseLogs(lines).filter((l) => l.level === 'error')).toEqual([]);
     expect(lines.join('\n')).not.toContain('hunter2');
   });
 
@@ -514,7 +559,7 @@ describe('service errors', () => {
     expect([res.status, res.headers['retry-after'], res.body]).toEqual([
       503,
       '5',
-      { error: { code: 'SERVICE_UNAVAILABLE', message: 'the database is unavailable; try again in 5 seconds' } },
+      { error: { code: 'SERVICE_UNAVAILABLE', message: 'the database is unavailable; try again in 5 seconds', requestId: res.headers['x-request-id'] } },
     ]);
   });
 

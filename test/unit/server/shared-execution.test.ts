@@ -297,7 +297,7 @@ function fakeSocket() {
 const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
 
 describe('createSharedSubscribe with a socket channel', () => {
-  function channelSetup(format?: (r: ExecutionResult) => unknown) {
+  function channelSetup(format?: (r: ExecutionResult, contextValue?: unknown) => unknown) {
     const base = setup();
     const sockets = new Map<object, ReturnType<typeof fakeSocket>>();
     let formatted = 0;
@@ -307,9 +307,9 @@ describe('createSharedSubscribe with a socket channel', () => {
         const s = sockets.get(ctx as object);
         return s && socketChannel(s, (ctx as { id: string }).id);
       },
-      formatResult: (r) => {
+      formatResult: (r, contextValue) => {
         formatted++;
-        return format ? format(r) : r;
+        return format ? format(r, contextValue) : r;
       },
     });
     const open = async (query: string, id: string, role = 'viewer') => {
@@ -357,6 +357,24 @@ describe('createSharedSubscribe with a socket channel', () => {
     source.offer({ total: 9 });
     await tick();
     expect(JSON.parse(socket.sent[0]!).payload).toEqual({ data: { counts: { total: 9 } }, extensions: { shaped: true } });
+  });
+
+  it('formats a result with errors once per subscriber, with its own context (its request id), and a clean one once for all', async () => {
+    const { source, open, formattedCount } = channelSetup((r, ctx) => ({ ...r, extensions: { for: (ctx as { id?: string } | undefined)?.id ?? 'all' } }));
+    const subs = await Promise.all(['a', 'b', 'c'].map((id) => open('subscription { counts { total } }', id)));
+    source.offer({ total: 1 });
+    await tick();
+    expect(formattedCount()).toBe(1);
+    // Not an Int: the field fails, and so the result has errors.
+    source.offer({ total: 'many' });
+    await tick();
+    expect(formattedCount()).toBe(4);
+    for (const { socket } of subs) {
+      const [clean, failed] = socket.sent.map((m) => JSON.parse(m) as { id: string; payload: { errors?: unknown[]; extensions: { for: string } } });
+      expect(clean!.payload.extensions.for).toBe('all');
+      expect(failed!.payload.errors).toHaveLength(1);
+      expect(failed!.payload.extensions.for).toBe(failed!.id);
+    }
   });
 
   it('takes no further event while its socket has not flushed, so a slow client only ever has one message queued here', async () => {

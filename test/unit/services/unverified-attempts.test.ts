@@ -6,6 +6,7 @@ import type { UnverifiedReason } from '../../../src/domain/statuses.js';
 import { createDeviceService } from '../../../src/services/device-service.js';
 import { createUnverifiedAttemptLog, type UnverifiedAttempt } from '../../../src/services/unverified-attempts.js';
 import { openTestDb, type TestDb } from '../../support/test-db.js';
+import { logsWith } from '../../support/logs.js';
 
 const FLUSH_MS = 1_000;
 const AUDIT_MS = 60_000;
@@ -199,7 +200,7 @@ describe('unverified attempts: gathered in memory, written in bounded batches', 
     await tick(log, FLUSH_MS);
     expect(transactions).toBe(1);
     expect((await deviceOf('victim-20')).n).toBe(before);
-    expect(deps.logs.some((l) => l.includes('WARN') && l.includes('keeping their counts'))).toBe(true);
+    expect(logsWith(deps.logs, 'keeping their counts', 'warn')).toHaveLength(1);
     // The retry is scheduled by itself.
     expect(vi.getTimerCount()).toBe(1);
     log.note(attempt('victim-20'));
