@@ -2,7 +2,9 @@
 // From the top: tools (cli, seed, simulator, agent-client, faults) and the composition root
 // (main.ts) → transport (server, resolvers, schema) → services → db and pki → events, with
 // domain/ usable by every layer and using none. config.ts, logger.ts and data-dir.ts are the
-// base every layer may read; they use only domain/. Type-only imports count too.
+// base every layer may read; they use only domain/. Measurements go through metrics/sink.ts, an
+// interface every layer may record into (it uses only domain/); the rest of metrics/ (Prometheus)
+// is wired by main.ts and reads nothing of the core itself. Type-only imports count too.
 const tools = '^src/(cli|seed|simulator|agent-client|faults)/|^src/main\\.ts$';
 const transport = '^src/(server|resolvers|schema)/';
 const base = '^src/(config|logger|data-dir)\\.ts$';
@@ -54,6 +56,24 @@ module.exports = {
     forbid('services-below-transport', 'Services hold the rules; they never see GraphQL or HTTP.', '^src/services/', transport),
     forbid('schema-is-types', 'schema/ holds GraphQL types: it uses the domain, not resolvers, services, tables or the server.', '^src/schema/', '^src/(resolvers|server|services|db)/'),
     forbid('resolvers-never-touch-the-database', 'A resolver is thin: arguments → one service call → result.', '^src/resolvers/', '^src/(db|server)/'),
+    forbid(
+      'metrics-sink-imports-only-domain',
+      'metrics/sink.ts is the interface every layer records into, so it may use only domain/.',
+      '^src/metrics/sink\\.ts$',
+      '^src/(?!domain/|metrics/sink\\.ts$)',
+    ),
+    forbid(
+      'metrics-through-the-sink',
+      'The core records measurements through metrics/sink.ts; only main.ts (and the tools) know the Prometheus side.',
+      '^src/(?!metrics/|main\\.ts$|cli/|seed/|simulator/|agent-client/|faults/)',
+      '^src/metrics/(?!sink\\.ts$)',
+    ),
+    forbid(
+      'metrics-reads-through-the-root',
+      'metrics/ is handed what it reads (main.ts wires the figures in): it imports no layer of the core but the base and domain/.',
+      '^src/metrics/(?!sink\\.ts$)',
+      '^src/(db|pki|services|server|resolvers|schema|events)/',
+    ),
     forbid(
       'server-database-errors-only',
       'The transport reaches the database only through services, except to classify a database error into an answer (db/errors.ts).',

@@ -31,6 +31,11 @@ export interface Config {
   autoApproveNetworks: string[];
   /** Names and addresses the agent gateway's TLS certificate is valid for. */
   agentHostnames: string[];
+  /**
+   * Load balancers (CIDRs) whose connections to the agent gateway begin with a PROXY protocol v2
+   * header naming the client, whose address then counts as the client's (empty: off).
+   */
+  agentProxyProtocolFrom: string[];
   /** How often expired certificates are swept and the CRL checked, in milliseconds. */
   sweepIntervalMs: number;
   /** At most one summary push per this many milliseconds per replica. */
@@ -61,6 +66,10 @@ export interface Config {
   graphqlLimits: QueryLimits;
   /** What one graphql-ws socket, and one token's sockets, may hold. */
   websocketLimits: WebSocketLimits;
+  /** The Prometheus metrics listener's port (0: any free port); undefined: no metrics listener. */
+  metricsPort?: number;
+  /** The address the metrics listener is bound to. */
+  metricsHost: string;
 }
 
 /** QueryLimits bound what one GraphQL request may ask (checked by src/server/query-limits.ts). */
@@ -259,6 +268,12 @@ export function loadConfig(env: Env = process.env): Config {
       throw new ConfigError(`AUTO_APPROVE_NETWORKS must list networks like 10.1.0.0/16 or fd00::/8 (got "${cidr}")`);
     }
   }
+  const agentProxyProtocolFrom = list(env, 'AGENT_PROXY_PROTOCOL_FROM');
+  for (const cidr of agentProxyProtocolFrom) {
+    if (!parseCidr(cidr)) {
+      throw new ConfigError(`AGENT_PROXY_PROTOCOL_FROM must list the load balancers' networks like 10.0.0.5/32 or fd00::/64 (got "${cidr}")`);
+    }
+  }
   const agentHostnames = list(env, 'AGENT_HOSTNAMES');
   for (const h of agentHostnames) {
     if (!/^[A-Za-z0-9.:-]{1,253}$/.test(h)) throw new ConfigError(`AGENT_HOSTNAMES has an invalid name "${h}"`);
@@ -275,6 +290,7 @@ export function loadConfig(env: Env = process.env): Config {
     clientCertDays,
     autoApproveNetworks,
     agentHostnames: agentHostnames.length > 0 ? agentHostnames : ['localhost', '127.0.0.1', '::1', hostname()],
+    agentProxyProtocolFrom,
     sweepIntervalMs,
     summaryPushMs,
     shutdownDrainMs: intIn(env, 'SHUTDOWN_DRAIN_MS', 0, 300_000, 5_000),
@@ -289,6 +305,7 @@ export function loadConfig(env: Env = process.env): Config {
     dbStatementTimeoutMs: intIn(env, 'DB_STATEMENT_TIMEOUT_MS', 0, 3_600_000, 10_000),
     databaseMigrationUrl: migrationUrlFor(env, databaseUrl),
     ...requestLimits(env),
+    ...metricsListener(env, { PORT: port(env, 'PORT', 4000), AGENT_PORT: port(env, 'AGENT_PORT', 4443) }),
   };
 }
 
@@ -318,4 +335,23 @@ function requestLimits(env: Env): Pick<Config, 'graphqlLimits' | 'websocketLimit
     documentCacheBytes: intIn(env, 'GRAPHQL_WS_DOCUMENT_CACHE_BYTES', 0, 1024 * 1024 * 1024, 8 * 1024 * 1024),
   };
   return { graphqlLimits, websocketLimits };
+}
+
+/**
+ * metricsListener reads METRICS_PORT and METRICS_HOST. No port, no listener: a core opens no port
+ * nobody asked for, and replicas on one machine do not race for one (README.md, Metrics).
+ */
+function metricsListener(env: Env, taken: Record<'PORT' | 'AGENT_PORT', number>): Pick<Config, 'metricsPort' | 'metricsHost'> {
+  const metricsHost = str(env, 'METRICS_HOST') ?? '127.0.0.1';
+  if (!/^[A-Za-z0-9.:-]{1,253}$/.test(metricsHost)) {
+    throw new ConfigError(`METRICS_HOST must be an address or host name to listen on (got "${metricsHost}")`);
+  }
+  if (str(env, 'METRICS_PORT') === undefined) return { metricsHost };
+  const metricsPort = port(env, 'METRICS_PORT', 0);
+  for (const [key, value] of Object.entries(taken)) {
+    if (metricsPort !== 0 && metricsPort === value) {
+      throw new ConfigError(`METRICS_PORT must differ from ${key} (both are ${metricsPort})`);
+    }
+  }
+  return { metricsPort, metricsHost };
 }

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { isIP } from 'node:net';
 import type { PGlite } from '@electric-sql/pglite';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import { secureDataDir } from './data-dir.js';
 import { openDatabase, type Database } from './db/client.js';
 import { applyMigrations } from './db/database-roles.js';
@@ -9,6 +9,9 @@ import { createInProcessEventBus, type EventBus } from './events/bus.js';
 import { createLiveHub, type LiveHub } from './events/live-hub.js';
 import { createPostgresEventBus } from './events/postgres-bus.js';
 import { createLogger, type Logger } from './logger.js';
+import { createPrometheusMetrics } from './metrics/prometheus.js';
+import { startMetricsServer } from './metrics/server.js';
+import { noMetrics } from './metrics/sink.js';
 import { createCaSigner, loadKeyProtector } from './pki/index.js';
 import { buildGraphQLSchema } from './resolvers/index.js';
 import { startAgentGateway, type AgentGatewayServices } from './server/agent-gateway/index.js';
@@ -26,6 +29,9 @@ export interface CoreHandle {
   /** The agent gateway's base URL (https://host:port). */
   agentUrl: string;
   agentPort: number;
+  /** The Prometheus metrics endpoint (http://host:port/metrics) and its port, when METRICS_PORT is set. */
+  metricsUrl?: string;
+  metricsPort?: number;
   services: Services;
   database: Database;
   authority: AuthorityInfo;
@@ -33,7 +39,8 @@ export interface CoreHandle {
   live: LiveHub;
   /**
    * drain turns /readyz to 503 ('draining') so load balancers stop sending new work, while everything
-   * keeps serving; close afterwards. What a SIGTERM does first (src/cli/start.ts).
+   * keeps serving (the agent gateway ends each keep-alive connection with its next answer); close
+   * afterwards. What a SIGTERM does first (src/cli/start.ts).
    */
   drain(): void;
   close(): Promise<void>;
@@ -97,7 +104,14 @@ export async function startCore(
       ? await createPostgresEventBus(database.notifications, log)
       : createInProcessEventBus((err) => log.error('event listener failed', { error: err }));
     closers.push(['event bus', () => bus.close()]);
-    const deps = { db: database.db, bus, clock, log };
+    // The metrics exist only with their listener: a core without METRICS_PORT records nothing.
+    let services: Services | undefined;
+    const prometheus =
+      config.metricsPort === undefined
+        ? undefined
+        : createPrometheusMetrics({ log, readFigures: () => services!.figures.read() });
+    const metrics = prometheus?.sink ?? noMetrics;
+    const deps = { db: database.db, bus, clock, log, metrics };
 
     const protector = await loadKeyProtector({ passphrase: config.caKeyPassphrase, dataDir: config.dataDir });
     const { authority, created } = await loadOrCreateAuthority(deps, { coreName: config.coreName, protector });
@@ -105,7 +119,7 @@ export async function startCore(
     await ensureCoreDevice(deps, config.coreName);
 
     const signer = await createCaSigner({ certificatePem: authority.certificatePem, privateKey: authority.privateKey });
-    const services = createServices({
+    services = createServices({
       ...deps,
       authority,
       signer,
@@ -130,6 +144,7 @@ export async function startCore(
       bus,
       pushIntervalMs: config.summaryPushMs,
       log,
+      metrics,
       sources: {
         readSummary: () => services.security.readSummary(),
         loadDevices: (ids) => services.devices.loadDevices(ids),
@@ -151,6 +166,7 @@ export async function startCore(
         await database.ping();
       },
       limits: { query: config.graphqlLimits, websocket: config.websocketLimits },
+      metrics,
     });
     closers.push(['HTTP server', () => http.close()]);
 
@@ -170,15 +186,32 @@ export async function startCore(
       port: config.agentPort,
       tls: { ...serverCert, caCertificatePem: authority.certificatePem },
       services: gatewayServices,
+      proxyProtocolFrom: config.agentProxyProtocolFrom,
       log,
+      metrics,
     });
     closers.push(['agent gateway', () => gateway.close()]);
+    const metricsServer = prometheus
+      ? await startMetricsServer({ host: config.metricsHost, port: config.metricsPort!, metrics: prometheus, log }).catch((err: NodeJS.ErrnoException) => {
+          // A setting the operator can fix: one line, like a bad value.
+          if (err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL') {
+            throw new ConfigError(`METRICS_PORT/METRICS_HOST: cannot listen on ${config.metricsHost}:${config.metricsPort} (${err.code})`);
+          }
+          throw err;
+        })
+      : undefined;
+    if (metricsServer) {
+      closers.push(['metrics listener', () => metricsServer.close()]);
+      log.info(`metrics at ${metricsServer.url}`);
+    }
     phase = 'ready';
     return {
       url: http.url,
       port: http.port,
       agentUrl: gateway.url,
       agentPort: gateway.port,
+      metricsUrl: metricsServer?.url,
+      metricsPort: metricsServer?.port,
       services,
       database,
       authority,
@@ -186,6 +219,8 @@ export async function startCore(
       live,
       drain: () => {
         phase = 'draining';
+        // Agents' keep-alive connections end with their next answer, and come back through the balancer.
+        gateway.drain();
       },
       close: async () => {
         phase = 'draining';

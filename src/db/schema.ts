@@ -196,8 +196,29 @@ export const clientCertificates = pgTable(
     index('client_certificates_requested_name_trgm_idx').using('gin', sql`lower(${t.requestedDeviceName}) gin_trgm_ops`),
     uniqueIndex('client_certificates_serial_key').on(t.serialNumber),
     uniqueIndex('client_certificates_device_key_key').on(t.deviceId, t.publicKeyFingerprint),
+    // The metrics' certificates expiring soon: approved ones by the end of their validity, read as a range.
+    index('client_certificates_approved_not_after_idx')
+      .on(t.notAfter)
+      .where(sql`${t.status} = 'APPROVED'`),
     check('client_certificates_status_check', sql`${t.status} in (${inList(CLIENT_CERTIFICATE_STATUSES)})`),
   ],
+);
+
+/**
+ * How many client certificates are in each status, kept as changes: triggers on client_certificates
+ * (drizzle/0008) append one row per status a statement changes, the maintenance rounds fold the rows
+ * into one per status, and a reader sums what is there. Appending takes no lock that two writers
+ * could contend for (a counter row would serialise every enrollment and approval on it), and the
+ * sum costs the rows written since the last fold, not the number of certificates.
+ */
+export const clientCertificateStatusLedger = pgTable(
+  'client_certificate_status_ledger',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    status: text('status').$type<ClientCertificateStatus>().notNull(),
+    delta: bigint('delta', { mode: 'number' }).notNull(),
+  },
+  (t) => [check('client_certificate_status_ledger_status_check', sql`${t.status} in (${inList(CLIENT_CERTIFICATE_STATUSES)})`)],
 );
 
 /** One row: the current CRL, reissued on every revocation and before it would expire. */

@@ -1,5 +1,6 @@
 import type { AuthStatus, ClientAccessDecision } from '../domain/statuses.js';
 import type { Logger } from '../logger.js';
+import { noMetrics, type MetricsSink } from '../metrics/sink.js';
 import type { AuthStatusSummaryView, ClientCertificateView, DeviceView } from './views.js';
 import type { AppEvent, EventBus } from './bus.js';
 
@@ -161,7 +162,8 @@ function subscribeFiltered<T, K>(sinks: Set<FilteredSink<T, K>>, only?: K[] | nu
  * pushes are coalesced (at most one every pushIntervalMs) and read once per push for all
  * subscribers; the read after the last event of a burst carries the final state.
  */
-export function createLiveHub(deps: { bus: EventBus; sources: LiveSources; pushIntervalMs: number; log: Logger }) {
+export function createLiveHub(deps: { bus: EventBus; sources: LiveSources; pushIntervalMs: number; log: Logger; metrics?: MetricsSink }) {
+  const metrics = deps.metrics ?? noMetrics;
   const summarySinks = new Set<Sink<AuthStatusSummaryView>>();
   const deviceSinks = new Set<FilteredSink<DeviceStatusChange, AuthStatus>>();
   const requestSinks = new Set<Sink<ClientCertificateView>>();
@@ -172,9 +174,13 @@ export function createLiveHub(deps: { bus: EventBus; sources: LiveSources; pushI
   let reading = false;
   let dirty = false;
   let closed = false;
+  // When the oldest change not yet pushed reached the hub (after its commit; from another replica,
+  // after its notification): the push that carries it measures its delay from there.
+  let changedAt: number | undefined;
 
   function schedulePush() {
     dirty = true;
+    changedAt ??= performance.now();
     if (timer || reading || closed) return;
     const wait = lastPushAt + deps.pushIntervalMs - Date.now();
     // Past the interval the push goes out on the next turn of the event loop, not a timer later.
@@ -184,13 +190,18 @@ export function createLiveHub(deps: { bus: EventBus; sources: LiveSources; pushI
   async function push() {
     timer = undefined;
     dirty = false;
+    const since = changedAt;
+    changedAt = undefined;
     if (summarySinks.size === 0) return;
     reading = true;
     lastPushAt = Date.now();
     try {
       const summary = await deps.sources.readSummary();
       for (const s of summarySinks) s.offer(summary);
+      if (since !== undefined) metrics.summaryPushed((performance.now() - since) / 1000);
     } catch (err) {
+      // The changes are still to be pushed: the next try measures from the same moment.
+      if (since !== undefined && (changedAt === undefined || since < changedAt)) changedAt = since;
       deps.log.error('could not read the summary for subscribers', { error: err });
       dirty = true;
     } finally {

@@ -22,6 +22,8 @@ export interface CoreProcessOptions {
 /** CoreProcess is a core server child process: started, killed and started again on the same ports. */
 export interface CoreProcess {
   readonly name: string;
+  readonly port: number;
+  readonly agentPort: number;
   readonly graphqlUrl: string;
   readonly agentUrl: string;
   readonly logFile: string;
@@ -30,8 +32,11 @@ export interface CoreProcess {
   start(timeoutMs?: number): Promise<number>;
   /** kill9 sends SIGKILL and resolves once the process is gone. */
   kill9(): Promise<void>;
-  /** stop sends SIGTERM (the orderly stop) and waits, then SIGKILL after timeoutMs. */
-  stop(timeoutMs?: number): Promise<number | null>;
+  /**
+   * stop sends SIGTERM (the orderly stop: the drain, if SHUTDOWN_DRAIN_MS is set, then the close) and
+   * waits, then SIGKILL after timeoutMs. SIGINT stops without the drain.
+   */
+  stop(timeoutMs?: number, signal?: 'SIGTERM' | 'SIGINT'): Promise<number | null>;
   /** killSync is for a process that is exiting: SIGKILL without waiting. */
   killSync(): void;
   /** running is whether the child is alive. */
@@ -62,6 +67,8 @@ export function createCoreProcess(opts: CoreProcessOptions): CoreProcess {
 
   return {
     name: opts.name,
+    port: opts.port,
+    agentPort: opts.agentPort,
     graphqlUrl,
     agentUrl,
     logFile: opts.logFile,
@@ -129,11 +136,11 @@ export function createCoreProcess(opts: CoreProcessOptions): CoreProcess {
       child.kill('SIGKILL');
       await exited;
     },
-    async stop(timeoutMs = 20_000) {
+    async stop(timeoutMs = 20_000, signal = 'SIGTERM') {
       if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
       const c = child;
       stopping = true;
-      c.kill('SIGTERM');
+      c.kill(signal);
       const timer = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
       await exited;
       clearTimeout(timer);

@@ -10,12 +10,14 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { LiveHub } from '../events/live-hub.js';
 import type { Logger } from '../logger.js';
+import { noMetrics, type MetricsSink } from '../metrics/sink.js';
 import { createLoaders, type GraphQLContext } from '../resolvers/context.js';
 import type { Services } from '../services/index.js';
 import { AuthError, bearerOfConnectionParams, parseBearer, type TokenVerifier } from './auth.js';
 import { consoleRouter, DEFAULT_CONSOLE_DIR } from './console-assets.js';
 import { createDocumentCache, type CacheQuota } from './document-cache.js';
 import { createFormatError, serviceUnavailablePlugin } from './graphql-errors.js';
+import { countRefusal, graphqlMetricsPlugin } from './graphql-metrics.js';
 import {
   checkDocumentLimits,
   checkDocumentSize,
@@ -45,6 +47,8 @@ export interface HttpServerOptions {
   limits?: { query?: QueryLimits; websocket?: WebSocketLimits };
   /** Where the built console is (default: web/dist in this checkout). */
   consoleDir?: string;
+  /** Where GraphQL operations, graphql-ws sockets and subscriptions are counted. */
+  metrics?: MetricsSink;
 }
 
 export interface RunningHttpServer {
@@ -73,6 +77,7 @@ export class NotReadyError extends Error {}
 /** startHttpServer serves GraphQL over HTTP and graphql-ws on one port and path, the console, /healthz and /readyz. */
 export async function startHttpServer(opts: HttpServerOptions): Promise<RunningHttpServer> {
   const { services, verifier, log, live } = opts;
+  const metrics = opts.metrics ?? noMetrics;
   const queryLimits = opts.limits?.query ?? DEFAULT_QUERY_LIMITS;
   const wsLimits = opts.limits?.websocket ?? DEFAULT_WEBSOCKET_LIMITS;
   const app = express();
@@ -99,6 +104,10 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
 
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: wsLimits.maxMessageBytes });
   const connections = createConnectionCounter(wsLimits.maxConnectionsPerToken);
+  wsServer.on('connection', (socket) => {
+    metrics.websocketSockets(1);
+    socket.once('close', () => metrics.websocketSockets(-1));
+  });
   const slowCheck = setInterval(() => {
     for (const socket of wsServer.clients) {
       if (socket.bufferedAmount > MAX_SOCKET_BUFFER) {
@@ -127,6 +136,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
     shareKey: (contextValue) => [...(contextValue as GraphQLContext).caller.roles].sort().join(','),
     channel: (contextValue) => channels.get(contextValue as object),
     formatResult,
+    active: (delta) => metrics.subscriptions(delta),
   });
   const wsCleanup = useServer<Record<string, unknown>, { caller?: GraphQLContext['caller']; cacheQuota?: CacheQuota }>(
     {
@@ -210,6 +220,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
       // Apollo's landing page loads its code from a CDN; a browser opening /graphql gets the bundled explorer instead.
       ApolloServerPluginLandingPageDisabled(),
       serviceUnavailablePlugin,
+      graphqlMetricsPlugin(metrics),
       {
         async serverWillStart() {
           return {
@@ -244,7 +255,11 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
   app.use(
     '/graphql',
     express.json({ limit: MAX_BODY }),
-    queryLimitsMiddleware(opts.schema, queryLimits, (e) => formatError(e.toJSON(), e)),
+    queryLimitsMiddleware(opts.schema, queryLimits, (e) => {
+      const formatted = formatError(e.toJSON(), e);
+      countRefusal(metrics, formatted);
+      return formatted;
+    }),
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         let token: string;

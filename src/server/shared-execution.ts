@@ -19,6 +19,8 @@ export interface SharedSubscribeOptions {
   channel?(contextValue: unknown): SubscriptionChannel | undefined;
   /** formatResult shapes a result into the payload sent (errors masked and coded); the default sends it as is. */
   formatResult?(result: ExecutionResult): unknown;
+  /** active hears of each subscription that starts (+1) and ends (-1), once each. */
+  active?(delta: 1 | -1): void;
 }
 
 /** One event's result for one distinct request, and its serialized payload once a channel asked for it. */
@@ -62,11 +64,13 @@ export function createSharedSubscribe(options: SharedSubscribeOptions) {
       latest.set(key, group);
     }
     group.users++;
+    options.active?.(1);
     const g = group;
     let released = false;
     const release = () => {
       if (released) return;
       released = true;
+      options.active?.(-1);
       if (--g.users === 0 && latest.get(key) === g) latest.delete(key);
     };
 

@@ -49,6 +49,7 @@ export async function issueCertificates(
     }),
   );
   const approved = await approveCertificates(tx, issued, decidedBy, now);
+  outbox.count((m) => m.certificatesIssued(issued.length, how));
   for (const { id } of issued) {
     outbox.publish({ type: 'clientAccessDecided', requestId: id, decision: 'APPROVED', by: decidedBy, at: now.toISOString(), reason: null });
   }

@@ -54,6 +54,7 @@ export async function retireCertificates(
 ): Promise<Retired> {
   if (retirement.kind === 'expire') {
     const expired = await expireSucceededDevices(tx, now, retirement.limit);
+    if (expired.length > 0) outbox.count((m) => m.certificatesExpired(expired.length));
     await countFailedDevices(tx, outbox, expired, now);
     return { certificates: [], failedDeviceIds: expired.map((d) => d.id) };
   }
@@ -63,6 +64,12 @@ export async function retireCertificates(
       ? await revokeCertificates(tx, retirement.certificateIds, retirement.reason, now)
       : await supersedeApprovedCertificates(tx, retirement.deviceIds, retirement.keepIds, now);
   if (certificates.length === 0) return { certificates, failedDeviceIds: [] };
+  const byReason = new Map<RevocationReason, number>();
+  for (const c of certificates) {
+    const reason = c.revocationReason ?? 'UNSPECIFIED';
+    byReason.set(reason, (byReason.get(reason) ?? 0) + 1);
+  }
+  outbox.count((m) => byReason.forEach((n, reason) => m.certificatesRevoked(n, reason)));
   await crl.reissueCrl(tx, now);
   const failed = await failDevicesLastSeenWith(tx, certificates.map((c) => c.id), now);
   await countFailedDevices(tx, outbox, failed, now);

@@ -13,6 +13,7 @@ import { lockOrInsertDeviceOfAgent } from '../db/device-queries.js';
 import { parseCidr, plainAddress } from '../domain/addresses.js';
 import { DEVICE_NAME_MAX_LENGTH } from '../domain/names.js';
 import type { ClientCertificateStatus } from '../domain/statuses.js';
+import { noMetrics, type LimitCode } from '../metrics/sink.js';
 import { PkiError, parseCertificateRequest } from '../pki/index.js';
 import { AppError } from './app-error.js';
 import { checkAgentVersionText } from './auth-status-rules.js';
@@ -65,6 +66,7 @@ export function createEnrollment(
     },
 ) {
   const { db } = deps;
+  const metrics = deps.metrics ?? noMetrics;
   const limits = deps.enrollmentLimits;
   const enrollRate = createRateLimiter({ perMinute: limits.perAddressPerMinute });
   const autoApprove = new BlockList();
@@ -100,7 +102,7 @@ export function createEnrollment(
     );
   }
 
-  return {
+  const enrollment = {
     /**
      * enroll takes an agent's certificate request: it creates or updates the device and opens a
      * PENDING request, or returns the request made before with the same key.
@@ -136,7 +138,10 @@ export function createEnrollment(
         // A new agent id becomes a device as it asks; an existing device is not touched until approval.
         const device = await lockOrInsertDeviceOfAgent(tx, { name: deviceName, agentId, agentVersion }, now);
         const same = device.inserted ? undefined : await getRequestOfDeviceKey(tx, device.row.id, csr.publicKeyFingerprint);
-        if (same) return same;
+        if (same) {
+          outbox.count((m) => m.enrollment('repeated'));
+          return same;
+        }
         if (!renewal && !auto) {
           // Only what stays PENDING counts: a renewal or an automatic approval is decided at once.
           const mine = device.inserted ? 0 : await countPendingRequestsOfDevice(tx, device.row.id);
@@ -173,7 +178,11 @@ export function createEnrollment(
           requestedDeviceName: deviceName,
           requestedAgentVersion: agentVersion,
         });
-        if (!inserted) return row;
+        if (!inserted) {
+          outbox.count((m) => m.enrollment('repeated'));
+          return row;
+        }
+        outbox.count((m) => m.enrollment(renewal ? 'renewed' : auto ? 'auto_approved' : 'requested'));
         await insertAuditEvent(tx, {
           actor: `agent:${agentId}`,
           action: 'clientAccess.requested',
@@ -225,4 +234,23 @@ export function createEnrollment(
       return { status: row.status, certificatePem: row.certificatePem!, caCertificatePem: deps.authority.certificatePem };
     },
   };
+
+  return {
+    ...enrollment,
+    // What was accepted is counted as it commits (above); a refusal of the caller's here. The database
+    // away, or a bug, is no refusal: the transport's 5xx count shows it.
+    async enroll(input: EnrollInput): Promise<{ requestId: string; status: ClientCertificateStatus }> {
+      try {
+        return await enrollment.enroll(input);
+      } catch (err) {
+        if (err instanceof AppError) {
+          metrics.enrollment('refused');
+          if ((LIMIT_CODES as readonly string[]).includes(err.code)) metrics.rateLimited(err.code as LimitCode);
+        }
+        throw err;
+      }
+    },
+  };
 }
+
+const LIMIT_CODES = ['ENROLLMENT_RATE_LIMITED', 'TOO_MANY_PENDING_REQUESTS', 'PENDING_REQUESTS_FULL'] as const satisfies readonly LimitCode[];

@@ -9,6 +9,7 @@ import type { Tx } from '../db/client.js';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import type { AgentVersion } from '../domain/agent-version.js';
 import { CONNECTION_SOURCES, type AuthStatus, type ConnectionSource } from '../domain/statuses.js';
+import { noMetrics } from '../metrics/sink.js';
 import { AppError, badInput, notFound } from './app-error.js';
 import { checkAgentVersion, decideCheckedConnection, type CertificateFacts, type ConnectionVerdict } from './auth-status-rules.js';
 import type { ServiceDeps } from './deps.js';
@@ -97,6 +98,7 @@ interface Pending {
 export function createConnectionService(deps: ServiceDeps & { groupCommit?: Partial<GroupCommitOptions> }) {
   const maxBatch = deps.groupCommit?.maxBatch ?? DEFAULT_MAX_BATCH;
   const pruneHistory = deps.groupCommit?.pruneHistory;
+  const metrics = deps.metrics ?? noMetrics;
   const queue: Pending[] = [];
   let writing = false;
 
@@ -112,6 +114,7 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
   async function writeNext(): Promise<void> {
     let batch: Pending[] | undefined;
     let results: (RecordedConnection | AppError)[];
+    const started = performance.now();
     try {
       results = await transact(deps, (tx, outbox) => {
         // The batch is taken once the transaction holds its connection, not when it was asked
@@ -147,12 +150,18 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
       }
       return;
     }
+    metrics.groupCommit(batch!.length, (performance.now() - started) / 1000);
     batch!.forEach((p, i) => settle(p, results[i]!));
   }
 
+  // Called once the result's transaction has committed: only what is on disk is counted.
   function settle(p: Pending, r: RecordedConnection | AppError): void {
-    if (r instanceof AppError) p.reject(r);
-    else p.resolve(r);
+    if (r instanceof AppError) {
+      p.reject(r);
+      return;
+    }
+    metrics.connectionResult(p.source, r.verdict.result, r.verdict.failureReason);
+    p.resolve(r);
   }
 
   async function writeResults(

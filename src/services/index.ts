@@ -12,6 +12,7 @@ import { createRevocationService } from './revocation-service.js';
 import { createSavedQueryService } from './saved-query-service.js';
 import { createSecurityService, type SecurityService } from './security-service.js';
 import type { EventBus } from '../events/bus.js';
+import { createFleetFigures } from './fleet-figures-service.js';
 import { createUnverifiedAttemptLog, type UnverifiedAttemptLogOptions } from './unverified-attempts.js';
 
 export interface ServiceSettings {
@@ -64,6 +65,7 @@ export function createServices(
     unverified,
     agentAuth: createAgentAuthService({ ...deps, connections, unverified }),
     maintenance: createMaintenanceService({ ...deps, revocation }),
+    figures: createFleetFigures(deps),
   };
 }
 

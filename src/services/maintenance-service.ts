@@ -1,3 +1,4 @@
+import { foldCertificateStatusLedger } from '../db/certificate-figures-queries.js';
 import { describeDatabaseError, isDatabaseUnavailable } from '../db/errors.js';
 import { pruneHistoryOlderThan } from '../db/history-queries.js';
 import { DAY_MS } from '../domain/time.js';
@@ -53,6 +54,8 @@ export function createMaintenanceService(
       const expired = await expireCertificates();
       if (expired > 0) deps.log.info(`${expired} device(s) turned to Authentication failed: certificate expired`);
       await deps.revocation.refreshCrlIfDue();
+      // The ledger of certificate statuses grows by a row or two per decision: folded each round, it stays a few rows.
+      await foldCertificateStatusLedger(deps.db);
       if (historyPrunedAt === undefined || deps.clock().getTime() - historyPrunedAt >= HISTORY_PRUNE_EVERY_MS) {
         const pruned = await pruneHistory();
         if (pruned > 0) deps.log.info(`${pruned} connection result(s) older than ${deps.connectionHistoryDays} days deleted`);

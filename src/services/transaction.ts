@@ -1,9 +1,12 @@
 import type { Db, Tx } from '../db/client.js';
 import type { AppEvent, EventBus } from '../events/bus.js';
+import { noMetrics, type MetricsSink } from '../metrics/sink.js';
 
-/** Outbox collects the events of a transaction; they are published only once it commits. */
+/** Outbox collects the events and measurements of a transaction; they go out only once it commits. */
 export interface Outbox {
   publish(event: AppEvent): void;
+  /** count records into the metrics after the commit, so a rolled-back or retried attempt counts nothing. */
+  count(record: (metrics: MetricsSink) => void): void;
 }
 
 // PostgreSQL may abort a transaction that did nothing wrong (deadlock, serialization failure); it is safe to run again.
@@ -22,14 +25,19 @@ function sqlState(err: unknown): string | undefined {
  * A transaction the database aborted for a deadlock or serialization failure is run again.
  */
 export async function transact<T>(
-  deps: { db: Db; bus: EventBus },
+  deps: { db: Db; bus: EventBus; metrics?: MetricsSink },
   fn: (tx: Tx, outbox: Outbox) => Promise<T>,
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     const events: AppEvent[] = [];
+    const counts: ((metrics: MetricsSink) => void)[] = [];
     try {
-      const result = await deps.db.transaction((tx) => fn(tx, { publish: (e) => events.push(e) }));
+      const result = await deps.db.transaction((tx) =>
+        fn(tx, { publish: (e) => events.push(e), count: (record) => counts.push(record) }),
+      );
       for (const e of events) deps.bus.publish(e);
+      const metrics = deps.metrics ?? noMetrics;
+      for (const record of counts) record(metrics);
       return result;
     } catch (err) {
       const state = sqlState(err);

@@ -1,5 +1,6 @@
 import { insertAuditEvent } from '../db/audit-queries.js';
 import { recordUnverifiedAttempts, type UnverifiedAttemptRow } from '../db/history-queries.js';
+import { noMetrics } from '../metrics/sink.js';
 import type { ServiceDeps } from './deps.js';
 import { transact } from './transaction.js';
 
@@ -73,6 +74,7 @@ export function createUnverifiedAttemptLog(deps: ServiceDeps, options: Partial<U
   let flushing: Promise<void> | null = null;
   let stopped = false;
   const totals = { unverified: 0, unknownAgent: 0 };
+  const metrics = deps.metrics ?? noMetrics;
 
   function schedule(delayMs = opts.flushMs) {
     if (timer !== null || stopped) return;
@@ -196,6 +198,7 @@ export function createUnverifiedAttemptLog(deps: ServiceDeps, options: Partial<U
     /** note keeps an attempt about a known device that proved no key on file; it returns at once. */
     note(attempt: UnverifiedAttempt): void {
       totals.unverified++;
+      metrics.unverifiedAttempt(attempt.unverifiedReason);
       noteInSummary(attempt.agentId, attempt.unverifiedReason, attempt.remoteAddress, attempt.at);
       let g = gathered.get(attempt.deviceId);
       if (!g) {
@@ -214,6 +217,7 @@ export function createUnverifiedAttemptLog(deps: ServiceDeps, options: Partial<U
     /** noteUnknownAgent counts an attempt naming an agent id this core does not know; it returns at once. */
     noteUnknownAgent(attempt: { agentId: string; remoteAddress: string | null; at: Date }): void {
       totals.unknownAgent++;
+      metrics.unverifiedAttempt('UNKNOWN_AGENT');
       summary.since ??= attempt.at;
       summary.unknown.attempts++;
       addBounded(summary.unknown.agentIds, attempt.agentId, 5);

@@ -14,6 +14,7 @@ import { runSeedCli } from '../../src/cli/seed.js';
 import { loadConfig } from '../../src/config.js';
 import { DEFAULT_STATUS_MIX, SeedRefusedError, seedFleet, type SeedReport } from '../../src/seed/index.js';
 import { openDatabase, PGLITE_EXTENSIONS, type Database } from '../../src/db/client.js';
+import { readCertificateStatusCounts } from '../../src/db/certificate-figures-queries.js';
 import { getCountersAndSwitch } from '../../src/db/counter-queries.js';
 import { countDevicesByStatus } from '../../src/db/device-queries.js';
 import { rowsOf } from '../../src/db/rows.js';
@@ -113,6 +114,15 @@ describe('bulk seed into a database a core is running on', () => {
     const counts = await expectCountersRight(tc.core.database);
     expect(counts).toEqual(report.counters);
     expect(counts).toEqual({ ...report.byStatus, NO_AUTHENTICATION_INFO: report.byStatus.NO_AUTHENTICATION_INFO + 1 });
+  });
+
+  it('keeps the ledger of certificate statuses (for the metrics) equal to a GROUP BY over the certificates', async () => {
+    const recount = Object.fromEntries(
+      (await rows<{ status: string; n: number }>(tc.core.database, sql`select status, count(*)::int as n from client_certificates group by status`)).map((r) => [r.status, r.n]),
+    );
+    const kept = await readCertificateStatusCounts(tc.core.database.db);
+    for (const status of ['PENDING', 'APPROVED', 'REJECTED', 'REVOKED'] as const) expect(kept[status], status).toBe(recount[status] ?? 0);
+    expect(kept.APPROVED + kept.PENDING + kept.REVOKED).toBeGreaterThan(0);
   });
 
   it("gives every device's last_* columns its newest connection result, and results only to devices that connected", async () => {

@@ -32,6 +32,7 @@ describe('loadConfig', () => {
       clientCertDays: 365,
       autoApproveNetworks: [],
       agentHostnames: ['localhost', '127.0.0.1', '::1', hostname()],
+      agentProxyProtocolFrom: [],
       sweepIntervalMs: 15_000,
       summaryPushMs: 250,
       connectionHistoryDays: 30,
@@ -52,6 +53,9 @@ describe('loadConfig', () => {
       secureDataLegacyRelease: 'off',
       graphqlLimits: DEFAULT_QUERY_LIMITS,
       websocketLimits: DEFAULT_WEBSOCKET_LIMITS,
+      shutdownDrainMs: 5_000,
+      metricsPort: undefined,
+      metricsHost: '127.0.0.1',
     });
   });
 
@@ -99,12 +103,14 @@ describe('loadConfig', () => {
       CLIENT_CERT_DAYS: '30',
       AUTO_APPROVE_NETWORKS: '10.1.0.0/16, fd00::/8',
       AGENT_HOSTNAMES: 'core.example.com,10.1.2.3',
+      AGENT_PROXY_PROTOCOL_FROM: '10.0.0.5/32, fd00:1::/64',
       SWEEP_INTERVAL_MS: '1000',
     });
     expect(config).toMatchObject({
       clientCertDays: 30,
       autoApproveNetworks: ['10.1.0.0/16', 'fd00::/8'],
       agentHostnames: ['core.example.com', '10.1.2.3'],
+      agentProxyProtocolFrom: ['10.0.0.5/32', 'fd00:1::/64'],
       sweepIntervalMs: 1000,
     });
   });
@@ -181,6 +187,11 @@ describe('loadConfig', () => {
         c.databaseMigrationUrl === 'postgres://certfleet_owner:pw@db.local:5432/certfleet' &&
         c.databaseUrl === 'postgres://certfleet_server:pw@db.local:5432/certfleet',
     },
+    { name: 'METRICS_PORT opens the metrics listener, on 127.0.0.1', env: { METRICS_PORT: '9464' }, check: (c) => c.metricsPort === 9464 && c.metricsHost === '127.0.0.1' },
+    { name: 'METRICS_PORT 0 asks the OS for a free port', env: { METRICS_PORT: '0' }, check: (c) => c.metricsPort === 0 },
+    { name: 'a blank METRICS_PORT leaves the metrics off', env: { METRICS_PORT: ' ' }, check: (c) => c.metricsPort === undefined },
+    { name: 'METRICS_HOST is read', env: { METRICS_PORT: '9464', METRICS_HOST: '::' }, check: (c) => c.metricsHost === '::' },
+    { name: 'METRICS_PORT may take a port PORT left free', env: { PORT: '8080', METRICS_PORT: '4000' }, check: (c) => c.metricsPort === 4000 },
     {
       name: 'without DATABASE_MIGRATION_URL, DATABASE_URL migrates as before',
       env: { DATABASE_URL: 'postgres://app@db.local/certfleet', DATABASE_MIGRATION_URL: ' ' },
@@ -225,6 +236,8 @@ describe('loadConfig', () => {
     { variable: 'AUTO_APPROVE_NETWORKS', env: { AUTO_APPROVE_NETWORKS: '10.0.0.0/33' } },
     { variable: 'AUTO_APPROVE_NETWORKS', env: { AUTO_APPROVE_NETWORKS: '10.0.0.0/8,everyone' } },
     { variable: 'AGENT_HOSTNAMES', env: { AGENT_HOSTNAMES: 'core host' } },
+    { variable: 'AGENT_PROXY_PROTOCOL_FROM', env: { AGENT_PROXY_PROTOCOL_FROM: '10.0.0.5' } },
+    { variable: 'AGENT_PROXY_PROTOCOL_FROM', env: { AGENT_PROXY_PROTOCOL_FROM: '10.0.0.0/8,haproxy.internal' } },
     { variable: 'SUMMARY_PUSH_MS', env: { SUMMARY_PUSH_MS: '60001' } },
     { variable: 'CONNECTION_HISTORY_DAYS', env: { CONNECTION_HISTORY_DAYS: '0' } },
     { variable: 'CONNECTION_HISTORY_DAYS', env: { CONNECTION_HISTORY_DAYS: '3651' } },
@@ -256,6 +269,11 @@ describe('loadConfig', () => {
     { variable: 'GRAPHQL_WS_MAX_SUBSCRIPTIONS', env: { GRAPHQL_WS_MAX_SUBSCRIPTIONS: '0' } },
     { variable: 'GRAPHQL_WS_MAX_CONNECTIONS_PER_TOKEN', env: { GRAPHQL_WS_MAX_CONNECTIONS_PER_TOKEN: '0' } },
     { variable: 'GRAPHQL_WS_DOCUMENT_CACHE_BYTES', env: { GRAPHQL_WS_DOCUMENT_CACHE_BYTES: '8MiB' } },
+    { variable: 'METRICS_PORT', env: { METRICS_PORT: 'prometheus' } },
+    { variable: 'METRICS_PORT', env: { METRICS_PORT: '65536' } },
+    { variable: 'METRICS_PORT', env: { METRICS_PORT: '4000' } },
+    { variable: 'METRICS_PORT', env: { AGENT_PORT: '9000', METRICS_PORT: '9000' } },
+    { variable: 'METRICS_HOST', env: { METRICS_PORT: '9464', METRICS_HOST: 'every host' } },
   ])('rejects $env with a one-line ConfigError naming $variable', ({ variable, env }) => {
     const err = configError(env);
     expect(err.message).toContain(variable);

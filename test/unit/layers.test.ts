@@ -24,13 +24,16 @@ async function violationsIn(baseDir: string): Promise<string[]> {
 describe('layer rules', () => {
   it('refuse imports that run back up the house, each rule once, and allow the ones that run down', async () => {
     // Each rule of .dependency-cruiser.cjs once; the imports that run down (services → db,
-    // resolvers → services, server → db/errors.ts) are not there.
+    // resolvers → services, server → db/errors.ts, services → metrics/sink.ts) are not there.
     expect(await violationsIn(`${root}/test/fixtures/layers`)).toEqual([
       'base-imports-only-domain: src/config.ts → src/services/rule.ts',
       'core-not-tools: src/services/uses-tool.ts → src/cli/tool.ts',
       'db-below-services: src/db/query.ts → src/services/rule.ts',
       'domain-imports-nothing: src/domain/word.ts → src/db/table.ts',
       'events-lowest: src/events/carrier.ts → src/services/rule.ts',
+      'metrics-reads-through-the-root: src/metrics/exporter.ts → src/services/rule.ts',
+      'metrics-sink-imports-only-domain: src/metrics/sink.ts → src/db/table.ts',
+      'metrics-through-the-sink: src/services/measures.ts → src/metrics/exporter.ts',
       'no-cycles: src/domain/a.ts → src/domain/b.ts',
       'pki-no-tables: src/pki/sign.ts → src/db/table.ts',
       'resolvers-never-touch-the-database: src/resolvers/thin.ts → src/db/table.ts',

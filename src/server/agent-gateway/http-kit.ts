@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { plainAddress } from '../../domain/addresses.js';
 import { AppError, RETRY_AFTER_SECONDS } from '../../services/app-error.js';
+import { clientAddressOf } from './proxy-protocol.js';
 
 /** MAX_BODY_BYTES is the largest request body the gateway reads (DESIGN.md, Agent protocol). */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -36,6 +36,8 @@ export interface Reply {
   headers?: Record<string, string>;
   /** closeConnection ends the connection after this reply (a refused body may still be arriving). */
   closeConnection?: boolean;
+  /** route is the route pattern that answered (e.g. /agent/v1/enroll/{requestId}), or "unmatched": for the metrics. */
+  route?: string;
 }
 
 /** json answers with a JSON body. */
@@ -202,9 +204,12 @@ export function stringField(body: Record<string, unknown>, name: string): string
   return value;
 }
 
-/** remoteAddressOf is the client's address, an IPv4-mapped IPv6 address written as IPv4. */
+/**
+ * remoteAddressOf is the client's address, an IPv4-mapped IPv6 address written as IPv4: the one a
+ * trusted load balancer's PROXY protocol header named, else the connection's peer.
+ */
 export function remoteAddressOf(req: IncomingMessage): string {
-  return plainAddress(req.socket.remoteAddress ?? '');
+  return clientAddressOf(req.socket);
 }
 
 /** truncate bounds a client's text before it goes into an answer or a log line. */

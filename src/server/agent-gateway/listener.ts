@@ -4,7 +4,9 @@ import { createServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../../logger.js';
+import { noMetrics, type MetricsSink } from '../../metrics/sink.js';
 import { ClientGone, declaredLength, discardBody, errorReply, MAX_BODY_BYTES, send, tooLarge, type Reply } from './http-kit.js';
+import { acceptProxyProtocol, clientAddressOf, trustedBalancers } from './proxy-protocol.js';
 
 /** AgentGatewayTimeouts bound how long a client may hold a connection without making progress, in milliseconds. */
 export interface AgentGatewayTimeouts {
@@ -18,12 +20,19 @@ export interface AgentGatewayTimeouts {
   keepAliveMs: number;
   /** How long close() waits for requests in flight before cutting them off. */
   closeGraceMs: number;
+  /** From connection to the end of a trusted load balancer's PROXY protocol header. */
+  proxyHeaderMs: number;
 }
 
 export interface RunningAgentGateway {
   port: number;
   /** url is the base, https://host:port, without a trailing slash. */
   url: string;
+  /**
+   * drain keeps serving but answers every request with `connection: close`, so that each agent's next
+   * request opens a new connection, which a load balancer sends to a replica that is not draining.
+   */
+  drain(): void;
   /** close stops accepting, ends idle keep-alive connections and waits for requests in flight. */
   close(): Promise<void>;
 }
@@ -34,7 +43,14 @@ export interface TlsListenerOptions {
   /** The gateway's own certificate and key, and the core CA whose certificates clients are asked for. */
   tls: { certificatePem: string; privateKeyPem: string; caCertificatePem: string };
   timeouts?: Partial<AgentGatewayTimeouts>;
+  /**
+   * Load balancers whose connections begin with a PROXY protocol v2 header naming the client
+   * (AGENT_PROXY_PROTOCOL_FROM, CIDRs); empty or absent: none, every connection is a client's own.
+   */
+  proxyProtocolFrom?: string[];
   log: Logger;
+  /** Where each request's route, status and time go. */
+  metrics?: MetricsSink;
   /** answer decides the reply to one request; it throws only ClientGone, or on a bug. */
   answer(req: IncomingMessage): Promise<Reply>;
 }
@@ -46,6 +62,8 @@ const DEFAULT_TIMEOUTS: AgentGatewayTimeouts = {
   requestMs: 30_000,
   keepAliveMs: 30_000,
   closeGraceMs: 10_000,
+  // A balancer sends its header as soon as it has connected, before the client's first byte.
+  proxyHeaderMs: 5_000,
 };
 // Services check the certificate on every request (chain, revocation, validity), so a resumed session grants
 // nothing a full handshake would not: resumption only saves the handshake, and may last an hour.
@@ -80,6 +98,7 @@ export function presentedCertificate(req: IncomingMessage): Buffer | null {
  */
 export async function startTlsListener(opts: TlsListenerOptions): Promise<RunningAgentGateway> {
   const { log } = opts;
+  const metrics = opts.metrics ?? noMetrics;
   const timeouts: AgentGatewayTimeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
 
   const server = createServer({
@@ -106,6 +125,15 @@ export async function startTlsListener(opts: TlsListenerOptions): Promise<Runnin
     requireHostHeader: false,
   });
 
+  // First, so that TLS sees a balancer's connection only once its header is read (and the tracking below sees every one).
+  const trusted = trustedBalancers(opts.proxyProtocolFrom ?? []);
+  if (trusted) {
+    acceptProxyProtocol(server, { trusted, timeoutMs: timeouts.proxyHeaderMs, log });
+    log.info('agent gateway: connections from these load balancers must begin with a PROXY protocol v2 header naming the client', {
+      from: opts.proxyProtocolFrom!.join(','),
+    });
+  }
+
   const rawSockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
     rawSockets.add(socket);
@@ -116,7 +144,7 @@ export async function startTlsListener(opts: TlsListenerOptions): Promise<Runnin
     socket.disableRenegotiation();
   });
   server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) => {
-    log.debug('agent gateway: TLS handshake failed', { code: err.code ?? 'unknown', remoteAddress: socket.remoteAddress ?? '' });
+    log.debug('agent gateway: TLS handshake failed', { code: err.code ?? 'unknown', remoteAddress: clientAddressOf(socket) });
     socket.destroy();
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
@@ -133,15 +161,17 @@ export async function startTlsListener(opts: TlsListenerOptions): Promise<Runnin
           ? [408, 'REQUEST_TIMEOUT', 'the request was not received in time']
           : [400, 'BAD_USER_INPUT', 'malformed HTTP request'];
     const body = JSON.stringify({ error: { code, message } });
+    metrics.gatewayRequest('unparsed', 'other', status);
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
         `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
     );
   });
 
+  // Draining (a SIGTERM's first phase) or closing: every answer ends its connection.
   let closing = false;
 
-  async function respond(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function respond(req: IncomingMessage, res: ServerResponse, started: number): Promise<void> {
     let reply: Reply;
     try {
       reply = await opts.answer(req);
@@ -154,11 +184,12 @@ export async function startTlsListener(opts: TlsListenerOptions): Promise<Runnin
     const reusable = await discardBody(req);
     // While closing, tell clients not to reuse the connection, so it ends with its last response.
     send(res, reply, !reusable || reply.closeConnection === true || closing);
+    metrics.gatewayRequest(reply.route ?? 'unmatched', req.method ?? '', reply.status, (performance.now() - started) / 1000);
   }
 
   // answer answers every error itself; this catch is for a bug in answering (e.g. a service's invalid HTTP status).
   const serve = (req: IncomingMessage, res: ServerResponse) => {
-    respond(req, res).catch((err: unknown) => {
+    respond(req, res, performance.now()).catch((err: unknown) => {
       log.error('agent gateway: could not answer a request', { method: req.method ?? '', error: err });
       res.destroy();
     });
@@ -169,7 +200,9 @@ export async function startTlsListener(opts: TlsListenerOptions): Promise<Runnin
     const declared = declaredLength(req);
     if (declared !== null && declared > MAX_BODY_BYTES) {
       // The client waits for our word before sending the body, so there is nothing to drain.
-      send(res, errorReply(tooLarge()), true);
+      const reply = errorReply(tooLarge());
+      send(res, reply, true);
+      metrics.gatewayRequest('unmatched', req.method ?? '', reply.status);
       return;
     }
     res.writeContinue();
@@ -192,6 +225,9 @@ export async function startTlsListener(opts: TlsListenerOptions): Promise<Runnin
   return {
     port,
     url: `https://${hostForUrl}:${port}`,
+    drain() {
+      closing = true;
+    },
     close() {
       closed ??= new Promise<void>((resolve) => {
         closing = true;

@@ -151,7 +151,7 @@ export function createAnswerer(services: AgentGatewayServices, log: Logger): (re
         throw new GatewayError(405, 'METHOD_NOT_ALLOWED', `${truncate(method, 20)} is not allowed on ${routeLabel}`, { allow });
       }
       const param = route.param ? decodeParam(rawParam, route.param.name, route.param.maxChars) : '';
-      return await handler({ req, param, query });
+      return { ...(await handler({ req, param, query })), route: routeLabel };
     } catch (caught) {
       if (caught instanceof ClientGone) throw caught;
       // The database away or a cancelled statement: a 503 to retry, with its cause logged on one line.
@@ -164,7 +164,7 @@ export function createAnswerer(services: AgentGatewayServices, log: Logger): (re
       } else {
         log.error('agent gateway: request failed', { method, route: routeLabel, error: err });
       }
-      return errorReply(err);
+      return { ...errorReply(err), route: routeLabel };
     }
   };
 }

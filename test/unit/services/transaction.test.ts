@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../../src/db/client.js';
 import { rowsOf } from '../../../src/db/rows.js';
 import type { AppEvent, EventBus } from '../../../src/events/bus.js';
+import { noMetrics } from '../../../src/metrics/sink.js';
 import { transact } from '../../../src/services/transaction.js';
 import { openTestDb, type TestDb } from '../../support/test-db.js';
 
@@ -88,6 +89,27 @@ describe('transact: events go out after the commit', () => {
     expect(attempt).toBe(3);
     expect((last as Error).message).toBe('sqlstate 40P01');
     expect(log.filter((l) => l.startsWith('publish'))).toEqual([]);
+  });
+
+  it('counts into the metrics after the commit, only for the attempt that committed', async () => {
+    const { log, deps } = recorder();
+    const counted: number[] = [];
+    const metrics = { ...noMetrics, certificatesIssued: (n: number) => counted.push(n) };
+    let attempt = 0;
+    await transact({ ...deps, metrics }, async (_tx, outbox) => {
+      attempt++;
+      outbox.count((m) => m.certificatesIssued(attempt, 'manual'));
+      log.push(`attempt ${attempt}`);
+      if (attempt < 2) throw sqlError('40P01');
+    });
+    expect(counted).toEqual([2]);
+    expect(log).toEqual(['begin', 'attempt 1', 'rollback', 'begin', 'attempt 2', 'commit']);
+    // Rolled back for good: nothing counted.
+    await transact({ ...deps, metrics }, async (_tx, outbox) => {
+      outbox.count((m) => m.certificatesIssued(99, 'manual'));
+      throw new Error('refused');
+    }).catch(() => {});
+    expect(counted).toEqual([2]);
   });
 
   it.each(['23505', '57014', '08006', 'ECONNRESET'])('does not run again after %s: only a deadlock or serialization failure is safe to repeat', async (code) => {
