@@ -2,14 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { ApproveClientDocument } from '../generated/graphql.js';
 import { agentsOf } from '../support/agent.js';
-import { launchBrowser, openConsole, seriousAccessibilityViolations } from '../support/browser.js';
+import { closeAll, expectQuiet, launchBrowser, openConsole, poll, seriousAccessibilityViolations } from '../support/browser.js';
 import { startCoreWithTokens } from '../support/core-with-tokens.js';
 import type { TestCore } from '../support/test-core.js';
+import { enrollAgent } from './device-fleet.js';
 
 // The Audit log page: who did what, newest first, a page at a time.
-/** poll retries an expectation for up to 10 s: live updates and page loads take their time on a busy machine. */
-const poll = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 10_000 });
-
 describe('console: Audit log', () => {
   let tc: TestCore;
   let admin: string;
@@ -24,9 +22,7 @@ describe('console: Audit log', () => {
     // Twelve enrollments, then twelve approvals: eleven by alice, the last by bob.
     for (let i = 1; i <= 12; i++) {
       const agentId = `audit-${String(i).padStart(2, '0')}`;
-      const res = await agents.make(agentId, { deviceName: agentId.toUpperCase() }).enroll();
-      expect(res.status).toBe(202);
-      requestIds.push((res.body as { requestId: string }).requestId);
+      requestIds.push((await enrollAgent(agents, agentId, { deviceName: agentId.toUpperCase() })).requestId);
     }
     const bob = await tc.token('bob', ['SECURITY_ADMIN']);
     for (const [k, id] of requestIds.entries()) {
@@ -34,11 +30,7 @@ describe('console: Audit log', () => {
       expect(res.errors).toBeUndefined();
     }
   });
-  afterAll(async () => {
-    agents.closeAll();
-    await browser?.close();
-    await tc?.close();
-  });
+  afterAll(() => closeAll({ agents, browser, tc }));
 
   it('lists the approvals newest first with their actors, and pages forward and back', async () => {
     const c = await openConsole(browser, tc.url, viewer, '/audit');
@@ -86,8 +78,7 @@ describe('console: Audit log', () => {
       await pager.getByRole('button', { name: 'Previous' }).click();
       await poll(() => ids()).toEqual(page1);
       expect(await pager.getByRole('button', { name: 'Previous' }).isDisabled()).toBe(true);
-      expect(c.offOrigin).toEqual([]);
-      expect(c.errors).toEqual([]);
+      expectQuiet(c);
     } finally {
       await c.close();
     }

@@ -8,15 +8,23 @@ import {
   type ClientCertificateStatus,
 } from '../generated/graphql.js';
 import { agentsOf } from '../support/agent.js';
-import { launchBrowser, openConsole, seriousAccessibilityViolations, type ConsolePage } from '../support/browser.js';
+import {
+  closeAll,
+  expectCleanPage,
+  expectQuiet,
+  launchBrowser,
+  openConsole,
+  poll,
+  seriousAccessibilityViolations,
+  type ConsolePage,
+} from '../support/browser.js';
 import { startCoreWithTokens } from '../support/core-with-tokens.js';
 import type { TestCore } from '../support/test-core.js';
+import { enrollAgent, installCertificate } from './device-fleet.js';
 
 // Manage client access in the console, against a real core with real agents over mutual TLS:
 // live arrivals and decisions, bulk approval with per-item failures, reject, revoke, search,
 // paging, and what a VIEWER is (not) offered.
-/** poll retries an expectation for up to 10 s: live updates and page loads take their time on a busy machine. */
-const poll = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 10_000 });
 
 describe('console: Manage client access', () => {
   let tc: TestCore;
@@ -29,19 +37,10 @@ describe('console: Manage client access', () => {
     ({ tc, admin, viewer } = await startCoreWithTokens());
     browser = await launchBrowser();
   });
-  afterAll(async () => {
-    agents.closeAll();
-    await browser?.close();
-    await tc?.close();
-  });
+  afterAll(() => closeAll({ agents, browser, tc }));
 
   /** enroll makes an agent named agentId whose device asks to be called AGENTID, and sends its request. */
-  const enroll = async (agentId: string) => {
-    const agent = agents.make(agentId, { deviceName: agentId.toUpperCase() });
-    const res = await agent.enroll();
-    expect(res.status, JSON.stringify(res.body)).toBe(202);
-    return { agent, requestId: (res.body as { requestId: string }).requestId };
-  };
+  const enroll = (agentId: string) => enrollAgent(agents, agentId, { deviceName: agentId.toUpperCase() });
 
   /** statusOf reads a request's status through the API. */
   const statusOf = async (id: string): Promise<ClientCertificateStatus | undefined> => {
@@ -121,9 +120,7 @@ describe('console: Manage client access', () => {
       await c.screenshot('client-access-approved');
 
       // The agent fetches its certificate and connects with it: the chart counts it.
-      const polled = (await agent.poll(requestId)).body as { status: string; certificatePem: string };
-      expect(polled.status).toBe('APPROVED');
-      agent.useCertificate(polled.certificatePem);
+      await installCertificate({ agent, requestId });
       const connected = await agent.connect();
       expect([connected.status, connected.body]).toEqual([200, { status: 'AUTHENTICATION_SUCCEEDED', reason: null }]);
       const summary = (await tc.gql(SummaryDocument, {}, admin)).data!.authStatusSummary;
@@ -134,8 +131,7 @@ describe('console: Manage client access', () => {
       const item = c.page.getByTestId('chart-item-AUTHENTICATION_SUCCEEDED');
       await poll(() => item.locator('.item-count data').getAttribute('value')).toBe('1');
 
-      expect(c.offOrigin).toEqual([]);
-      expect(c.errors).toEqual([]);
+      expectQuiet(c);
     } finally {
       await c.close();
     }
@@ -179,8 +175,7 @@ describe('console: Manage client access', () => {
       expect(await statusOf(ids.get('bulk-3')!)).toBe('APPROVED');
       await poll(() => c.page.getByRole('tabpanel').locator('tbody tr').count()).toBe(0);
       await c.page.getByText('No pending requests match “bulk-”.').waitFor();
-      expect(c.offOrigin).toEqual([]);
-      expect(c.errors).toEqual([]);
+      expectQuiet(c);
     } finally {
       await c.close();
     }
@@ -234,8 +229,7 @@ describe('console: Manage client access', () => {
       await tab(c, 'Revoked').click();
       await rowOf(c, 'rev-1').waitFor();
       expect(await rowOf(c, 'rev-1').textContent()).toContain('Key compromise');
-      expect(c.offOrigin).toEqual([]);
-      expect(c.errors).toEqual([]);
+      expectQuiet(c);
     } finally {
       await c.close();
     }
@@ -268,9 +262,7 @@ describe('console: Manage client access', () => {
       await poll(() => rows.count()).toBe(10);
       await poll(() => rows.first().getAttribute('data-request-id')).toBe(first);
       await rowOf(c, 'page-01').waitFor();
-      expect(await seriousAccessibilityViolations(c.page)).toEqual([]);
-      expect(c.offOrigin).toEqual([]);
-      expect(c.errors).toEqual([]);
+      await expectCleanPage(c);
     } finally {
       await c.close();
     }
@@ -293,8 +285,7 @@ describe('console: Manage client access', () => {
       expect(await c.page.getByRole('button', { name: /Revoke/ }).count()).toBe(0);
       expect(await panel.getByRole('checkbox').count()).toBe(0);
       await c.screenshot('client-access-viewer');
-      expect(c.offOrigin).toEqual([]);
-      expect(c.errors).toEqual([]);
+      expectQuiet(c);
     } finally {
       await c.close();
     }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { launchBrowser, openConsole, seriousAccessibilityViolations } from '../support/browser.js';
+import { closeAll, expectQuiet, launchBrowser, openConsole, seriousAccessibilityViolations } from '../support/browser.js';
 import { issueToken } from '../../src/server/auth.js';
 import { startTestCore, type TestCore } from '../support/test-core.js';
 
@@ -13,10 +13,7 @@ describe('console: signing in and out', () => {
     tc = await startTestCore();
     browser = await launchBrowser();
   });
-  afterAll(async () => {
-    await browser?.close();
-    await tc?.close();
-  });
+  afterAll(() => closeAll({ browser, tc }));
 
   it('a sign-in link signs the tab in, takes the token out of the address bar, and sign-out forgets it', async () => {
     const token = await tc.token('ada', ['SECURITY_ADMIN']);
@@ -28,8 +25,7 @@ describe('console: signing in and out', () => {
       await c.page.getByRole('button', { name: 'Sign out' }).click();
       await c.page.getByRole('heading', { name: 'Sign in to certfleet' }).waitFor();
       expect(await c.page.evaluate("sessionStorage.getItem('certfleet.token')")).toBeNull();
-      expect(c.offOrigin).toEqual([]);
-      expect(c.errors).toEqual([]);
+      expectQuiet(c);
     } finally {
       await c.close();
     }

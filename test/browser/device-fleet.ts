@@ -1,17 +1,47 @@
 import { expect } from 'vitest';
 import type { Page } from 'playwright-core';
 import { ApproveClientDocument, DevicesDocument, RegisterDevicesDocument, type DeviceFilter } from '../generated/graphql.js';
-import { agentsOf, type TestAgent } from '../support/agent.js';
+import { agentsOf, type AgentClientOptions, type TestAgent } from '../support/agent.js';
 import type { TestCore } from '../support/test-core.js';
 
 // A small real fleet for the console's device pages: devices imported through the API, and real agents
 // over mutual TLS (approved and connected, or pending and connecting anyway), as the product makes them.
 
 /** FleetAgent is a device made by a real agent. */
-export interface FleetAgent {
-  agent: TestAgent;
+export interface FleetAgent extends Enrolled {
   name: string;
+}
+
+/** Enrolled is an agent whose enrollment the core accepted, and the id of its request. */
+export interface Enrolled {
+  agent: TestAgent;
   requestId: string;
+}
+
+/** enrollAgent makes an agent (options as agents.make's) and sends its enrollment: accepted, 202. */
+export async function enrollAgent(
+  agents: ReturnType<typeof agentsOf>,
+  agentId: string,
+  opts: Partial<AgentClientOptions> = {},
+): Promise<Enrolled> {
+  const agent = agents.make(agentId, opts);
+  const res = await agent.enroll();
+  expect(res.status, JSON.stringify(res.body)).toBe(202);
+  return { agent, requestId: (res.body as { requestId: string }).requestId };
+}
+
+/** installCertificate has an approved agent fetch its certificate and present it from now on (it has not connected yet). */
+export async function installCertificate({ agent, requestId }: Enrolled): Promise<void> {
+  const polled = (await agent.poll(requestId)).body as { status: string; certificatePem: string };
+  expect(polled.status).toBe('APPROVED');
+  agent.useCertificate(polled.certificatePem);
+}
+
+/** approveAgent approves an agent's request through the API as admin, then installs its certificate. */
+export async function approveAgent(tc: TestCore, admin: string, enrolled: Enrolled): Promise<void> {
+  const approved = await tc.gql(ApproveClientDocument, { id: enrolled.requestId }, admin);
+  expect(approved.errors).toBeUndefined();
+  await installCertificate(enrolled);
 }
 
 /** Fleet is what makeFleet made, by how it ended up. */
@@ -52,20 +82,13 @@ export async function makeFleet(
 
   const enroll = async (kind: string, i: number): Promise<FleetAgent> => {
     const name = `${p}-${kind}-${pad(i)}`;
-    const agent = agents.make(`${p}-${kind}-agent-${pad(i)}`, { deviceName: name, agentVersion: '2024.1' });
-    const res = await agent.enroll();
-    expect(res.status, JSON.stringify(res.body)).toBe(202);
-    return { agent, name, requestId: (res.body as { requestId: string }).requestId };
+    return { name, ...(await enrollAgent(agents, `${p}-${kind}-agent-${pad(i)}`, { deviceName: name, agentVersion: '2024.1' })) };
   };
 
   const succeeded: FleetAgent[] = [];
   for (let i = 0; i < (spec.succeeded ?? 0); i++) {
     const a = await enroll('ok', i);
-    const approved = await tc.gql(ApproveClientDocument, { id: a.requestId }, admin);
-    expect(approved.errors).toBeUndefined();
-    const polled = (await a.agent.poll(a.requestId)).body as { status: string; certificatePem: string };
-    expect(polled.status).toBe('APPROVED');
-    a.agent.useCertificate(polled.certificatePem);
+    await approveAgent(tc, admin, a);
     expect((await a.agent.connect()).status).toBe(200);
     succeeded.push(a);
   }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, openConsole, seriousAccessibilityViolations, type ConsolePage } from '../support/browser.js';
+import { closeAll, expectQuiet, launchBrowser, openConsole, seriousAccessibilityViolations, type ConsolePage } from '../support/browser.js';
 import { startTestCore, type TestCore } from '../support/test-core.js';
 import { issueToken } from '../../src/server/auth.js';
 import { RegisterDevicesDocument, SummaryDocument } from '../generated/graphql.js';
@@ -76,10 +76,7 @@ describe('the GraphQL explorer at /graphql', () => {
     // The core server itself and the three devices: a figure the explorer can only show by asking.
     expect(total).toBe(4);
   });
-  afterAll(async () => {
-    await browser?.close();
-    await tc?.close();
-  });
+  afterAll(() => closeAll({ browser, tc }));
 
   /**
    * signedInExplorer signs a tab in through a console link at /, then opens /graphql in that same tab;
@@ -125,8 +122,7 @@ describe('the GraphQL explorer at /graphql', () => {
       );
       expect(await explorerViolations(c.page)).toEqual([]);
       await c.screenshot('explorer');
-      expect(c.offOrigin).toEqual([]);
-      expect(c.errors).toEqual([]);
+      expectQuiet(c);
     } finally {
       await c.close();
     }
@@ -143,8 +139,7 @@ describe('the GraphQL explorer at /graphql', () => {
       // Stop it (the run button turns into a stop button while subscribed).
       await c.page.getByRole('button', { name: /^Stop query/ }).click();
       await c.page.getByRole('button', { name: /^Execute query/ }).waitFor();
-      expect(c.offOrigin).toEqual([]);
-      expect(c.errors).toEqual([]);
+      expectQuiet(c);
     } finally {
       await c.close();
     }
@@ -161,8 +156,7 @@ describe('the GraphQL explorer at /graphql', () => {
       await c.page.getByText('Your session has ended').waitFor({ timeout: 10_000 });
       await c.page.getByRole('link', { name: 'Sign in at the console' }).waitFor();
       expect(await c.page.evaluate("sessionStorage.getItem('certfleet.token')")).toBeNull();
-      expect(c.offOrigin).toEqual([]);
-      expect(c.errors).toEqual([]);
+      expectQuiet(c);
     } finally {
       await c.close();
     }
@@ -178,8 +172,7 @@ describe('the GraphQL explorer at /graphql', () => {
       expect(await seriousAccessibilityViolations(c.page)).toEqual([]);
       await link.click();
       await c.page.getByRole('heading', { name: 'Sign in to certfleet' }).waitFor();
-      expect(c.offOrigin).toEqual([]);
-      expect(c.errors).toEqual([]);
+      expectQuiet(c);
     } finally {
       await c.close();
     }

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { ApproveClientDocument, CreateChartQueryDocument, MyQueriesDocument, SavedQueryDocument } from '../generated/graphql.js';
+import { CreateChartQueryDocument, MyQueriesDocument, SavedQueryDocument } from '../generated/graphql.js';
 import { agentsOf } from '../support/agent.js';
-import { launchBrowser, openConsole, seriousAccessibilityViolations, type ConsolePage } from '../support/browser.js';
+import { closeAll, expectCleanPage, launchBrowser, openConsole, seriousAccessibilityViolations } from '../support/browser.js';
 import { startCoreWithTokens } from '../support/core-with-tokens.js';
 import { errorCode, type TestCore } from '../support/test-core.js';
-import { apiDevices, makeFleet, shownTotal, tableNames, type Fleet } from './device-fleet.js';
+import { apiDevices, approveAgent, makeFleet, shownTotal, tableNames, type Fleet } from './device-fleet.js';
 
 // My queries (/queries) and a saved query's devices (/queries/<id>): the chart's double-click saves a
 // query through the API (createChartQuery), as the Security settings page does.
@@ -22,17 +22,7 @@ describe('console: My queries', () => {
     fleet = await makeFleet(tc, admin, agents, { prefix: 'mq', imported: 4, succeeded: 2, pending: 5 });
     browser = await launchBrowser();
   });
-  afterAll(async () => {
-    agents?.closeAll();
-    await browser?.close();
-    await tc?.close();
-  });
-
-  async function done(c: ConsolePage) {
-    expect(await seriousAccessibilityViolations(c.page)).toEqual([]);
-    expect(c.offOrigin).toEqual([]);
-    expect(c.errors).toEqual([]);
-  }
+  afterAll(() => closeAll({ agents, browser, tc }));
 
   const chartQuery = async (status: 'AUTHENTICATION_FAILED' | 'AUTHENTICATION_SUCCEEDED') => {
     const res = await tc.gql(CreateChartQueryDocument, { status }, admin);
@@ -53,7 +43,7 @@ describe('console: My queries', () => {
       await link.waitFor();
       expect(await link.getAttribute('href')).toBe(`/queries/${saved.id}`);
       await c.screenshot('my-queries');
-      await done(c);
+      await expectCleanPage(c);
 
       await link.click();
       await page.getByRole('heading', { name: 'Authentication failed', level: 1 }).waitFor();
@@ -66,7 +56,7 @@ describe('console: My queries', () => {
       // The saved query's own answer agrees.
       const own = (await tc.gql(SavedQueryDocument, { id: saved.id, first: 100 }, admin)).data!.savedQuery!.devices;
       expect(own.edges.map((e) => e.node.name)).toEqual(failed.devices.map((d) => d.name));
-      await done(c);
+      await expectCleanPage(c);
 
       // Pages of two: forward to the end, and back to the first.
       await page.goto(`${c.origin}/queries/${saved.id}?size=2`);
@@ -85,16 +75,14 @@ describe('console: My queries', () => {
 
       // It is evaluated at each read: a pending agent approved and connected leaves it.
       const moved = fleet.pending[0]!;
-      expect((await tc.gql(ApproveClientDocument, { id: moved.requestId }, admin)).errors).toBeUndefined();
-      const polled = (await moved.agent.poll(moved.requestId)).body as { certificatePem: string };
-      moved.agent.useCertificate(polled.certificatePem);
+      await approveAgent(tc, admin, moved);
       expect((await moved.agent.connect()).status).toBe(200);
       await page.goto(`${c.origin}/queries/${saved.id}`);
       const now = await apiDevices(tc, admin, { authStatus: ['AUTHENTICATION_FAILED'] });
       expect(now.totalCount).toBe(failed.totalCount - 1);
       await expect.poll(() => tableNames(page, table)).toEqual(now.devices.map((d) => d.name));
       expect(await shownTotal(page)).toBe(now.totalCount);
-      await done(c);
+      await expectCleanPage(c);
     } finally {
       await c.close();
     }
@@ -111,7 +99,7 @@ describe('console: My queries', () => {
       await page.getByRole('link', { name: 'Authentication failed' }).click();
       await page.getByRole('heading', { name: 'Authentication failed', level: 1 }).waitFor();
       expect(await page.getByRole('button', { name: /Delete/ }).count()).toBe(0);
-      await done(c);
+      await expectCleanPage(c);
     } finally {
       await c.close();
     }
@@ -157,7 +145,7 @@ describe('console: My queries', () => {
       // A deleted query's address says so.
       await page.goto(`${c.origin}/queries/${failedQuery.id}`);
       await expect.poll(() => page.getByRole('alert').textContent()).toContain('NOT_FOUND');
-      await done(c);
+      await expectCleanPage(c);
     } finally {
       await c.close();
     }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { DeviceDocument, EnableSecurityDocument, RevokeClientCertificateDocument } from '../generated/graphql.js';
 import { agentsOf } from '../support/agent.js';
-import { launchBrowser, openConsole, seriousAccessibilityViolations, type ConsolePage } from '../support/browser.js';
+import { closeAll, expectCleanPage, launchBrowser, openConsole, seriousAccessibilityViolations } from '../support/browser.js';
 import { startCoreWithTokens } from '../support/core-with-tokens.js';
 import type { TestCore } from '../support/test-core.js';
 import { apiDevices, makeFleet, shownTotal, tableNames, type Fleet } from './device-fleet.js';
@@ -24,18 +24,7 @@ describe('console: network view and device detail', () => {
     fleet = await makeFleet(tc, admin, agents, { prefix: 'nv', imported: 30, succeeded: 3, pending: 3, old: 1 });
     browser = await launchBrowser();
   });
-  afterAll(async () => {
-    agents?.closeAll();
-    await browser?.close();
-    await tc?.close();
-  });
-
-  /** done is the end of every page's test: nothing left the origin, nothing failed, and axe finds nothing serious. */
-  async function done(c: ConsolePage) {
-    expect(await seriousAccessibilityViolations(c.page)).toEqual([]);
-    expect(c.offOrigin).toEqual([]);
-    expect(c.errors).toEqual([]);
-  }
+  afterAll(() => closeAll({ agents, browser, tc }));
 
   it("/devices?status=AUTHENTICATION_FAILED (the chart's drill-down) shows exactly the failed devices, and keeps them on reload", async () => {
     const failed = await apiDevices(tc, admin, { authStatus: ['AUTHENTICATION_FAILED'] });
@@ -61,7 +50,7 @@ describe('console: network view and device detail', () => {
         expect(await rows.nth(i).locator('td').nth(6).textContent()).toBe(failed.devices[i]!.fullyManageable ? 'Yes' : 'No');
       }
       await c.screenshot('network-view');
-      await done(c);
+      await expectCleanPage(c);
 
       await page.reload();
       await expect.poll(() => tableNames(page)).toEqual(failed.devices.map((d) => d.name));
@@ -84,7 +73,7 @@ describe('console: network view and device detail', () => {
       await page.getByLabel('Failure reason').selectOption('CERTIFICATE_REVOKED');
       await expect.poll(() => shownTotal(page)).toBe(0);
       await page.getByText('No devices match.').waitFor();
-      await done(c);
+      await expectCleanPage(c);
     } finally {
       await c.close();
     }
@@ -115,7 +104,7 @@ describe('console: network view and device detail', () => {
       await expect.poll(() => page.url()).toBe(`${c.origin}/devices`);
       await expect.poll(() => shownTotal(page)).toBe(all.totalCount);
       expect(await search.inputValue()).toBe('');
-      await done(c);
+      await expectCleanPage(c);
     } finally {
       await c.close();
     }
@@ -151,7 +140,7 @@ describe('console: network view and device detail', () => {
       // Back returns to the page before.
       await page.goBack();
       await expect.poll(() => tableNames(page)).toEqual(all.devices.slice(0, 10).map((d) => d.name));
-      await done(c);
+      await expectCleanPage(c);
     } finally {
       await c.close();
     }
@@ -210,7 +199,7 @@ describe('console: network view and device detail', () => {
       expect(serial).toMatch(/^[0-9a-f]+$/);
       expect(await certRow.locator('td').first().textContent()).toBe('Approved');
       await c.screenshot('device-detail');
-      await done(c);
+      await expectCleanPage(c);
 
       // Revoke, with a reason: a dialog asks first.
       await certRow.getByRole('button', { name: `Revoke certificate ${serial}` }).click();
@@ -237,7 +226,7 @@ describe('console: network view and device detail', () => {
       // The network view agrees.
       await page.goto(`${c.origin}/devices?status=AUTHENTICATION_FAILED&q=${encodeURIComponent(target.name)}`);
       await expect.poll(() => tableNames(page)).toEqual([target.name]);
-      await done(c);
+      await expectCleanPage(c);
     } finally {
       await c.close();
     }
@@ -254,7 +243,7 @@ describe('console: network view and device detail', () => {
       await certs.waitFor();
       expect(await certs.locator('tbody tr').first().locator('td').first().textContent()).toBe('Approved');
       expect(await page.getByRole('button', { name: /Revoke/ }).count()).toBe(0);
-      await done(c);
+      await expectCleanPage(c);
     } finally {
       await c.close();
     }
@@ -290,7 +279,7 @@ describe('console: network view and device detail', () => {
       const dialog = page.getByRole('dialog');
       await dialog.getByRole('button', { name: 'Revoke certificate' }).click();
       await expect.poll(() => dialog.getByRole('alert').textContent()).toContain('CONFLICT');
-      await done(c);
+      await expectCleanPage(c);
       // Closing it reads the device again: revoked, and failed.
       await dialog.getByRole('button', { name: 'Cancel' }).click();
       await expect.poll(() => page.locator('header.device-header .status').textContent()).toBe('Authentication failed');
@@ -310,7 +299,7 @@ describe('console: network view and device detail', () => {
       await expect.poll(() => page.getByRole('alert').textContent()).toContain('NOT_FOUND');
       await page.goto(`${c.origin}/devices/not-a-number`);
       await expect.poll(() => page.getByRole('alert').textContent()).toContain('BAD_USER_INPUT');
-      await done(c);
+      await expectCleanPage(c);
     } finally {
       await c.close();
     }
@@ -330,7 +319,7 @@ describe('console: network view and device detail', () => {
         .allTextContents();
       expect(manageable).toEqual(all.devices.map((d) => (d.authStatus === 'AUTHENTICATION_SUCCEEDED' ? 'Yes' : 'No')));
       expect(manageable.filter((m) => m === 'Yes')).toHaveLength(1);
-      await done(c);
+      await expectCleanPage(c);
     } finally {
       await c.close();
     }

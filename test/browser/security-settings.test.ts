@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import {
-  ApproveClientDocument,
   MyQueriesDocument,
   RegisterDevicesDocument,
   SecuritySettingsDocument,
@@ -9,9 +8,10 @@ import {
   type SummaryQuery,
 } from '../generated/graphql.js';
 import { agentsOf, type TestAgent } from '../support/agent.js';
-import { launchBrowser, openConsole, seriousAccessibilityViolations } from '../support/browser.js';
+import { closeAll, expectCleanPage, expectQuiet, launchBrowser, openConsole, seriousAccessibilityViolations } from '../support/browser.js';
 import { startCoreWithTokens } from '../support/core-with-tokens.js';
 import type { TestCore } from '../support/test-core.js';
+import { approveAgent, enrollAgent } from './device-fleet.js';
 
 // The Security settings page (/): the chart of the four states against the API, live as real agents
 // connect, the drill-down that saves one chart-generated query, and the irreversible switch behind
@@ -30,21 +30,14 @@ describe('console: Security settings', () => {
 
   /** approvedAgent enrolls an agent, has the admin approve it and gives it its certificate (it has not connected yet). */
   async function approvedAgent(agentId: string): Promise<TestAgent> {
-    const agent = agents.make(agentId);
-    const enrolled = await agent.enroll();
-    expect(enrolled.status).toBe(202);
-    const requestId = (enrolled.body as { requestId: string }).requestId;
-    const approved = await tc.gql(ApproveClientDocument, { id: requestId }, admin);
-    expect(approved.errors).toBeUndefined();
-    agent.useCertificate(((await agent.poll(requestId)).body as { certificatePem: string }).certificatePem);
-    return agent;
+    const enrolled = await enrollAgent(agents, agentId);
+    await approveAgent(tc, admin, enrolled);
+    return enrolled.agent;
   }
 
   /** pendingAgent enrolls an agent nobody approves. */
   async function pendingAgent(agentId: string): Promise<TestAgent> {
-    const agent = agents.make(agentId);
-    expect((await agent.enroll()).status).toBe(202);
-    return agent;
+    return (await enrollAgent(agents, agentId)).agent;
   }
 
   async function apiSummary(): Promise<Summary> {
@@ -135,11 +128,7 @@ describe('console: Security settings', () => {
     // The core itself and the printer have no authentication info.
     expect(summary.items.map((i) => i.count)).toEqual([3, 2, 2, 2]);
   });
-  afterAll(async () => {
-    agents.closeAll();
-    await browser?.close();
-    await tc?.close();
-  });
+  afterAll(() => closeAll({ agents, browser, tc }));
 
   it('shows the counts of authStatusSummary, and moves them live, without a reload, as agents connect', async () => {
     const c = await openConsole(browser, tc.url, admin);
@@ -180,9 +169,7 @@ describe('console: Security settings', () => {
 
       await c.page.waitForTimeout(500); // the chart's animation settles before the picture
       await c.screenshot('security-settings');
-      expect(await seriousAccessibilityViolations(c.page)).toEqual([]);
-      expect(c.offOrigin).toEqual([]);
-      expect(c.errors).toEqual([]);
+      await expectCleanPage(c);
     } finally {
       await c.close();
     }
@@ -246,8 +233,7 @@ describe('console: Security settings', () => {
       const again = await tc.gql(MyQueriesDocument, {}, admin);
       expect(again.data!.myQueries.filter((q) => q.authStatus === 'AUTHENTICATION_FAILED')).toHaveLength(1);
 
-      expect(c.offOrigin).toEqual([]);
-      expect(c.errors).toEqual([]);
+      expectQuiet(c);
     } finally {
       await c.close();
     }
@@ -288,8 +274,7 @@ describe('console: Security settings', () => {
       await c.page.waitForURL(`${c.origin}/devices?status=CLIENT_AGENTS_MUST_UPGRADE`);
       const mine = await tc.gql(MyQueriesDocument, {}, viewer);
       expect(mine.data!.myQueries).toEqual([]);
-      expect(c.offOrigin).toEqual([]);
-      expect(c.errors).toEqual([]);
+      expectQuiet(c);
     } finally {
       await c.close();
     }
@@ -346,9 +331,7 @@ describe('console: Security settings', () => {
       await c.page.getByTestId('enabled-by').waitFor();
       expect(await c.page.getByTestId('security-state').textContent()).toContain('Enabled');
       expect(await c.page.getByRole('button', { name: /Enable/ }).count()).toBe(0);
-      expect(await seriousAccessibilityViolations(c.page)).toEqual([]);
-      expect(c.offOrigin).toEqual([]);
-      expect(c.errors).toEqual([]);
+      await expectCleanPage(c);
     } finally {
       await c.close();
     }

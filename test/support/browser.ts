@@ -2,6 +2,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { databaseKind } from './test-core.js';
 
 // The console's end-to-end tests drive Debian's Chromium (/usr/bin/chromium, installed by .ci/run)
@@ -113,4 +114,33 @@ export async function seriousAccessibilityViolations(page: Page): Promise<AxeVio
     return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')) }));
   });
   return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}
+
+/** expectQuiet is the end of every browser test: nothing went to another origin, nothing failed in the page. */
+export function expectQuiet(c: ConsolePage): void {
+  expect(c.offOrigin).toEqual([]);
+  expect(c.errors).toEqual([]);
+}
+
+/** expectCleanPage is expectQuiet after axe-core found nothing serious or critical on the page. */
+export async function expectCleanPage(c: ConsolePage): Promise<void> {
+  expect(await seriousAccessibilityViolations(c.page)).toEqual([]);
+  expectQuiet(c);
+}
+
+/** poll retries an expectation for up to 10 s: live updates and page loads take their time on a busy machine. */
+export const poll = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 10_000 });
+
+/**
+ * closeAll ends a browser test file: its agents, then the browser, then the core (each as far as
+ * beforeAll got): `afterAll(() => closeAll({ agents, browser, tc }))`.
+ */
+export async function closeAll(opened: {
+  agents?: { closeAll(): void };
+  browser?: Browser;
+  tc?: { close(): Promise<void> };
+}): Promise<void> {
+  opened.agents?.closeAll();
+  await opened.browser?.close();
+  await opened.tc?.close();
 }

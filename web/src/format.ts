@@ -1,5 +1,5 @@
-// The console's words for the API's codes, and its one way of showing a time: every page uses these,
-// so a status reads the same on the chart, in the network view and on a device.
+// The console's words for the API's codes, and its one way of showing a time or a fingerprint: every
+// page uses these, so a status reads the same on the chart, in the network view and on a device.
 
 import type {
   AuthenticationFailureReason,
@@ -9,6 +9,11 @@ import type {
   RevocationReason,
   UnverifiedReason,
 } from './gql/graphql';
+
+/** wordsFor makes a code's words from a table; a code this console does not know yet is shown as it is. */
+function wordsFor<T extends string>(words: Record<T, string>): (code: T) => string {
+  return (code) => words[code] ?? code;
+}
 
 /** STATUS_ORDER is the chart's order of the four statuses (as the API's AuthenticationStatus lists them). */
 export const STATUS_ORDER: readonly AuthenticationStatus[] = [
@@ -27,9 +32,7 @@ const STATUS_LABELS: Record<AuthenticationStatus, string> = {
 };
 
 /** statusLabel is a chart item's label, e.g. 'Authentication failed'. */
-export function statusLabel(status: AuthenticationStatus): string {
-  return STATUS_LABELS[status] ?? status;
-}
+export const statusLabel = wordsFor(STATUS_LABELS);
 
 /** isAuthStatus tells a status code (e.g. from a URL) the API knows from anything else. */
 export function isAuthStatus(value: string): value is AuthenticationStatus {
@@ -75,9 +78,7 @@ const SOURCE_LABELS: Record<ConnectionSource, string> = {
 };
 
 /** sourceLabel says where a connection result came from. */
-export function sourceLabel(source: ConnectionSource): string {
-  return SOURCE_LABELS[source] ?? source;
-}
+export const sourceLabel = wordsFor(SOURCE_LABELS);
 
 const UNVERIFIED_LABELS: Record<UnverifiedReason, string> = {
   NO_CLIENT_CERTIFICATE: 'No client certificate, though the device has a key on file',
@@ -86,9 +87,7 @@ const UNVERIFIED_LABELS: Record<UnverifiedReason, string> = {
 };
 
 /** unverifiedReasonLabel says why an attempt did not count. */
-export function unverifiedReasonLabel(reason: UnverifiedReason): string {
-  return UNVERIFIED_LABELS[reason] ?? reason;
-}
+export const unverifiedReasonLabel = wordsFor(UNVERIFIED_LABELS);
 
 /** REVOCATION_REASON_ORDER lists the reasons an admin may give for a revocation, the default first. */
 export const REVOCATION_REASON_ORDER: readonly RevocationReason[] = ['UNSPECIFIED', 'KEY_COMPROMISE', 'SUPERSEDED', 'CESSATION_OF_OPERATION'];
@@ -101,9 +100,7 @@ const REVOCATION_LABELS: Record<RevocationReason, string> = {
 };
 
 /** revocationReasonLabel says why a certificate was (or is to be) revoked. */
-export function revocationReasonLabel(reason: RevocationReason): string {
-  return REVOCATION_LABELS[reason] ?? reason;
-}
+export const revocationReasonLabel = wordsFor(REVOCATION_LABELS);
 
 const CERTIFICATE_STATUS_LABELS: Record<ClientCertificateStatus, string> = {
   PENDING: 'Pending',
@@ -113,9 +110,7 @@ const CERTIFICATE_STATUS_LABELS: Record<ClientCertificateStatus, string> = {
 };
 
 /** certificateStatusLabel is a client certificate request's status in words. */
-export function certificateStatusLabel(status: ClientCertificateStatus): string {
-  return CERTIFICATE_STATUS_LABELS[status] ?? status;
-}
+export const certificateStatusLabel = wordsFor(CERTIFICATE_STATUS_LABELS);
 
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 
@@ -124,4 +119,27 @@ export function formatDateTime(iso: string | null | undefined): string {
   if (!iso) return '';
   const t = Date.parse(iso);
   return Number.isNaN(t) ? iso : dateTime.format(t);
+}
+
+/** shortFingerprint keeps the ends of a long hex fingerprint, enough to tell keys apart at a glance. */
+export function shortFingerprint(hex: string): string {
+  return hex.length > 20 ? `${hex.slice(0, 8)}…${hex.slice(-8)}` : hex;
+}
+
+const countFormat = new Intl.NumberFormat();
+const percentFormat = new Intl.NumberFormat(undefined, { style: 'percent', maximumFractionDigits: 1 });
+
+/** formatPercent shows a 0–1 share as a percentage in the reader's locale. */
+export function formatPercent(share: number): string {
+  return percentFormat.format(share);
+}
+
+/** formatCount shows a count with the reader's digit grouping. */
+export function formatCount(n: number): string {
+  return countFormat.format(n);
+}
+
+/** deviceCount is a number of devices in words, e.g. '1,204 devices' (grouped the reader's way). */
+export function deviceCount(n: number): string {
+  return `${formatCount(n)} ${n === 1 ? 'device' : 'devices'}`;
 }

@@ -1,5 +1,5 @@
 import type { ConsoleAuditLogQuery } from '../gql/graphql';
-import { LocalTime } from './AccessListParts';
+import { LocalTime } from './LocalTime';
 
 /** AuditRow is one audit event as the Audit log page reads it. */
 export type AuditRow = ConsoleAuditLogQuery['auditLog']['edges'][number]['node'];

@@ -9,15 +9,22 @@ export interface BulkOutcome {
   failed: { id: string; name: string; code: string; message: string }[];
 }
 
+const pastOf = (outcome: BulkOutcome) => (outcome.verb === 'Approve' ? 'approved' : 'rejected');
+
+/** outcomeSummary is an outcome in a few words, e.g. '3 approved, 1 not approved'. */
+export function outcomeSummary(outcome: BulkOutcome): string {
+  const past = pastOf(outcome);
+  return `${outcome.done.length} ${past}` + (outcome.failed.length > 0 ? `, ${outcome.failed.length} not ${past}` : '');
+}
+
 /**
  * ClientAccessBulkResult says which of the selected requests were decided and which were not, and
  * why, in the server's words: a bulk call succeeds per item, so one failure does not hide the rest.
  */
 export function ClientAccessBulkResult({ outcome, onDismiss }: { outcome: BulkOutcome; onDismiss(): void }) {
   const headingId = useId();
-  const past = outcome.verb === 'Approve' ? 'approved' : 'rejected';
-  const summary =
-    `${outcome.done.length} ${past}` + (outcome.failed.length > 0 ? `, ${outcome.failed.length} not ${past}` : '');
+  const past = pastOf(outcome);
+  const summary = outcomeSummary(outcome);
   return (
     <section className={`panel bulk-result ${outcome.failed.length > 0 ? 'has-failures' : ''}`} aria-labelledby={headingId}>
       <h2 id={headingId}>

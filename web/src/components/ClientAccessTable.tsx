@@ -1,6 +1,9 @@
 import { useEffect, useRef } from 'react';
-import type { ClientAccessListQuery, ClientCertificateStatus, RevocationReason } from '../gql/graphql';
-import { Fingerprint, LocalTime } from './AccessListParts';
+import { revocationReasonLabel } from '../format';
+import type { ClientAccessListQuery, ClientCertificateStatus } from '../gql/graphql';
+import { Fingerprint } from './Fingerprint';
+import { LocalTime } from './LocalTime';
+import { RevokeButton } from './RevokeDialog';
 
 /** AccessRow is one request (and its certificate) as the Manage client access list reads it. */
 export type AccessRow = ClientAccessListQuery['clientAccessRequests']['edges'][number]['node'];
@@ -9,13 +12,6 @@ export type AccessRow = ClientAccessListQuery['clientAccessRequests']['edges'][n
 export function rowName(row: Pick<AccessRow, 'device' | 'requestedDeviceName'>): string {
   return row.device.name || row.requestedDeviceName || row.device.agentId || '(unnamed)';
 }
-
-const REVOCATION_LABELS: Record<RevocationReason, string> = {
-  UNSPECIFIED: 'Unspecified',
-  KEY_COMPROMISE: 'Key compromise',
-  SUPERSEDED: 'Superseded',
-  CESSATION_OF_OPERATION: 'Cessation of operation',
-};
 
 /**
  * ClientAccessTable lists one tab's requests. With onToggle it offers a checkbox per row and one for
@@ -129,16 +125,12 @@ export function ClientAccessTable({
                 {status === 'REVOKED' && (
                   <td>
                     <LocalTime iso={row.revokedAt} />
-                    {row.revocationReason && <div className="small">{REVOCATION_LABELS[row.revocationReason]}</div>}
+                    {row.revocationReason && <div className="small">{revocationReasonLabel(row.revocationReason)}</div>}
                   </td>
                 )}
                 {onRevoke && (
                   <td>
-                    {row.status === 'APPROVED' && (
-                      <button type="button" className="danger small-button" onClick={() => onRevoke(row)}>
-                        Revoke<span className="visually-hidden"> certificate of {name}</span>
-                      </button>
-                    )}
+                    {row.status === 'APPROVED' && <RevokeButton which={`of ${name}`} onClick={() => onRevoke(row)} />}
                   </td>
                 )}
               </tr>

@@ -1,7 +1,8 @@
 import type { Reference } from '@apollo/client';
 import { useMutation } from '@apollo/client/react';
-import { useEffect, useId, useRef, useState } from 'react';
+import { useId, useState } from 'react';
 import { graphql } from '../gql';
+import { useModal } from '../hooks';
 import { useViewer } from '../viewer';
 import { ErrorNote } from './ErrorNote';
 
@@ -42,7 +43,7 @@ function ConfirmDelete({
   onClose(): void;
   onDeleted?(): void;
 }) {
-  const ref = useRef<HTMLDialogElement>(null);
+  const ref = useModal();
   const titleId = useId();
   const [remove, { loading, error }] = useMutation(DeleteSavedQueryMutation, {
     // Out of the cached list at once, wherever the list is shown next; the saved query's own page
@@ -57,10 +58,6 @@ function ConfirmDelete({
     refetchQueries: inList ? ['MyQueries'] : [],
     awaitRefetchQueries: true,
   });
-  useEffect(() => {
-    const dialog = ref.current;
-    if (dialog && !dialog.open) dialog.showModal();
-  }, []);
   const confirm = async () => {
     try {
       await remove({ variables: { id } });

@@ -1,7 +1,8 @@
 import { graphql } from '../gql';
 import type { DeviceRowFieldsFragment } from '../gql/graphql';
-import { failureReasonLabel, formatDateTime, sourceLabel } from '../format';
+import { failureReasonLabel, sourceLabel } from '../format';
 import { Link } from '../router';
+import { LocalTime } from './LocalTime';
 import { StatusBadge } from './StatusBadge';
 
 // The fields one row shows: every list of devices (the network view, a saved query) spreads this fragment.
@@ -22,10 +23,20 @@ export const DeviceRowFields = graphql(`
   }
 `);
 
-/** countText is a list's total in words, e.g. '1,204 devices' (grouped the person's way). */
-export function countText(total: number): string {
-  return `${total.toLocaleString()} ${total === 1 ? 'device' : 'devices'}`;
-}
+// One page of a device list with its total: the network view and a saved query's devices read the same.
+export const DevicePageFields = graphql(`
+  fragment DevicePageFields on DeviceConnection {
+    totalCount
+    pageInfo {
+      ...PageInfoFields
+    }
+    edges {
+      node {
+        ...DeviceRowFields
+      }
+    }
+  }
+`);
 
 /** DeviceTable lists devices, each name a link to its detail page. */
 export function DeviceTable({ devices, caption, busy }: { devices: DeviceRowFieldsFragment[]; caption: string; busy: boolean }) {
@@ -67,7 +78,7 @@ export function DeviceTable({ devices, caption, busy }: { devices: DeviceRowFiel
                 <td>
                   {d.lastConnection ? (
                     <>
-                      <time dateTime={d.lastConnection.at}>{formatDateTime(d.lastConnection.at)}</time>
+                      <LocalTime iso={d.lastConnection.at} />
                       <span className="sub">{sourceLabel(d.lastConnection.source)}</span>
                     </>
                   ) : (

@@ -1,6 +1,6 @@
 import { useEffect, useRef } from 'react';
 import { ErrorNote } from './ErrorNote';
-import { formatCount } from './StatusChart';
+import { deviceCount } from '../format';
 
 /**
  * EnableSecurityDialog asks an admin to confirm turning on client certificate-based security, which
@@ -40,7 +40,6 @@ export function EnableSecurityDialog({
   return (
     <dialog
       ref={ref}
-      className="confirm-dialog"
       aria-labelledby="enable-security-title"
       aria-describedby="enable-security-warning"
       onCancel={(e) => {
@@ -62,9 +61,7 @@ export function EnableSecurityDialog({
             'Every device already authenticates with a valid client certificate.'
           ) : (
             <>
-              <strong>
-                {formatCount(devicesNotReady)} {devicesNotReady === 1 ? 'device' : 'devices'}
-              </strong>{' '}
+              <strong>{deviceCount(devicesNotReady)}</strong>{' '}
               will not be fully manageable: only devices that authenticate with a valid client certificate can read secure
               core data.
             </>

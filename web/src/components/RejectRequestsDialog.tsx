@@ -1,5 +1,5 @@
 import { useId, useState, type FormEvent } from 'react';
-import { useModal } from './AccessListParts';
+import { useModal } from '../hooks';
 import { ErrorNote } from './ErrorNote';
 
 /** REASON_MAX is the API's limit on a rejection reason (rejectClients). */
@@ -32,7 +32,7 @@ export function RejectRequestsDialog({
   };
   const what = count === 1 ? '1 request' : `${count} requests`;
   return (
-    <dialog ref={ref} aria-labelledby={titleId} onClose={onCancel} className="access-dialog">
+    <dialog ref={ref} aria-labelledby={titleId} onClose={onCancel}>
       <form onSubmit={submit}>
         <h2 id={titleId}>Reject {what}</h2>
         <p>No certificate is issued for a rejected request; its agent has to enroll again with a new key.</p>

@@ -1,5 +1,6 @@
 import { ArcElement, Chart, DoughnutController, Tooltip, type TooltipItem } from 'chart.js';
 import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
+import { formatCount, formatPercent } from '../format';
 import type { AuthenticationStatus } from '../gql/graphql';
 
 // Only the pieces the doughnut uses are registered: importing 'chart.js/auto' would bundle every chart type.
@@ -27,19 +28,6 @@ export interface ChartItem {
   status: AuthenticationStatus;
   label: string;
   count: number;
-}
-
-const countFormat = new Intl.NumberFormat();
-const percentFormat = new Intl.NumberFormat(undefined, { style: 'percent', maximumFractionDigits: 1 });
-
-/** formatPercent shows a 0–1 share as a percentage in the reader's locale. */
-export function formatPercent(share: number): string {
-  return percentFormat.format(share);
-}
-
-/** formatCount shows a count with the reader's digit grouping. */
-export function formatCount(n: number): string {
-  return countFormat.format(n);
 }
 
 const share = (count: number, total: number) => (total > 0 ? count / total : 0);

@@ -1,18 +1,15 @@
 import { useQuery } from '@apollo/client/react';
 import { useState } from 'react';
-import { PageSizeSelect, Pager, usePaging } from '../components/AccessListParts';
 import { AuditLogTable } from '../components/AuditLogTable';
 import { ErrorNote } from '../components/ErrorNote';
+import { DEFAULT_PAGE_SIZE, PageSizeSelect, Pager, usePaging } from '../components/paging';
 import { graphql } from '../gql';
 
 const AuditQuery = graphql(`
   query ConsoleAuditLog($first: Int, $after: String, $last: Int, $before: String) {
     auditLog(first: $first, after: $after, last: $last, before: $before) {
       pageInfo {
-        hasNextPage
-        hasPreviousPage
-        startCursor
-        endCursor
+        ...PageInfoFields
       }
       edges {
         cursor
@@ -31,7 +28,7 @@ const AuditQuery = graphql(`
 
 /** AuditLogPage lists who did what, newest first, a page at a time. */
 export function AuditLogPage() {
-  const [pageSize, setPageSize] = useState(25);
+  const [pageSize, setPageSize] = useState<number>(DEFAULT_PAGE_SIZE);
   const paging = usePaging(String(pageSize), pageSize);
   const { data, previousData, loading, error, refetch } = useQuery(AuditQuery, {
     variables: paging.vars,

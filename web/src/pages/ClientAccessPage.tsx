@@ -1,14 +1,15 @@
 import { useMutation, useQuery, useSubscription } from '@apollo/client/react';
 import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import { ErrorNote, errorText } from '../components/ErrorNote';
-import { PageSizeSelect, Pager, useDebounced, usePaging } from '../components/AccessListParts';
-import { ClientAccessBulkResult, type BulkOutcome } from '../components/ClientAccessBulkResult';
+import { ClientAccessBulkResult, outcomeSummary, type BulkOutcome } from '../components/ClientAccessBulkResult';
 import { ClientAccessTable, rowName, type AccessRow } from '../components/ClientAccessTable';
 import { ClientAccessTabs } from '../components/ClientAccessTabs';
+import { DEFAULT_PAGE_SIZE, PageSizeSelect, Pager, usePaging } from '../components/paging';
 import { RejectRequestsDialog } from '../components/RejectRequestsDialog';
-import { RevokeCertificateDialog } from '../components/RevokeCertificateDialog';
+import { RevokeDialog } from '../components/RevokeDialog';
 import { graphql } from '../gql';
 import type { ClientCertificateStatus } from '../gql/graphql';
+import { useDebounced } from '../hooks';
 import { navigate, useLocation } from '../router';
 import { useViewer } from '../viewer';
 
@@ -17,28 +18,12 @@ const ListQuery = graphql(`
     clientAccessRequests(filter: $filter, first: $first, after: $after, last: $last, before: $before) {
       totalCount
       pageInfo {
-        hasNextPage
-        hasPreviousPage
-        startCursor
-        endCursor
+        ...PageInfoFields
       }
       edges {
         cursor
         node {
-          id
-          status
-          subject
-          keyAlgorithm
-          publicKeyFingerprint
-          requestedAt
-          decidedAt
-          decidedBy
-          notAfter
-          revokedAt
-          revocationReason
-          requestedDeviceName
-          requestedAgentVersion
-          requestedFrom
+          ...CertificateFields
           device {
             id
             name
@@ -149,8 +134,7 @@ const TABS: { key: TabKey; label: string; status: ClientCertificateStatus; empty
 
 /** announce says an action's outcome in one sentence. */
 function announce(o: BulkOutcome): string {
-  const past = o.verb === 'Approve' ? 'approved' : 'rejected';
-  return `${o.done.length} ${past}` + (o.failed.length > 0 ? `, ${o.failed.length} not ${past}; the result lists why` : '');
+  return outcomeSummary(o) + (o.failed.length > 0 ? '; the result lists why' : '');
 }
 
 function tabOf(value: string | null): (typeof TABS)[number] {
@@ -173,7 +157,7 @@ export function ClientAccessPage() {
 
   const [searchText, setSearchText] = useState('');
   const search = useDebounced(searchText.trim(), 300);
-  const [pageSize, setPageSize] = useState(25);
+  const [pageSize, setPageSize] = useState<number>(DEFAULT_PAGE_SIZE);
   const paging = usePaging(`${tab.key}|${search}|${pageSize}`, pageSize);
 
   const list = useQuery(ListQuery, {
@@ -253,34 +237,18 @@ export function ClientAccessPage() {
   const busy = approveState.loading || rejectState.loading;
 
   const nameOf = (names: Map<string, string>, id: string) => names.get(id) ?? `request ${id}`;
-  const runApprove = async () => {
+  /** runBulk sends one bulk call for the selection and reports its outcome item by item. */
+  const runBulk = async (
+    verb: BulkOutcome['verb'],
+    send: (ids: string[]) => Promise<{ done: { id: string }[]; failed: { id: string; code: string; message: string }[] }>,
+  ) => {
     const names = new Map(selected);
     setActionError(null);
     try {
-      const res = await approve({ variables: { ids: [...names.keys()] } });
-      const p = res.data!.approveClients;
+      const p = await send([...names.keys()]);
       const result: BulkOutcome = {
-        verb: 'Approve',
-        done: p.approved.map((a) => ({ id: a.id, name: nameOf(names, a.id) })),
-        failed: p.failed.map((f) => ({ ...f, name: nameOf(names, f.id) })),
-      };
-      setOutcome(result);
-      setAnnouncement(announce(result));
-      clearSelection();
-      reload.current();
-    } catch (err) {
-      setActionError(err);
-    }
-  };
-  const runReject = async (reason: string | null) => {
-    const names = new Map(selected);
-    setActionError(null);
-    try {
-      const res = await reject({ variables: { ids: [...names.keys()], reason } });
-      const p = res.data!.rejectClients;
-      const result: BulkOutcome = {
-        verb: 'Reject',
-        done: p.rejected.map((a) => ({ id: a.id, name: nameOf(names, a.id) })),
+        verb,
+        done: p.done.map((a) => ({ id: a.id, name: nameOf(names, a.id) })),
         failed: p.failed.map((f) => ({ ...f, name: nameOf(names, f.id) })),
       };
       setRejecting(false);
@@ -289,10 +257,20 @@ export function ClientAccessPage() {
       clearSelection();
       reload.current();
     } catch (err) {
-      // Shown in the dialog, which stays open.
+      // Shown on the page, or in the reject dialog, which stays open.
       setActionError(err);
     }
   };
+  const runApprove = () =>
+    runBulk('Approve', async (ids) => {
+      const p = (await approve({ variables: { ids } })).data!.approveClients;
+      return { done: p.approved, failed: p.failed };
+    });
+  const runReject = (reason: string | null) =>
+    runBulk('Reject', async (ids) => {
+      const p = (await reject({ variables: { ids, reason } })).data!.rejectClients;
+      return { done: p.rejected, failed: p.failed };
+    });
 
   const selectTab = (key: TabKey) => {
     if (key !== tab.key) navigate(`/client-access?tab=${key}`);
@@ -405,9 +383,9 @@ export function ClientAccessPage() {
         />
       )}
       {revoking && (
-        <RevokeCertificateDialog
+        <RevokeDialog
           certificateId={revoking.id}
-          deviceName={rowName(revoking)}
+          title={`Revoke the certificate of ${rowName(revoking)}`}
           onDone={(revoked) => {
             const name = rowName(revoking);
             setRevoking(null);

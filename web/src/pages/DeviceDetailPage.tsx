@@ -2,7 +2,10 @@ import { useQuery } from '@apollo/client/react';
 import { useState } from 'react';
 import { ErrorNote } from '../components/ErrorNote';
 import { InventoryTree } from '../components/InventoryTree';
-import { RevokeDialog, type RevokeTarget } from '../components/RevokeDialog';
+import { Fingerprint } from '../components/Fingerprint';
+import { LocalTime } from '../components/LocalTime';
+import { Pager, usePaging, type Paging } from '../components/paging';
+import { RevokeButton, RevokeDialog } from '../components/RevokeDialog';
 import { StatusBadge } from '../components/StatusBadge';
 import {
   certificateStatusLabel,
@@ -31,10 +34,7 @@ const DeviceDetailQuery = graphql(`
       }
       connectionHistory(first: $historyFirst, after: $historyAfter, last: $historyLast, before: $historyBefore) {
         pageInfo {
-          hasNextPage
-          hasPreviousPage
-          startCursor
-          endCursor
+          ...PageInfoFields
         }
         edges {
           cursor
@@ -52,20 +52,7 @@ const DeviceDetailQuery = graphql(`
         }
       }
       certificates {
-        id
-        status
-        subject
-        keyAlgorithm
-        publicKeyFingerprint
-        requestedAt
-        decidedAt
-        decidedBy
-        serialNumber
-        notBefore
-        notAfter
-        revokedAt
-        revocationReason
-        requestedDeviceName
+        ...CertificateFields
       }
     }
   }
@@ -75,6 +62,8 @@ type DeviceDetail = NonNullable<DeviceDetailQuery['device']>;
 type Certificate = DeviceDetail['certificates'][number];
 
 const HISTORY_PAGE = 10;
+// A newest-first history pages towards older attempts.
+const HISTORY_WORDS = { first: 'Newest', previous: 'Newer', next: 'Older' };
 
 /** DeviceDetailPage is one device: its status, inventory tree, connection history and certificates. */
 export function DeviceDetailPage({ id }: { id: string }) {
@@ -84,11 +73,11 @@ export function DeviceDetailPage({ id }: { id: string }) {
 
 function DeviceDetail({ id }: { id: string }) {
   // The history pages by itself, within the page; the device's address stays /devices/<id>.
-  const [historyPage, setHistoryPage] = useState<{ after?: string; before?: string }>({});
-  const variables = historyPage.before
-    ? { id, historyLast: HISTORY_PAGE, historyBefore: historyPage.before }
-    : { id, historyFirst: HISTORY_PAGE, historyAfter: historyPage.after };
-  const { data, previousData, loading, error, refetch } = useQuery(DeviceDetailQuery, { variables });
+  const paging = usePaging(id, HISTORY_PAGE);
+  const { first, after, last, before } = paging.vars;
+  const { data, previousData, loading, error, refetch } = useQuery(DeviceDetailQuery, {
+    variables: { id, historyFirst: first, historyAfter: after, historyLast: last, historyBefore: before },
+  });
   const device = (data ?? previousData)?.device;
 
   if (error && !device) {
@@ -147,12 +136,7 @@ function DeviceDetail({ id }: { id: string }) {
 
       <section aria-labelledby="history-heading">
         <h2 id="history-heading">Connection history</h2>
-        <History
-          history={device.connectionHistory}
-          busy={loading}
-          onPrevious={(before) => setHistoryPage({ before })}
-          onNext={(after) => setHistoryPage({ after })}
-        />
+        <History history={device.connectionHistory} busy={loading} paging={paging} />
       </section>
 
       <section aria-labelledby="certificates-heading">
@@ -163,17 +147,7 @@ function DeviceDetail({ id }: { id: string }) {
   );
 }
 
-function History({
-  history,
-  busy,
-  onPrevious,
-  onNext,
-}: {
-  history: DeviceDetail['connectionHistory'];
-  busy: boolean;
-  onPrevious(before: string): void;
-  onNext(after: string): void;
-}) {
+function History({ history, busy, paging }: { history: DeviceDetail['connectionHistory']; busy: boolean; paging: Paging }) {
   const { pageInfo, edges } = history;
   if (edges.length === 0 && !pageInfo.hasPreviousPage) return <p className="muted">No connection attempts yet.</p>;
   return (
@@ -196,7 +170,7 @@ function History({
             {edges.map(({ cursor, node: a }) => (
               <tr key={cursor} className={a.verified ? undefined : 'unverified'}>
                 <td>
-                  <time dateTime={a.at}>{formatDateTime(a.at)}</time>
+                  <LocalTime iso={a.at} />
                 </td>
                 <td>{sourceLabel(a.source)}</td>
                 <td>
@@ -221,31 +195,19 @@ function History({
           </tbody>
         </table>
       </div>
-      <nav className="pager" aria-label="Connection history pages">
-        <button
-          type="button"
-          className="secondary"
-          disabled={busy || !pageInfo.hasPreviousPage || !pageInfo.startCursor}
-          onClick={() => onPrevious(pageInfo.startCursor!)}
-        >
-          Newer
-        </button>
-        <button
-          type="button"
-          className="secondary"
-          disabled={busy || !pageInfo.hasNextPage || !pageInfo.endCursor}
-          onClick={() => onNext(pageInfo.endCursor!)}
-        >
-          Older
-        </button>
-      </nav>
+      <Pager label="Connection history pages" pageInfo={pageInfo} paging={paging} busy={busy} words={HISTORY_WORDS} />
     </>
   );
 }
 
+/** certificateName is how the page names a certificate: its serial number (an approved one has one). */
+function certificateName(c: Certificate): string {
+  return c.serialNumber ?? `of request ${c.id}`;
+}
+
 function Certificates({ certificates, onRevoked }: { certificates: Certificate[]; onRevoked(): void }) {
   const viewer = useViewer();
-  const [revoking, setRevoking] = useState<RevokeTarget | null>(null);
+  const [revoking, setRevoking] = useState<Certificate | null>(null);
   const [done, setDone] = useState<string | null>(null);
   if (certificates.length === 0) return <p className="muted">No certificate requests from this device.</p>;
   return (
@@ -280,22 +242,32 @@ function Certificates({ certificates, onRevoked }: { certificates: Certificate[]
                 <td>
                   <span className={`cert-status ${c.status}`}>{certificateStatusLabel(c.status)}</span>
                   {c.revocationReason && <span className="sub">{revocationReasonLabel(c.revocationReason)}</span>}
-                  {c.revokedAt && <span className="sub">revoked {formatDateTime(c.revokedAt)}</span>}
+                  {c.revokedAt && (
+                    <span className="sub">
+                      revoked <LocalTime iso={c.revokedAt} />
+                    </span>
+                  )}
                 </td>
                 <td>{c.serialNumber ? <code>{c.serialNumber}</code> : <span className="muted">none</span>}</td>
-                <td>{formatDateTime(c.notBefore)}</td>
-                <td>{formatDateTime(c.notAfter)}</td>
+                <td>
+                  <LocalTime iso={c.notBefore} />
+                </td>
+                <td>
+                  <LocalTime iso={c.notAfter} />
+                </td>
                 <td>
                   {c.keyAlgorithm}
                   <span className="sub">
-                    SHA-256 <code className="fingerprint">{c.publicKeyFingerprint}</code>
+                    SHA-256 <Fingerprint value={c.publicKeyFingerprint} of={`certificate ${certificateName(c)}`} />
                   </span>
                 </td>
-                <td>{formatDateTime(c.requestedAt)}</td>
+                <td>
+                  <LocalTime iso={c.requestedAt} />
+                </td>
                 <td>
                   {c.decidedAt ? (
                     <>
-                      {formatDateTime(c.decidedAt)}
+                      <LocalTime iso={c.decidedAt} />
                       <span className="sub">by {c.decidedBy}</span>
                     </>
                   ) : (
@@ -305,17 +277,13 @@ function Certificates({ certificates, onRevoked }: { certificates: Certificate[]
                 {viewer.isAdmin && (
                   <td>
                     {c.status === 'APPROVED' && (
-                      <button
-                        type="button"
-                        className="danger"
-                        aria-label={`Revoke certificate ${c.serialNumber ?? c.id}`}
+                      <RevokeButton
+                        which={certificateName(c)}
                         onClick={() => {
                           setDone(null);
-                          setRevoking({ id: c.id, serialNumber: c.serialNumber ?? null });
+                          setRevoking(c);
                         }}
-                      >
-                        Revoke
-                      </button>
+                      />
                     )}
                   </td>
                 )}
@@ -326,15 +294,16 @@ function Certificates({ certificates, onRevoked }: { certificates: Certificate[]
       </div>
       {revoking && (
         <RevokeDialog
-          target={revoking}
-          onClose={() => {
+          certificateId={revoking.id}
+          title={`Revoke certificate ${certificateName(revoking)}?`}
+          onDone={(revoked) => {
+            const name = revoking.serialNumber ?? revoking.id;
             setRevoking(null);
-            // A refusal (e.g. CONFLICT: revoked meanwhile by someone else) means the page is behind: read it again.
-            onRevoked();
-          }}
-          onRevoked={(message) => {
-            setRevoking(null);
-            setDone(message);
+            if (revoked) {
+              const why = revoked.revocationReason ? ` (${revocationReasonLabel(revoked.revocationReason)})` : '';
+              setDone(`Certificate ${name} revoked${why}.`);
+            }
+            // Revoked, or cancelled after a refusal (e.g. CONFLICT: revoked meanwhile by someone else): read the device again.
             onRevoked();
           }}
         />

@@ -11,12 +11,7 @@ import { Link } from '../router';
 const MyQueriesQuery = graphql(`
   query MyQueries {
     myQueries {
-      id
-      name
-      folder
-      authStatus
-      createdAt
-      updatedAt
+      ...SavedQueryFields
     }
   }
 `);

@@ -1,9 +1,9 @@
 import { useQuery } from '@apollo/client/react';
 import { useEffect, useId, useState } from 'react';
-import { DeviceTable, countText } from '../components/DeviceTable';
+import { DeviceTable } from '../components/DeviceTable';
 import { ErrorNote } from '../components/ErrorNote';
-import { Pager, pageArgsFrom, withParams } from '../components/paging';
-import { FAILURE_REASON_ORDER, STATUS_ORDER, failureReasonLabel, isAuthStatus, isFailureReason, statusLabel } from '../format';
+import { Pager, urlPaging, withParams } from '../components/paging';
+import { FAILURE_REASON_ORDER, deviceCount, STATUS_ORDER, failureReasonLabel, isAuthStatus, isFailureReason, statusLabel } from '../format';
 import { graphql } from '../gql';
 import type { AuthenticationStatus } from '../gql/graphql';
 import { navigate, useLocation } from '../router';
@@ -11,18 +11,7 @@ import { navigate, useLocation } from '../router';
 const NetworkViewQuery = graphql(`
   query NetworkViewDevices($filter: DeviceFilter, $first: Int, $after: String, $last: Int, $before: String) {
     devices(filter: $filter, first: $first, after: $after, last: $last, before: $before) {
-      totalCount
-      pageInfo {
-        hasNextPage
-        hasPreviousPage
-        startCursor
-        endCursor
-      }
-      edges {
-        node {
-          ...DeviceRowFields
-        }
-      }
+      ...DevicePageFields
     }
   }
 `);
@@ -46,7 +35,7 @@ export function NetworkViewPage() {
   // Words in the URL the API does not know are left out of the filter, and said so.
   const ignored = [...statusParams.filter((s) => !isAuthStatus(s)), ...reasonParams.filter((r) => !isFailureReason(r))];
   const search = params.get('q') ?? '';
-  const page = pageArgsFrom(params);
+  const paging = urlPaging(PATH, params);
 
   const filter = {
     ...(statuses.length > 0 ? { authStatus: statuses } : {}),
@@ -54,7 +43,7 @@ export function NetworkViewPage() {
     ...(search.trim() ? { search: search.trim() } : {}),
   };
   const { data, previousData, loading, error } = useQuery(NetworkViewQuery, {
-    variables: { filter, first: page.first, after: page.after, last: page.last, before: page.before },
+    variables: { filter, ...paging.vars },
   });
   const devices = (data ?? previousData)?.devices;
 
@@ -101,10 +90,10 @@ export function NetworkViewPage() {
       {ignored.length > 0 && <p className="note">Ignored in the address: {ignored.join(', ')} (not a status or failure reason).</p>}
       {error && <ErrorNote error={error} />}
       <p className="count" data-testid="total-count" aria-live="polite">
-        {devices ? countText(devices.totalCount) : loading ? 'Loading…' : ''}
+        {devices ? deviceCount(devices.totalCount) : loading ? 'Loading…' : ''}
       </p>
       <DeviceTable caption="Devices" devices={devices?.edges.map((e) => e.node) ?? []} busy={loading} />
-      <Pager path={PATH} params={params} pageInfo={devices?.pageInfo} busy={loading} label="Device pages" />
+      <Pager label="Device pages" pageInfo={devices?.pageInfo} paging={paging} busy={loading} />
     </>
   );
 }

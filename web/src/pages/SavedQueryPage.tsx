@@ -1,33 +1,18 @@
 import { useQuery } from '@apollo/client/react';
 import { DeleteQueryButton } from '../components/DeleteQueryButton';
-import { DeviceTable, countText } from '../components/DeviceTable';
+import { DeviceTable } from '../components/DeviceTable';
 import { ErrorNote } from '../components/ErrorNote';
-import { Pager, pageArgsFrom } from '../components/paging';
-import { formatDateTime } from '../format';
+import { Pager, urlPaging } from '../components/paging';
+import { deviceCount, formatDateTime } from '../format';
 import { graphql } from '../gql';
 import { Link, navigate, useLocation } from '../router';
 
 const SavedQueryDevicesQuery = graphql(`
   query SavedQueryDevices($id: ID!, $first: Int, $after: String, $last: Int, $before: String) {
     savedQuery(id: $id) {
-      id
-      name
-      folder
-      authStatus
-      updatedAt
+      ...SavedQueryFields
       devices(first: $first, after: $after, last: $last, before: $before) {
-        totalCount
-        pageInfo {
-          hasNextPage
-          hasPreviousPage
-          startCursor
-          endCursor
-        }
-        edges {
-          node {
-            ...DeviceRowFields
-          }
-        }
+        ...DevicePageFields
       }
     }
   }
@@ -36,9 +21,9 @@ const SavedQueryDevicesQuery = graphql(`
 /** SavedQueryPage is one saved query, evaluated now: its devices, paged like the network view. */
 export function SavedQueryPage({ id }: { id: string }) {
   const { path, params } = useLocation();
-  const page = pageArgsFrom(params);
+  const paging = urlPaging(path, params);
   const { data, previousData, loading, error } = useQuery(SavedQueryDevicesQuery, {
-    variables: { id, first: page.first, after: page.after, last: page.last, before: page.before },
+    variables: { id, ...paging.vars },
   });
   const query = (data ?? previousData)?.savedQuery;
 
@@ -69,10 +54,10 @@ export function SavedQueryPage({ id }: { id: string }) {
       </p>
       {error && <ErrorNote error={error} />}
       <p className="count" data-testid="total-count" aria-live="polite">
-        {countText(devices.totalCount)}
+        {deviceCount(devices.totalCount)}
       </p>
       <DeviceTable caption={`Devices of ${query.name}`} devices={devices.edges.map((e) => e.node)} busy={loading} />
-      <Pager path={path} params={params} pageInfo={devices.pageInfo} busy={loading} label="Device pages" />
+      <Pager label="Device pages" pageInfo={devices.pageInfo} paging={paging} busy={loading} />
     </>
   );
 }

@@ -3,7 +3,9 @@ import { useMutation, useQuery, useSubscription } from '@apollo/client/react';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { EnableSecurityDialog } from '../components/EnableSecurityDialog';
 import { ErrorNote } from '../components/ErrorNote';
-import { StatusChart, formatCount, formatPercent } from '../components/StatusChart';
+import { LocalTime } from '../components/LocalTime';
+import { StatusChart } from '../components/StatusChart';
+import { formatCount, formatPercent } from '../format';
 import { graphql } from '../gql';
 import type { AuthenticationStatus } from '../gql/graphql';
 import { Link, navigate } from '../router';
@@ -63,12 +65,7 @@ const SecuritySettingsQuery = graphql(`
 const SaveChartQuery = graphql(`
   mutation SaveChartQuery($status: AuthenticationStatus!) {
     createChartQuery(status: $status) {
-      id
-      name
-      folder
-      authStatus
-      createdAt
-      updatedAt
+      ...SavedQueryFields
     }
   }
 `);
@@ -88,10 +85,6 @@ const EnableClientCertificateSecurity = graphql(`
 /** devicesPath is the network view filtered to one chart item (it reads repeated `status` parameters). */
 function devicesPath(status: AuthenticationStatus): string {
   return `/devices?${new URLSearchParams({ status }).toString()}`;
-}
-
-function LocalTime({ iso }: { iso: string }) {
-  return <time dateTime={iso}>{new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' })}</time>;
 }
 
 /** SecuritySettingsPage is the console's home: the live chart of the four states, the security switch and the CA. */
