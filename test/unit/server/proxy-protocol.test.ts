@@ -178,7 +178,12 @@ describe('the gateway listener behind a trusted balancer (127.0.0.2 on the loopb
     logs.length = 0;
     const outcome = await call({});
     expect(outcome.kind).toBe('refused');
-    expect(logs.join('\n')).toMatch(/without a valid PROXY protocol v2 header.*does not begin with a PROXY protocol v2 header/);
+    const line = logs.map((l) => JSON.parse(l) as { msg: string; reason?: string; balancer?: string }).find((l) => /PROXY protocol/.test(l.msg));
+    expect(line).toMatchObject({
+      msg: expect.stringMatching(/without a valid PROXY protocol v2 header/),
+      reason: 'the connection does not begin with a PROXY protocol v2 header',
+      balancer: '127.0.0.2',
+    });
   });
 
   it('closes a trusted connection whose header is oversized, at once', async () => {
