@@ -1,13 +1,18 @@
 /**
  * Certificate issuance benchmark: certificates per second through the real GraphQL API
- * (`approveClients`) of an in-process core, against two baselines measured in the same run:
+ * (`approveClients`) of an in-process core, against baselines measured in the same run:
  *
- *  1. raw node:crypto ECDSA P-256 signing of a ~400-byte buffer (the signature alone), and
- *  2. pure node-forge building and signing X.509 certificates (RSA-2048: forge has no ECDSA).
+ *  1. the fair baseline (PostgreSQL only; the goal): raw node:crypto signing plus the same rows
+ *     written with plain parameterised SQL through postgres.js in approveClients' transaction shape,
+ *     on the same database (bench/issuance/sql-baseline.ts);
+ *  2. raw node:crypto ECDSA P-256 signing of a ~400-byte buffer (the signature alone; reported), and
+ *  3. pure node-forge building and signing X.509 certificates (RSA-2048: forge has no ECDSA; reported
+ *     with its own goal).
  *
- * The machine is shared, so the three measurements are interleaved: round r times the r-th
- * approveClients call of 100 ids, then 100 raw signatures, then 100 forge certificates (the order
- * rotates each round). Load that comes and goes then weighs on all three alike, and the ratios hold.
+ * The machine is shared, so the measurements are interleaved: round r times the r-th
+ * approveClients call of 100 ids, then the SQL baseline's r-th batch of 100, then 100 raw signatures,
+ * then 100 forge certificates (the order rotates each round). Load that comes and goes then weighs
+ * on all alike, and the ratios hold.
  *
  * Usage: npx tsx bench/issuance.bench.ts [--count N] [--quick] [--no-breakdown] [--profile DIR]
  *   N defaults to 2000; --quick is N = 200. DATABASE_URL selects PostgreSQL, else the embedded database.
@@ -34,12 +39,14 @@ import { redactUrl } from '../src/config.js';
 import type { CoreHandle } from '../src/main.js';
 import { machine, positiveNumber, runBenchMain, sourceVersion, startProfiler, writeResults } from './bench-common.js';
 import { forgeIssuer, rawSigner } from './issuance/baselines.js';
+import { sqlIssuer } from './issuance/sql-baseline.js';
 import { measureBreakdown, type Breakdown } from './issuance/breakdown.js';
 import { approveOverHttp, BATCH, chunks, enrollPending, makeCsrs, startBenchCore } from './issuance/core.js';
 
 x509.cryptoProvider.set(webcrypto);
 
-const GOAL_VS_RAW = 0.5;
+/** Goal: approveClients at least half as fast as raw signing + plain SQL in the same transaction shape. */
+const GOAL_VS_SQL = 0.5;
 const GOAL_VS_FORGE = 10;
 
 interface Args {
@@ -112,7 +119,7 @@ async function runIssuanceBench(args: Args): Promise<void> {
   try {
     const booted = await startBenchCore(dataDir);
     core = booted.core;
-    const { token, database, queryCount } = booted;
+    const { token, database, queryCount, clientCertDays } = booted;
     const host = machine();
     const caKey = core.authority.privateKey;
     log(`certfleet issuance benchmark: N = ${N} certificates, approveClients calls of ${BATCH} ids`);
@@ -125,12 +132,20 @@ async function runIssuanceBench(args: Args): Promise<void> {
     const warmupIds = await enrollPending(core, 'warm', warmup);
     const ids = await enrollPending(core, 'bench', N);
     const breakdownIds = breakdownN > 0 ? await enrollPending(core, 'split', breakdownN) : [];
-    log(`setup: ${warmup + N + breakdownN} pending requests enrolled in ${fmt((now() - t0) / 1000, 1)} s (not timed)`);
+    // The SQL baseline approves requests of its own, enrolled the same way, on the same database.
+    const databaseUrl = core.database.kind === 'postgres' ? process.env.DATABASE_URL! : null;
+    const sqlWarmupIds = databaseUrl ? await enrollPending(core, 'plainwarm', warmup) : [];
+    const sqlIds = databaseUrl ? await enrollPending(core, 'plain', N) : [];
+    const enrolled = warmup + N + breakdownN + sqlWarmupIds.length + sqlIds.length;
+    log(`setup: ${enrolled} pending requests enrolled in ${fmt((now() - t0) / 1000, 1)} s (not timed)`);
+    if (!databaseUrl) log('the raw signing + plain SQL baseline needs PostgreSQL (postgres.js): skipped on the embedded database');
     const raw = rawSigner();
     const forgeCa = forgeIssuer();
+    const plain = databaseUrl ? sqlIssuer(databaseUrl, { validityDays: clientCertDays, decidedBy: 'bench' }) : null;
 
     // Warm-up, each measurement on its own.
     for (const batch of chunks(warmupIds, BATCH)) await approveOverHttp(core, token, batch);
+    for (const batch of chunks(sqlWarmupIds, BATCH)) await plain!.approve(batch);
     raw.run(Math.max(500, warmup * 5));
     forgeCa.run(Math.max(10, Math.ceil(warmup / 5)));
 
@@ -140,8 +155,10 @@ async function runIssuanceBench(args: Args): Promise<void> {
     let e2eMs = 0;
     let rawMs = 0;
     let forgeMs = 0;
+    let sqlMs = 0;
+    const sqlBatches = chunks(sqlIds, BATCH);
     const q0 = queryCount();
-    const steps = ['e2e', 'raw', 'forge'] as const;
+    const steps = plain ? (['e2e', 'sql', 'raw', 'forge'] as const) : (['e2e', 'raw', 'forge'] as const);
     for (let r = 0; r < batches.length; r++) {
       const batch = batches[r]!;
       for (let k = 0; k < steps.length; k++) {
@@ -157,6 +174,11 @@ async function runIssuanceBench(args: Args): Promise<void> {
           if (profiler) await profiler.stop(join(args.profileDir!, `approve-${String(r).padStart(3, '0')}.cpuprofile`));
           callMs.push(ms);
           e2eMs += ms;
+        } else if (step === 'sql') {
+          await sleep(20); // as before approveClients: the same pause before each database batch
+          const s = now();
+          await plain!.approve(sqlBatches[r]!);
+          sqlMs += now() - s;
         } else if (step === 'raw') {
           const s = now();
           raw.run(batch.length);
@@ -171,6 +193,7 @@ async function runIssuanceBench(args: Args): Promise<void> {
     }
     if (process.stdout.isTTY) process.stdout.write('\r\x1b[K');
     const queries = queryCount() - q0;
+    await plain?.close();
 
     const e2e = {
       what: 'approveClients(ids) over HTTP (GraphQL), calls of 100 ids, one call at a time',
@@ -194,6 +217,18 @@ async function runIssuanceBench(args: Args): Promise<void> {
       ms: forgeMs,
       perSecond: rate(N, forgeMs),
     };
+    const sqlResult = plain
+      ? {
+          what:
+            'raw node:crypto EC P-256 signing + the same rows in plain parameterised SQL (postgres.js), approveClients\' transaction shape: ' +
+            'lock the requests, read the devices, update them APPROVED with the certificate (returning), apply requested names, ' +
+            'supersede older certificates (none here), insert the audit rows; batches of 100, one at a time',
+          certificates: N,
+          ms: sqlMs,
+          perSecond: rate(N, sqlMs),
+        }
+      : null;
+    if (sqlResult) log(`raw signing + plain SQL, same transaction shape:   ${fmt(sqlResult.perSecond, 1)} certificates/s`);
     log(`raw node:crypto ECDSA P-256 sign (${raw.bytesSigned} B):  ${fmt(rawResult.perSecond)} signatures/s`);
     log(`node-forge X.509, RSA-2048 CA (forge has no ECDSA): ${fmt(forgeResult.perSecond, 1)} certificates/s`);
     log(
@@ -223,8 +258,9 @@ async function runIssuanceBench(args: Args): Promise<void> {
     }
 
     const vsRaw = e2e.perSecond / rawResult.perSecond;
+    const vsSql = sqlResult ? e2e.perSecond / sqlResult.perSecond : null;
     const vsForge = e2e.perSecond / forgeResult.perSecond;
-    const metRaw = vsRaw >= GOAL_VS_RAW;
+    const metSql = vsSql === null ? null : vsSql >= GOAL_VS_SQL;
     const metForge = vsForge >= GOAL_VS_FORGE;
     const dbKind = core.database.kind;
     const result = {
@@ -237,14 +273,16 @@ async function runIssuanceBench(args: Args): Promise<void> {
       machine: host,
       source: sourceVersion(),
       loadAverageAtEnd: loadavg(),
-      interleaved: 'round r: approveClients call r, 100 raw signatures, 100 forge certificates; order rotates',
+      interleaved: `round r: approveClients call r, ${plain ? 'SQL baseline batch r, ' : ''}100 raw signatures, 100 forge certificates; order rotates`,
       profiled: args.profileDir !== null,
       endToEnd: e2e,
+      sqlBaseline: sqlResult,
       rawSign: rawResult,
       forge: forgeResult,
-      ratios: { endToEndOverRaw: vsRaw, endToEndOverForge: vsForge },
+      ratios: { endToEndOverSql: vsSql, endToEndOverRaw: vsRaw, endToEndOverForge: vsForge },
+      // The old goal of ≥ 0.5 × raw signing is retired (issue 14, part 4): raw signing is a reported figure.
       goals: {
-        endToEndOverRaw: { goal: GOAL_VS_RAW, met: metRaw },
+        endToEndOverSql: { goal: GOAL_VS_SQL, met: metSql },
         endToEndOverForge: { goal: GOAL_VS_FORGE, met: metForge },
       },
       breakdown,
@@ -252,15 +290,22 @@ async function runIssuanceBench(args: Args): Promise<void> {
     const written = writeResults(here, 'issuance', dbKind, result, args.profileDir);
 
     log('');
-    log(`end to end / raw signing: ${fmtRatio(vsRaw)} (goal ≥ ${GOAL_VS_RAW}): ${metRaw ? 'MET' : 'NOT MET'}`);
+    if (vsSql !== null) log(`end to end / raw signing + plain SQL: ${fmtRatio(vsSql)} (goal ≥ ${GOAL_VS_SQL}): ${metSql ? 'MET' : 'NOT MET'}`);
+    log(`end to end / raw signing: ${fmtRatio(vsRaw)} (reported)`);
     log(`end to end / node-forge:  ${fmtRatio(vsForge)} (goal ≥ ${GOAL_VS_FORGE}): ${metForge ? 'MET' : 'NOT MET'}`);
     log('');
     log('| what was measured | baseline | figure | baseline figure | ratio | goal | met? |');
     log('|---|---|---|---|---|---|---|');
     const what = `issuance end to end: \`approveClients\` over HTTP, calls of ${BATCH}, ${dbKind} database`;
+    if (sqlResult) {
+      log(
+        `| ${what} | raw \`crypto.sign\` + plain SQL (postgres.js), same transaction shape | ${fmt(e2e.perSecond, 1)} certs/s | ` +
+          `${fmt(sqlResult.perSecond, 1)} certs/s | ${fmtRatio(vsSql!)} | ≥ ${GOAL_VS_SQL} | ${metSql ? 'yes' : 'no'} |`,
+      );
+    }
     log(
       `| ${what} | raw \`crypto.sign\`, ECDSA P-256, ${raw.bytesSigned} B | ${fmt(e2e.perSecond, 1)} certs/s | ` +
-        `${fmt(rawResult.perSecond)} sigs/s | ${fmtRatio(vsRaw)} | ≥ ${GOAL_VS_RAW} | ${metRaw ? 'yes' : 'no'} |`,
+        `${fmt(rawResult.perSecond)} sigs/s | ${fmtRatio(vsRaw)} | report | — |`,
     );
     log(
       `| ${what} | node-forge X.509, RSA-2048 | ${fmt(e2e.perSecond, 1)} certs/s | ` +

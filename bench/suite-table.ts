@@ -105,13 +105,25 @@ export function tableRows(results: Record<string, any>): Row[] {
   }
   const iss = results.issuance;
   if (iss) {
+    // The goal is against raw signing + the same rows in plain SQL; raw signing alone is reported.
+    const sqlGoal = iss.goals.endToEndOverSql;
     rows.push({
       what: 'certificates issued per second through `approveClients`',
       measured: `${fmt(iss.endToEnd.perSecond, 0)} /s`,
-      baseline: `raw \`node:crypto\` signing: ${fmt(iss.rawSign.perSecond, 0)} /s`,
+      baseline: iss.sqlBaseline
+        ? `raw \`node:crypto\` signing + the same rows in plain SQL (postgres.js), same transaction shape: ${fmt(iss.sqlBaseline.perSecond, 0)} /s`
+        : 'raw signing + plain SQL: n/a (needs PostgreSQL)',
+      ratio: iss.sqlBaseline ? `${fmt(iss.ratios.endToEndOverSql)} ×` : 'n/a',
+      goal: sqlGoal ? `≥ ${sqlGoal.goal} ×` : '≥ 0.5 ×',
+      met: sqlGoal?.met ?? null,
+    });
+    rows.push({
+      what: 'certificates issued per second through `approveClients`',
+      measured: `${fmt(iss.endToEnd.perSecond, 0)} /s`,
+      baseline: `raw \`node:crypto\` signing alone: ${fmt(iss.rawSign.perSecond, 0)} /s`,
       ratio: `${fmt(iss.ratios.endToEndOverRaw)} ×`,
-      goal: `≥ ${iss.goals.endToEndOverRaw.goal} ×`,
-      met: iss.goals.endToEndOverRaw.met,
+      goal: 'report',
+      met: null,
     });
     rows.push({
       what: 'certificates issued per second through `approveClients`',

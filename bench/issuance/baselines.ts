@@ -14,6 +14,9 @@ export function rawSigner() {
       for (let i = 0; i < count; i++) sink += cryptoSign('sha256', tbs, privateKey).length;
       if (sink === 0) throw new Error('no signatures');
     },
+    /** signOnce is one signature of tbs (the SQL baseline stores it). */
+    signOnce: () => cryptoSign('sha256', tbs, privateKey),
+    tbs,
     bytesSigned: tbs.length,
   };
 }

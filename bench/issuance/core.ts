@@ -36,7 +36,9 @@ export function chunks<T>(items: T[], size: number): T[][] {
  * startBenchCore starts a core in this process with a SECURITY_ADMIN token; queryCount is how many SQL
  * statements it has sent so far (startCore's onQuery hook: SQL text only, no parameters).
  */
-export async function startBenchCore(dataDir: string): Promise<{ core: CoreHandle; token: string; database: string; queryCount: () => number }> {
+export async function startBenchCore(
+  dataDir: string,
+): Promise<{ core: CoreHandle; token: string; database: string; queryCount: () => number; clientCertDays: number }> {
   let queries = 0;
   const env = benchCoreEnv(dataDir, process.env.DATABASE_URL);
   const config = loadConfig(env);
@@ -46,7 +48,7 @@ export async function startBenchCore(dataDir: string): Promise<{ core: CoreHandl
     core.database.kind === 'postgres'
       ? `PostgreSQL (${redactUrl(process.env.DATABASE_URL!)})`
       : `embedded (PGlite, in ${join(dataDir, 'pgdata')})`;
-  return { core, token, database, queryCount: () => queries };
+  return { core, token, database, queryCount: () => queries, clientCertDays: config.clientCertDays };
 }
 
 /** makeCsrs makes EC P-256 keys and PKCS#10 requests exactly as the agent client does (its csrPem()). */
