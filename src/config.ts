@@ -13,6 +13,8 @@ export interface AuthConfig {
   /** Claim holding the caller's roles (an array of role names, or one name). */
   rolesClaim: string;
   dataDir: string;
+  /** How many verified tokens the verifier remembers, each until its expiry (0: none). */
+  tokenCacheSize?: number;
 }
 
 export interface Config {
@@ -224,6 +226,7 @@ export function loadConfig(env: Env = process.env): Config {
   const audience = str(env, 'AUTH_AUDIENCE');
   let auth: AuthConfig;
   const rolesClaim = str(env, 'AUTH_ROLES_CLAIM') ?? 'roles';
+  const tokenCacheSize = intIn(env, 'AUTH_TOKEN_CACHE_SIZE', 0, 1_000_000, 10_000);
   if (jwksUrl !== undefined) {
     if (!issuer || !audience) {
       throw new ConfigError('AUTH_JWKS_URL needs AUTH_ISSUER and AUTH_AUDIENCE set as well');
@@ -243,7 +246,7 @@ export function loadConfig(env: Env = process.env): Config {
         throw new ConfigError(`AUTH_ALGORITHMS may list only ${JWS_ALGORITHMS.join(', ')} (got "${a}")`);
       }
     }
-    auth = { mode: 'external', issuer, audience, algorithms, jwksUrl, rolesClaim, dataDir };
+    auth = { mode: 'external', issuer, audience, algorithms, jwksUrl, rolesClaim, dataDir, tokenCacheSize };
   } else {
     auth = {
       mode: 'local',
@@ -252,6 +255,7 @@ export function loadConfig(env: Env = process.env): Config {
       algorithms: ['ES256'],
       rolesClaim,
       dataDir,
+      tokenCacheSize,
     };
   }
 

@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -38,6 +38,8 @@ export const MAX_TTL_SECONDS = 30 * 24 * 3600;
 // Far above any real JWT; stops a huge header from costing a parse and a signature check.
 const MAX_TOKEN_LENGTH = 16 * 1024;
 const KEYS_UNAVAILABLE = 'cannot verify token: identity provider keys unavailable';
+/** TOKEN_CACHE_SIZE is how many verified tokens a verifier remembers (a console polls with the same token). */
+export const TOKEN_CACHE_SIZE = 10_000;
 
 /** parseBearer extracts the token of an `Authorization: Bearer <token>` header (RFC 6750). */
 export function parseBearer(header: string | undefined): string {
@@ -149,8 +151,21 @@ export async function issueToken(
     .sign(privateKey);
 }
 
-/** createTokenVerifier builds the verifier for the configured mode: the local key or the identity provider's JWKS. */
-export async function createTokenVerifier(auth: AuthConfig): Promise<TokenVerifier> {
+/**
+ * createTokenVerifier builds the verifier for the configured mode: the local key or the identity provider's JWKS.
+ *
+ * It remembers up to cacheSize tokens it has verified (keyed by the token's SHA-256, least recently
+ * used evicted first), each only until the token's own exp — never past it, and without the clock
+ * tolerance a fresh check allows — so a console polling with one token pays the signature check
+ * once. What a cached token yields is what its first check yielded: a token cannot change. cacheSize
+ * 0 turns the cache off. (A key the identity provider withdraws stops new tokens at once, and tokens
+ * already verified with it at their expiry, as a verifier that fetched the key set before would.)
+ */
+export async function createTokenVerifier(
+  auth: AuthConfig,
+  opts: { cacheSize?: number } = {},
+): Promise<TokenVerifier & { readonly cachedTokens: number }> {
+  const cacheSize = opts.cacheSize ?? auth.tokenCacheSize ?? TOKEN_CACHE_SIZE;
   const common: JWTVerifyOptions = {
     issuer: auth.issuer,
     audience: auth.audience,
@@ -179,10 +194,25 @@ export async function createTokenVerifier(auth: AuthConfig): Promise<TokenVerifi
     check = async (token) => (await jwtVerify(token, jwks, options)).payload;
   }
 
+  const cache = new Map<string, Caller & { expiresAt: Date }>();
   return {
-    async verify(token) {
+    /** How many verified tokens are remembered now (for tests). */
+    get cachedTokens() {
+      return cache.size;
+    },
+    async verify(token: string) {
       if (typeof token !== 'string' || token.length === 0) throw new AuthError('missing bearer token');
       if (token.length > MAX_TOKEN_LENGTH) throw new AuthError('token is malformed');
+      const key = cacheSize > 0 ? createHash('sha256').update(token).digest('base64') : '';
+      const hit = cacheSize > 0 ? cache.get(key) : undefined;
+      if (hit) {
+        cache.delete(key);
+        if (Date.now() < hit.expiresAt.getTime()) {
+          cache.set(key, hit); // most recently used last
+          return { ...hit, roles: [...hit.roles] };
+        }
+        // Past its exp: verified again below, which refuses it (jose's check, with its messages).
+      }
       let payload: JWTPayload;
       try {
         payload = await check(token);
@@ -190,11 +220,17 @@ export async function createTokenVerifier(auth: AuthConfig): Promise<TokenVerifi
         throw toAuthError(err);
       }
       if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw new AuthError('token has no subject');
-      return {
+      const caller = {
         subject: payload.sub,
         roles: readRoles(payload[auth.rolesClaim]),
         expiresAt: new Date((payload.exp as number) * 1000),
       };
+      // Only until exp: a token accepted within the clock tolerance after its exp is not cached.
+      if (cacheSize > 0 && Date.now() < caller.expiresAt.getTime()) {
+        cache.set(key, { ...caller, roles: [...caller.roles] });
+        if (cache.size > cacheSize) cache.delete(cache.keys().next().value!);
+      }
+      return caller;
     },
   };
 }

@@ -45,6 +45,7 @@ describe('loadConfig', () => {
         algorithms: ['ES256'],
         rolesClaim: 'roles',
         dataDir: resolve('./data'),
+        tokenCacheSize: 10_000,
       },
       dbStatementTimeoutMs: 10_000,
       databaseMigrationUrl: undefined,

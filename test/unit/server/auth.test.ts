@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT, calculateJwkThumbprint, decodeProtectedHeader, decodeJwt, exportJWK, type JWK } from 'jose';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AuthConfig } from '../../../src/config.js';
 import {
   AuthError,
@@ -282,6 +282,55 @@ describe('local mode', () => {
       const token = await issueToken(auth, { subject: 'alice', roles: [], ttlSeconds });
       expect((await verifier.verify(token)).subject).toBe('alice');
     }
+  });
+
+  describe('the cache of verified tokens', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('refuses a cached token once it has expired', async () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      const start = new Date('2026-01-01T00:00:00Z');
+      vi.setSystemTime(start);
+      const cached = await createTokenVerifier(auth);
+      const token = await issueToken(auth, { subject: 'alice', roles: ['VIEWER'], ttlSeconds: 60, now: start });
+      expect((await cached.verify(token)).subject).toBe('alice');
+      expect(cached.cachedTokens).toBe(1);
+      // A cache hit within the lifetime gives the same caller.
+      vi.setSystemTime(start.getTime() + 59_000);
+      expect(await cached.verify(token)).toEqual({ subject: 'alice', roles: ['VIEWER'], expiresAt: new Date(start.getTime() + 60_000) });
+      // Past exp and the clock tolerance: refused although it was cached, and forgotten.
+      vi.setSystemTime(start.getTime() + 66_000);
+      await expectAuthError(cached.verify(token), 'token expired', token);
+      expect(cached.cachedTokens).toBe(0);
+    });
+
+    it('does not cache a token accepted only within the clock tolerance after its exp', async () => {
+      const token = await signLocal({ ...validClaims(), exp: nowSeconds() - 2 });
+      const cached = await createTokenVerifier(auth);
+      expect((await cached.verify(token)).subject).toBe('alice');
+      expect(cached.cachedTokens).toBe(0);
+    });
+
+    it('is bounded (least recently used evicted first), and never holds a refused token', async () => {
+      const cached = await createTokenVerifier(auth, { cacheSize: 3 });
+      const tokens = await Promise.all(
+        Array.from({ length: 5 }, (_, i) => issueToken(auth, { subject: `user-${i}`, roles: [], ttlSeconds: 600 })),
+      );
+      for (const t of tokens) await cached.verify(t);
+      expect(cached.cachedTokens).toBe(3);
+      // A refused token is never cached.
+      await expect(cached.verify(`${tokens[0]!.slice(0, -4)}AAAA`)).rejects.toBeInstanceOf(AuthError);
+      expect(cached.cachedTokens).toBe(3);
+    });
+
+    it('cacheSize 0 turns it off', async () => {
+      const uncached = await createTokenVerifier(auth, { cacheSize: 0 });
+      const token = await issueToken(auth, { subject: 'alice', roles: [], ttlSeconds: 600 });
+      expect((await uncached.verify(token)).subject).toBe('alice');
+      expect(uncached.cachedTokens).toBe(0);
+    });
   });
 
   it('issueToken refuses external mode: tokens come from the identity provider', async () => {
