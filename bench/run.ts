@@ -216,15 +216,33 @@ async function main(): Promise<number> {
       const env = { ...childEnv, DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: String(port), AGENT_PORT: String(await freePort()), SHUTDOWN_DRAIN_MS: '0' };
       const core = spawn(process.execPath, ['--import', 'tsx', 'src/cli/start.ts'], { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'] });
       const exited = new Promise<number | null>((resolve) => core.once('exit', (code) => resolve(code)));
+      // A second core, its cache of verified tokens off, on the same database and token key: the
+      // cache's before/after in the same run. Started once the first is up (they migrate the same database).
+      let uncached: { child: ReturnType<typeof spawn>; exited: Promise<number | null> } | undefined;
       try {
         const url = `http://127.0.0.1:${port}/graphql`;
         await waitForHealth(`http://127.0.0.1:${port}/readyz`, exited);
+        const port2 = await freePort();
+        const env2 = { ...env, PORT: String(port2), AGENT_PORT: String(await freePort()), AUTH_TOKEN_CACHE_SIZE: '0' };
+        const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/start.ts'], { cwd: root, env: env2, stdio: ['ignore', 'inherit', 'inherit'] });
+        uncached = { child, exited: new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code))) };
+        await waitForHealth(`http://127.0.0.1:${port2}/readyz`, uncached.exited);
         const token = await issueToken(loadConfig(env).auth, { subject: 'bench', roles: ['VIEWER'], ttlSeconds: 3600 });
-        const api = await runApiBench({ url, token, databaseUrl: scratchUrl, rounds: p.apiRounds, depth: p.depth, log });
+        const api = await runApiBench({
+          url,
+          uncachedUrl: `http://127.0.0.1:${port2}/graphql`,
+          token,
+          databaseUrl: scratchUrl,
+          rounds: p.apiRounds,
+          depth: p.depth,
+          log,
+        });
         results.api = { ...api, coreRssBytes: rssOf(core.pid!) };
       } finally {
         core.kill('SIGTERM');
+        uncached?.child.kill('SIGTERM');
         await exited;
+        await uncached?.exited;
       }
       ran.push('api');
       load.push(loadavg());
