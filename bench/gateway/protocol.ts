@@ -2,7 +2,11 @@
 // runner.ts) sends the load child (client.ts) its devices and runs; the child reports what it got.
 
 export type Mode = 'handshake' | 'resumed' | 'keepalive';
-export type Target = 'certfleet' | 'bare';
+/**
+ * bare records nothing; bareInsert is the same bare server recording each result with one INSERT
+ * through postgres.js (PostgreSQL only, kept-alive connections only).
+ */
+export type Target = 'certfleet' | 'bare' | 'bareInsert';
 export const ALL_MODES: Mode[] = ['handshake', 'resumed', 'keepalive'];
 
 export const AGENT_VERSION = '2024.1';

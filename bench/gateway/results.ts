@@ -4,6 +4,8 @@ import type { machine, sourceVersion } from '../bench-common.js';
 import type { Mode, Target } from './protocol.js';
 
 export const GOAL_RESUMED_RATIO = 0.7;
+/** Kept-alive connections: certfleet against the bare server that INSERTs each result (issue 14). */
+export const GOAL_KEEPALIVE_OVER_INSERT = 1.5;
 
 export interface RunFigures {
   round: number;
@@ -22,7 +24,7 @@ export interface RunFigures {
   clientCpuMs: number;
   /** CPU time of the local PostgreSQL backends connected to the benchmark's database during the run, else null. */
   postgresCpuMs: number | null;
-  /** certfleet only: rise of max(connection_results.id) during the run, and SQL statements sent. */
+  /** certfleet: rise of max(connection_results.id) during the run; bareInsert: of its scratch table's max(id). */
   resultsRecorded?: number;
   statements?: number;
   /** certfleet only: INSERT statements into connection_results (one per transaction writing results). */
@@ -66,6 +68,16 @@ export interface ModeResult {
    */
   cpuCostRatio: number;
   goal: { ratioAtLeast: number; met: boolean } | null;
+  /**
+   * Kept-alive mode on PostgreSQL: the bare server recording each result with one INSERT through
+   * postgres.js, in the same rounds; the ratios are certfleet's over it.
+   */
+  bareInsert?: TargetSummary & {
+    ratio: number;
+    roundRatios: number[];
+    cpuCostRatio: number;
+    goal: { ratioAtLeast: number; met: boolean };
+  };
 }
 
 export interface GatewayBenchResult {
@@ -111,7 +123,21 @@ export function summariseMode(mode: Mode, runs: RunFigures[]): ModeResult {
   });
   const cf = of('certfleet');
   const bs = of('bare');
+  const bi = of('bareInsert');
   const ratio = median(cf.map((r) => r.rate)) / median(bs.map((r) => r.rate));
+  const cfCost = summarise(cf).serverCpuUsPerRequest + (summarise(cf).postgresCpuUsPerRequest ?? 0);
+  let bareInsert: ModeResult['bareInsert'];
+  if (bi.length > 0) {
+    const s = summarise(bi);
+    const r = median(cf.map((x) => x.rate)) / s.medianRate;
+    bareInsert = {
+      ...s,
+      ratio: r,
+      roundRatios: cf.map((x) => x.rate / bi.find((y) => y.round === x.round)!.rate),
+      cpuCostRatio: (s.serverCpuUsPerRequest + (s.postgresCpuUsPerRequest ?? 0)) / cfCost,
+      goal: { ratioAtLeast: GOAL_KEEPALIVE_OVER_INSERT, met: r >= GOAL_KEEPALIVE_OVER_INSERT },
+    };
+  }
   return {
     mode,
     certfleet: {
@@ -122,8 +148,9 @@ export function summariseMode(mode: Mode, runs: RunFigures[]): ModeResult {
     bare: summarise(bs),
     ratio,
     roundRatios: cf.map((r) => r.rate / bs.find((x) => x.round === r.round)!.rate),
-    cpuCostRatio: summarise(bs).serverCpuUsPerRequest / (summarise(cf).serverCpuUsPerRequest + (summarise(cf).postgresCpuUsPerRequest ?? 0)),
+    cpuCostRatio: summarise(bs).serverCpuUsPerRequest / cfCost,
     goal: mode === 'resumed' ? { ratioAtLeast: GOAL_RESUMED_RATIO, met: ratio >= GOAL_RESUMED_RATIO } : null,
+    ...(bareInsert ? { bareInsert } : {}),
   };
 }
 
@@ -138,7 +165,13 @@ export function modeLine(m: ModeResult): string {
       `bare median ${fmt(m.bare.medianRate)} req/s (resumed ${pct(m.bare.sessionReusedShare)}, ${fmt(m.bare.serverCpuUsPerRequest)} µs CPU/request, ` +
       `CPU busy: server ${pct(m.bare.serverCpuShare)} client ${pct(m.bare.clientCpuShare)}); ` +
       `ratio ${m.ratio.toFixed(2)} (per round ${m.roundRatios.map((x) => x.toFixed(2)).join(', ')}), CPU-cost ratio ${m.cpuCostRatio.toFixed(2)}` +
-      (m.goal ? ` — goal ≥ ${m.goal.ratioAtLeast}: ${m.goal.met ? 'MET' : 'NOT MET'}` : '')
+      (m.goal ? ` — goal ≥ ${m.goal.ratioAtLeast}: ${m.goal.met ? 'MET' : 'NOT MET'}` : '') +
+      (m.bareInsert
+        ? `\n  ${m.mode} against bare + one INSERT per result: ${fmt(m.bareInsert.medianRate)} req/s (${fmt(m.bareInsert.serverCpuUsPerRequest)} µs server CPU/request` +
+          (m.bareInsert.postgresCpuUsPerRequest !== null ? ` + ${fmt(m.bareInsert.postgresCpuUsPerRequest)} µs PostgreSQL CPU/request` : '') +
+          `, CPU busy: server ${pct(m.bareInsert.serverCpuShare)}); certfleet / it ${m.bareInsert.ratio.toFixed(2)} (per round ${m.bareInsert.roundRatios.map((x) => x.toFixed(2)).join(', ')}), ` +
+          `CPU-cost ratio ${m.bareInsert.cpuCostRatio.toFixed(2)} — goal ≥ ${m.bareInsert.goal.ratioAtLeast}: ${m.bareInsert.goal.met ? 'MET' : 'NOT MET'}`
+        : '')
   );
 }
 
@@ -156,6 +189,15 @@ export function markdownTable(result: GatewayBenchResult): string {
         `${fmt(m.certfleet.serverCpuUsPerRequest)} µs${m.certfleet.postgresCpuUsPerRequest !== null ? ` + ${fmt(m.certfleet.postgresCpuUsPerRequest)} µs PostgreSQL` : ''} / ${fmt(m.bare.serverCpuUsPerRequest)} µs | ` +
         `${m.cpuCostRatio.toFixed(2)} |`,
     );
+    const bi = m.bareInsert;
+    if (bi) {
+      rows.push(
+        `| PostgreSQL | ${m.mode} vs bare + one \`INSERT\` per result | ${fmt(m.certfleet.medianRate)} | ${fmt(bi.medianRate)} (with \`INSERT\`) | ${bi.ratio.toFixed(2)} | ` +
+          `≥ ${bi.goal.ratioAtLeast} | ${bi.goal.met ? 'yes' : '**no**'} | ${pct(m.certfleet.sessionReusedShare)} / ${pct(bi.sessionReusedShare)} | ` +
+          `${fmt(m.certfleet.serverCpuUsPerRequest)} µs${m.certfleet.postgresCpuUsPerRequest !== null ? ` + ${fmt(m.certfleet.postgresCpuUsPerRequest)} µs PostgreSQL` : ''} / ` +
+          `${fmt(bi.serverCpuUsPerRequest)} µs${bi.postgresCpuUsPerRequest !== null ? ` + ${fmt(bi.postgresCpuUsPerRequest)} µs PostgreSQL` : ''} | ${bi.cpuCostRatio.toFixed(2)} |`,
+      );
+    }
   }
   return rows.join('\n');
 }

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchCoreEnv, ClientProcess as BenchClientProcess, machine, sourceVersion, startProfiler, writeResults } from '../bench-common.js';
 import type { CoreHandle } from '../../src/main.js';
-import { startBareServer } from './bare-server.js';
+import { insertRecorder, startBareServer } from './bare-server.js';
 import { setUpDevices } from './devices.js';
 import { postgresCpuMs, uncommittedSrc } from './host.js';
 import { AGENT_VERSION, ALL_MODES, CONNECT_PATH, REQUEST_TIMEOUT_MS, type FromClient, type Mode, type RunReport, type Target, type ToClient } from './protocol.js';
@@ -72,6 +72,8 @@ export async function runGatewayBench(opts: GatewayBenchOptions = {}): Promise<G
   const dataDir = mkdtempSync(join(tmpdir(), 'certfleet-gateway-'));
   let core: CoreHandle | undefined;
   let bare: HttpsServer | undefined;
+  let bareInsert: HttpsServer | undefined;
+  let recorder: Awaited<ReturnType<typeof insertRecorder>> | undefined;
   let clients: BenchClientProcess<ToClient, FromClient> | undefined;
   let statements = 0;
   let historyInserts = 0;
@@ -107,6 +109,18 @@ export async function runGatewayBench(opts: GatewayBenchOptions = {}): Promise<G
     const bareServer = await startBareServer(c.authority);
     bare = bareServer.server;
     const barePort = bareServer.port;
+    // The fairer kept-alive baseline: the same bare server, recording each result with one INSERT
+    // through postgres.js into a scratch table of its own in the benchmark's database.
+    let bareInsertPort: number | null = null;
+    const insertBaseline = c.database.kind === 'postgres' && modes.includes('keepalive');
+    if (insertBaseline) {
+      recorder = await insertRecorder(databaseUrl!);
+      const s = await startBareServer(c.authority, recorder.record);
+      bareInsert = s.server;
+      bareInsertPort = s.port;
+    }
+    const portOf = (target: Target) => (target === 'certfleet' ? c.agentPort : target === 'bare' ? barePort : bareInsertPort!);
+    const targetsFor = (mode: Mode): Target[] => (mode === 'keepalive' && insertBaseline ? ['certfleet', 'bare', 'bareInsert'] : ['certfleet', 'bare']);
 
     const childArgv = process.execArgv.filter((a) => !a.startsWith('--cpu-prof') && !a.startsWith('--inspect'));
     clients = new BenchClientProcess<ToClient, FromClient>(fork(fileURLToPath(new URL('./client.ts', import.meta.url)), [], { execArgv: childArgv, stdio: 'inherit' }));
@@ -115,6 +129,10 @@ export async function runGatewayBench(opts: GatewayBenchOptions = {}): Promise<G
 
     log(`certfleet agent gateway benchmark: ${nDevices} devices, ${concurrency} concurrent clients, runs of ${durationMs / 1000} s, ${rounds} rounds, modes ${modes.join(', ')}`);
     log(`database: ${database}; clients in a child process (pid ${cp.child.pid})`);
+    if (insertBaseline) log(`kept-alive baseline with one INSERT per result: table ${recorder!.table} in the benchmark's database (dropped at the end)`);
+    else if (c.database.kind !== 'postgres' && modes.includes('keepalive')) {
+      log('kept-alive baseline with one INSERT per result (postgres.js): skipped on the embedded database; it needs PostgreSQL (set DATABASE_URL)');
+    }
     log(`machine: ${host.nproc} CPUs (${host.cpuModel}), Node ${host.node}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 
     const { enrollMs, approveMs, statuses } = await setUpDevices(c, cp, nDevices);
@@ -126,7 +144,7 @@ export async function runGatewayBench(opts: GatewayBenchOptions = {}): Promise<G
     const runs: RunFigures[] = [];
     async function measure(target: Target, mode: Mode, round: number, ms: number, minRequests = 0): Promise<RunFigures> {
       const id = ++runId;
-      const before = target === 'certfleet' ? await maxResultId() : 0;
+      const before = target === 'certfleet' ? await maxResultId() : target === 'bareInsert' ? await recorder!.maxId() : 0;
       const load = loadavg()[0]!;
       // Reading /proc for PostgreSQL's CPU is kept out of this process's measured CPU and its profile.
       const pg0 = localPostgres ? postgresCpuMs(pgDatabase) : null;
@@ -134,7 +152,7 @@ export async function runGatewayBench(opts: GatewayBenchOptions = {}): Promise<G
       statements = 0;
       historyInserts = 0;
       const cpu0 = process.cpuUsage();
-      cp.send({ op: 'run', id, target, port: target === 'certfleet' ? c.agentPort : barePort, mode, concurrency, durationMs: ms, minRequests });
+      cp.send({ op: 'run', id, target, port: portOf(target), mode, concurrency, durationMs: ms, minRequests });
       const r = await cp.waitFor<RunReport>((m) => m.op === 'ran' && m.id === id, ms + 2 * REQUEST_TIMEOUT_MS + 30_000 + 100 * minRequests, `${target} ${mode} run`);
       const cpu = process.cpuUsage(cpu0);
       const stmts = statements;
@@ -169,6 +187,10 @@ export async function runGatewayBench(opts: GatewayBenchOptions = {}): Promise<G
         f.resultsRecorded = recorded;
         f.statements = stmts;
         f.historyInserts = inserts;
+      } else if (target === 'bareInsert') {
+        const recorded = (await recorder!.maxId()) - before;
+        if (recorded < r.ok) throw new Error(`bareInsert: ${r.ok} connects were answered 200 but only ${recorded} rows were inserted`);
+        f.resultsRecorded = recorded;
       }
       return f;
     }
@@ -176,7 +198,7 @@ export async function runGatewayBench(opts: GatewayBenchOptions = {}): Promise<G
     log('');
     log('warm-up (not recorded)');
     for (const mode of modes) {
-      for (const target of ['certfleet', 'bare'] as Target[]) {
+      for (const target of targetsFor(mode)) {
         // At least two requests per device, so every device has a cached session before the timed runs.
         const f = await measure(target, mode, 0, warmupMs, 2 * nDevices);
         log(`  ${mode.padEnd(9)} ${target.padEnd(9)} ${fmt(f.rate).padStart(6)} req/s`);
@@ -189,16 +211,21 @@ export async function runGatewayBench(opts: GatewayBenchOptions = {}): Promise<G
       const line: string[] = [];
       const busyLines: string[] = [];
       for (const mode of modes) {
-        const order: Target[] = round % 2 === 1 ? ['certfleet', 'bare'] : ['bare', 'certfleet'];
+        const order: Target[] = round % 2 === 1 ? targetsFor(mode) : targetsFor(mode).reverse();
         const got: Partial<Record<Target, RunFigures>> = {};
         for (const target of order) {
           got[target] = await measure(target, mode, round, durationMs);
           runs.push(got[target]!);
           await sleep(PAUSE_MS);
         }
-        line.push(`${mode} ${fmt(got.certfleet!.rate)} / ${fmt(got.bare!.rate)} (${(got.certfleet!.rate / got.bare!.rate).toFixed(2)})`);
+        line.push(
+          `${mode} ${fmt(got.certfleet!.rate)} / ${fmt(got.bare!.rate)} (${(got.certfleet!.rate / got.bare!.rate).toFixed(2)})` +
+            (got.bareInsert ? `, bare + INSERT ${fmt(got.bareInsert.rate)} (${(got.certfleet!.rate / got.bareInsert.rate).toFixed(2)})` : ''),
+        );
         const busy = (f: RunFigures) => `server ${pct(f.serverCpuMs / f.elapsedMs)}, client ${pct(f.clientCpuMs / f.elapsedMs)}`;
-        busyLines.push(`    ${mode}: CPU busy certfleet run ${busy(got.certfleet!)}; bare run ${busy(got.bare!)}`);
+        busyLines.push(
+          `    ${mode}: CPU busy certfleet run ${busy(got.certfleet!)}; bare run ${busy(got.bare!)}` + (got.bareInsert ? `; bare + INSERT run ${busy(got.bareInsert)}` : ''),
+        );
       }
       log(`round ${round}/${rounds} (load ${loadavg()[0]!.toFixed(2)}), certfleet / bare req/s: ${line.join('; ')}`);
       for (const l of busyLines) log(l);
@@ -226,10 +253,13 @@ export async function runGatewayBench(opts: GatewayBenchOptions = {}): Promise<G
         agentVersion: AGENT_VERSION,
         request: `POST ${CONNECT_PATH} {"agentId","agentVersion"}, content-type application/json`,
         keys: 'EC P-256 client keys; server certificates EC P-256 from the core CA (gateway and bare alike)',
-        interleaved: 'per round and mode: certfleet then bare on odd rounds, bare then certfleet on even rounds',
+        interleaved: 'per round and mode: certfleet, bare (, bareInsert in keepalive) on odd rounds, the reverse on even rounds',
         rate: 'answers 200 AUTHENTICATION_SUCCEEDED / (first request to last answer)',
         clients: 'child process; one https.Agent per server and mode, kept across runs; one TLS secure context per device',
         bare: 'node:https, requestCert + rejectUnauthorized, same CA, same session ticket / timeout / keep-alive settings as the gateway; reads and parses the body, answers 200 with a 51-byte JSON body',
+        bareInsert: insertBaseline
+          ? `keepalive only: the bare server, answering after one parameterised INSERT per result through postgres.js (default pool) into ${recorder!.table} (agent_id, at, source, result, failure_reason, remote_address; identity key, index on (agent_id, id desc)), a scratch table created at the start and dropped at the end`
+          : 'skipped: needs PostgreSQL',
       },
       profiled: profileDir !== null,
       setup: { devices: nDevices, enrollMs, approveMs, verifyStatuses: statuses },
@@ -254,6 +284,11 @@ export async function runGatewayBench(opts: GatewayBenchOptions = {}): Promise<G
       bare.closeAllConnections();
       await new Promise<void>((ok) => bare!.close(() => ok()));
     }
+    if (bareInsert) {
+      bareInsert.closeAllConnections();
+      await new Promise<void>((ok) => bareInsert!.close(() => ok()));
+    }
+    await recorder?.drop().catch((err: Error) => log(`could not drop ${recorder!.table}: ${err.message}`));
     await core?.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
