@@ -54,6 +54,6 @@ export async function createCrl(ca: LoadedCa, opts: CrlOptions): Promise<string>
     nextUpdate: opts.nextUpdate,
     entries,
   });
-  const crl = encodeSignedCertificate(tbs, ca.signing.algorithmIdentifier, await ca.signing.sign(tbs));
+  const crl = encodeSignedCertificate(tbs, ca.signing.algorithmIdentifier, ca.signing.sign(tbs));
   return encodePem(crl, 'X509 CRL');
 }

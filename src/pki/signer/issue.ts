@@ -105,7 +105,7 @@ export async function issueServerCertificate(ca: LoadedCa, opts: ServerCertifica
     ...hostnames.map((value) => ({ type: 'dns' as const, value })),
     ...ipAddresses.map((value) => ({ type: 'ip' as const, value })),
   ]);
-  const issued = await issue(ca, {
+  const issued = issue(ca, {
     // Clients match on the SAN; the CN is only a label for people reading the certificate.
     subjectDer: encodeCommonNameSubject(hostnames[0] ?? ipAddresses[0]),
     spkiDer: publicKey.export({ type: 'spki', format: 'der' }),
@@ -134,7 +134,8 @@ function validity(ca: LoadedCa, now: Date, lifetimeMs: number): { notBefore: Dat
   return { notBefore, notAfter };
 }
 
-async function issue(
+// Synchronous from here: the signature is a plain node:crypto call (see SigningKey).
+function issue(
   ca: LoadedCa,
   opts: {
     subjectDer: Buffer;
@@ -145,7 +146,7 @@ async function issue(
     extendedKeyUsage: 'clientAuth' | 'serverAuth';
     more?: Buffer[];
   },
-): Promise<IssuedCertificate> {
+): IssuedCertificate {
   const serialNumber = randomSerialNumber();
   const [basicConstraints, keyUsage, extendedKeyUsage, ...identifiers] = endEntityExtensions({
     keyUsage: opts.keyUsage,
@@ -163,7 +164,7 @@ async function issue(
     spkiDer: opts.spkiDer,
     extensions: [basicConstraints, keyUsage, extendedKeyUsage, ...(opts.more ?? []), ...identifiers],
   });
-  const certificate = encodeSignedCertificate(tbs, ca.signing.algorithmIdentifier, await ca.signing.sign(tbs));
+  const certificate = encodeSignedCertificate(tbs, ca.signing.algorithmIdentifier, ca.signing.sign(tbs));
   return {
     certificatePem: encodePem(certificate, 'CERTIFICATE'),
     serialNumber,

@@ -236,6 +236,34 @@ describe('createCaSigner', () => {
     expect(otherSigner.inspectPresentedCertificate(derOf(issued.certificatePem)).chainsToCa).toBe(true);
   });
 
+  // The CA signs with the synchronous node:crypto sign (DER ECDSA, PKCS#1 v1.5 RSA): an independent X.509 library and
+  // openssl must both accept the result, with the signature algorithm the CA key calls for.
+  it.each([
+    ['EC-P256', { name: 'ECDSA', hash: { name: 'SHA-256' } }],
+    ['EC-P384', { name: 'ECDSA', hash: { name: 'SHA-384' } }],
+    ['RSA-2048', { name: 'RSASSA-PKCS1-v1_5', hash: { name: 'SHA-256' } }],
+  ] as const)('issues with an %s CA key a certificate that @peculiar/x509 and openssl verify', async (kind, algorithm) => {
+    const pair =
+      kind === 'EC-P256'
+        ? await createCertificateAuthority({ commonName: 'core-p256' }).then((ca) => ({ certificatePem: ca.certificatePem, privateKey: keyOf(ca) }))
+        : await makeOtherCa(kind, `CN=${kind} certfleet CA`);
+    const caSigner = await createCaSigner(pair);
+    const key = await makeDeviceKey('EC-P256');
+    const issued = await caSigner.issueClientCertificate({ subjectCommonName: 'agent-v', publicKeySpki: key.spki, validityDays: 1 });
+    const certificate = new x509.X509Certificate(issued.certificatePem);
+    const caCertificate = new x509.X509Certificate(pair.certificatePem);
+    expect(certificate.signatureAlgorithm).toMatchObject(algorithm);
+    expect(await certificate.verify({ publicKey: caCertificate.publicKey, signatureOnly: true })).toBe(true);
+    // A certificate from another CA must not pass the same check (the check is not vacuous).
+    const stranger = new x509.X509Certificate((await makeOtherCa('EC-P384', 'CN=stranger')).certificatePem);
+    expect(await certificate.verify({ publicKey: stranger.publicKey, signatureOnly: true })).toBe(false);
+    await dir.write(`ca-v-${kind}.pem`, pair.certificatePem);
+    await dir.write(`client-v-${kind}.pem`, issued.certificatePem);
+    expect(openssl(['verify', '-CAfile', `ca-v-${kind}.pem`, '-purpose', 'sslclient', `client-v-${kind}.pem`], dir.path).output.trim()).toBe(
+      `client-v-${kind}.pem: OK`,
+    );
+  });
+
   it('refuses the key of another CA with CA_KEY_MISMATCH', async () => {
     const other = await createCertificateAuthority({ commonName: 'core-01' });
     await expectPkiError(createCaSigner({ certificatePem: authority.certificatePem, privateKey: keyOf(other) }), 'CA_KEY_MISMATCH');
