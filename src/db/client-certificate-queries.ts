@@ -213,13 +213,21 @@ export async function approveCertificates(
     ),
     sql`, `,
   );
-  await tx.execute(sql`
-    update client_certificates as c
-    set status = 'APPROVED', decided_at = ${at.toISOString()}::timestamptz, decided_by = ${decidedBy},
-        serial_number = v.serial, not_before = v.nb, not_after = v.na, certificate_pem = v.pem
-    from (values ${values}) as v(id, serial, nb, na, pem)
-    where c.id = v.id`);
-  return getCertificatesByIds(tx, items.map((i) => i.id));
+  // The approved rows come back from the update itself (returning), not from a second read.
+  return tx
+    .update(clientCertificates)
+    .set({
+      status: 'APPROVED',
+      decidedAt: sql`${at.toISOString()}::timestamptz`,
+      decidedBy,
+      serialNumber: sql`v.serial`,
+      notBefore: sql`v.nb`,
+      notAfter: sql`v.na`,
+      certificatePem: sql`v.pem`,
+    })
+    .from(sql`(values ${values}) as v(id, serial, nb, na, pem)`)
+    .where(sql`${clientCertificates.id} = v.id`)
+    .returning();
 }
 
 /**
