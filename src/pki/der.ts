@@ -189,18 +189,6 @@ function two(n: number): string {
   return n < 10 ? `0${n}` : `${n}`;
 }
 
-/** ecdsaSignatureToDer turns WebCrypto's fixed-width r||s ECDSA signature into the DER SEQUENCE X.509 carries. */
-export function ecdsaSignatureToDer(signature: Uint8Array): Buffer {
-  const half = signature.length / 2;
-  const integer = (bytes: Uint8Array): Buffer => {
-    let first = 0;
-    while (first < bytes.length - 1 && bytes[first] === 0) first++;
-    const trimmed = bytes.subarray(first);
-    return encodeTlv(TAG.INTEGER, trimmed[0] & 0x80 ? Buffer.concat([Buffer.from([0]), trimmed]) : trimmed);
-  };
-  return encodeTlv(TAG.SEQUENCE, integer(signature.subarray(0, half)), integer(signature.subarray(half)));
-}
-
 /** decodeOid turns OBJECT IDENTIFIER contents into dotted form. */
 export function decodeOid(bytes: Uint8Array): string {
   if (bytes.length === 0) throw new DerError('malformed: an empty OID');
