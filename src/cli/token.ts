@@ -1,4 +1,5 @@
 import { isMain } from './is-main.js';
+import { hostInUrl } from '../domain/addresses.js';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
 import { isRole, ROLES, type Role } from '../domain/roles.js';
@@ -27,8 +28,7 @@ const DEFAULT_TTL = { token: '8h', console: '1h' } as const;
  */
 export function consoleLink(host: string, port: number, token: string): string {
   const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
-  const hostForUrl = reachable.includes(':') ? `[${reachable}]` : reachable;
-  return `http://${hostForUrl}:${port}/#token=${encodeURIComponent(token)}`;
+  return `http://${hostInUrl(reachable)}:${port}/#token=${encodeURIComponent(token)}`;
 }
 
 /** UsageError is a bad command line: it exits 2 instead of 1. */

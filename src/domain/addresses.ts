@@ -33,3 +33,8 @@ export function parseCidr(cidr: string): Network | undefined {
   if (family === 6 && prefix <= 128) return { address: m[1]!, prefix, family: 'ipv6' };
   return undefined;
 }
+
+/** hostInUrl writes a listening host as a URL's host part: an IPv6 address in brackets, anything else as it is. */
+export function hostInUrl(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { hostInUrl } from '../domain/addresses.js';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../logger.js';
 import type { PrometheusMetrics } from './prometheus.js';
@@ -53,9 +54,8 @@ export async function startMetricsServer(opts: {
   });
   server.on('error', (err) => log.error('metrics: server error', { error: err }));
   const { port } = server.address() as AddressInfo;
-  const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   return {
-    url: `http://${hostForUrl}:${port}/metrics`,
+    url: `http://${hostInUrl(opts.host)}:${port}/metrics`,
     port,
     close: () =>
       new Promise<void>((resolve) => {

@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { hostInUrl } from '../domain/addresses.js';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
@@ -341,9 +342,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
     });
   });
   const port = (httpServer.address() as AddressInfo).port;
-  const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   return {
-    url: `http://${hostForUrl}:${port}/graphql`,
+    url: `http://${hostInUrl(opts.host)}:${port}/graphql`,
     port,
     close: async () => {
       clearInterval(slowCheck);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { hostInUrl } from '../../domain/addresses.js';
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
@@ -236,12 +237,11 @@ export async function startTlsListener(opts: TlsListenerOptions): Promise<Runnin
   server.on('error', (err) => log.error('agent gateway: server error', { error: err }));
 
   const { port } = server.address() as AddressInfo;
-  const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   let closed: Promise<void> | null = null;
 
   return {
     port,
-    url: `https://${hostForUrl}:${port}`,
+    url: `https://${hostInUrl(opts.host)}:${port}`,
     drain() {
       closing = true;
     },

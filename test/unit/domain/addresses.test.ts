@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCidr, plainAddress } from '../../../src/domain/addresses.js';
+import { hostInUrl, parseCidr, plainAddress } from '../../../src/domain/addresses.js';
 import { addressKey } from '../../../src/services/rate-limit.js';
 
 describe('plainAddress', () => {
@@ -47,5 +47,17 @@ describe('parseCidr', () => {
     ['two prefixes', '10.0.0.0/8/8'],
   ])('refuses %s (%s)', (_what, cidr) => {
     expect(parseCidr(cidr)).toBeUndefined();
+  });
+});
+
+describe('hostInUrl', () => {
+  it.each([
+    ['127.0.0.1', '127.0.0.1'],
+    ['localhost', 'localhost'],
+    ['::1', '[::1]'],
+    ['fd00::5', '[fd00::5]'],
+  ])('writes %s as %s in a URL', (host, written) => {
+    expect(hostInUrl(host)).toBe(written);
+    expect(new URL(`http://${hostInUrl(host)}:4000/`).port).toBe('4000');
   });
 });
