@@ -14,6 +14,9 @@
  *   3. Connection results through the mTLS gateway vs a bare https server, and kept-alive vs the same
  *      server recording each result with one INSERT (bench/gateway.bench.ts, on the scratch database).
  *   4. Certificate issuance through approveClients vs raw signing and node-forge (bench/issuance.bench.ts).
+ *   5. certfleet's CA against Puppet Server's as a peer: signing one at a time and in batches, revoking
+ *      (bench/peer.bench.ts, on a scratch database of its own). Only where puppetserver is installed:
+ *      elsewhere (CI) it prints one line, and its row says skipped; it never fails the suite.
  *
  * Every figure is a ratio against a baseline measured in the same run. The full run writes
  * bench/results/suite.json and the table at the top of BENCHMARKS.md (between the markers); the
@@ -41,7 +44,7 @@ import { markdown, tableRows, writeBenchmarksMd } from './suite-table.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
-const BENCHES = ['api', 'fanout', 'gateway', 'issuance'] as const;
+const BENCHES = ['api', 'fanout', 'gateway', 'issuance', 'peer'] as const;
 type Bench = (typeof BENCHES)[number];
 
 interface Plan {
@@ -55,6 +58,8 @@ interface Plan {
   fanout: string[];
   gateway: string[];
   issuance: string[];
+  /** bench/peer.bench.ts: certfleet's CA against Puppet Server's, when puppetserver is installed. */
+  peer: string[];
 }
 
 function plan(argv: string[]): Plan {
@@ -90,6 +95,7 @@ function plan(argv: string[]): Plan {
     fanout: quick ? ['--subscribers', '200', '--changes', '3'] : ['--subscribers', '5000', '--changes', '10'],
     gateway: quick ? ['--quick'] : [],
     issuance: quick ? ['--quick', '--no-breakdown'] : ['--count', '2000', '--no-breakdown'],
+    peer: quick ? ['--quick'] : [],
   };
 }
 
@@ -248,7 +254,7 @@ async function main(): Promise<number> {
       ran.push('api');
       load.push(loadavg());
     }
-    for (const name of ['fanout', 'gateway', 'issuance'] as const) {
+    for (const name of ['fanout', 'gateway', 'issuance', 'peer'] as const) {
       if (!p.only.has(name)) continue;
       const script = join('bench', `${name}.bench.ts`);
       if (!existsSync(join(root, script))) {

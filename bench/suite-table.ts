@@ -4,6 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ApiBenchResult } from './api.bench.js';
 import type { machine } from './bench-common.js';
+import type { PeerResult } from './peer.bench.js';
 
 const MARK_START = '<!-- bench:suite:start -->';
 const MARK_END = '<!-- bench:suite:end -->';
@@ -174,6 +175,55 @@ export function tableRows(results: Record<string, any>): Row[] {
       ratio: `${fmt(iss.ratios.endToEndOverForge, 1)} ×`,
       goal: `≥ ${iss.goals.endToEndOverForge.goal} ×`,
       met: iss.goals.endToEndOverForge.met,
+    });
+  }
+  const peer = results.peer as PeerResult | undefined;
+  if (peer) rows.push(...peerRows(peer));
+  return rows;
+}
+
+/** peerRows are the rows of the peer benchmark: certfleet's CA against Puppet Server's, or one row saying it was skipped. */
+export function peerRows(peer: PeerResult): Row[] {
+  if (peer.skipped || !peer.single || !peer.batch) {
+    return [{ what: "certfleet's CA against Puppet Server's CA (bench/peer.bench.ts)", measured: 'skipped', baseline: peer.skipped ?? 'not run', ratio: '—', goal: 'report', met: null }];
+  }
+  const rows: Row[] = [];
+  const ms = (rss: number) => `RSS ${fmt(rss / 2 ** 20, 0)} MiB`;
+  rows.push({
+    what: 'certificates signed per second, one at a time: `approveClient` over GraphQL',
+    measured: `${fmt(peer.single.certfleet.perSecond, 1)} /s`,
+    baseline: `Puppet Server ${peer.puppet?.version ?? ''} CA, \`PUT certificate_status\` signed, one at a time: ${fmt(peer.single.puppet.perSecond, 1)} /s`,
+    ratio: `${fmt(peer.single.ratio)} ×`,
+    goal: `≥ ${peer.single.goal} ×`,
+    met: peer.single.met,
+  });
+  rows.push({
+    what: 'certificates signed per second in batches: `approveClients` of 100',
+    measured: `${fmt(peer.batch.certfleet.perSecond, 0)} /s`,
+    baseline: `Puppet Server (no bulk signing): concurrent single signs at its best concurrency in this run, ${peer.batch.puppet.concurrency}: ${fmt(peer.batch.puppet.perSecond, 1)} /s`,
+    ratio: `${fmt(peer.batch.ratio, 1)} ×`,
+    goal: `≥ ${peer.batch.goal} ×`,
+    met: peer.batch.met,
+  });
+  for (const r of peer.revoke ?? []) {
+    const n = r.certfleet.rounds.reduce((a, t) => a + t.items, 0);
+    rows.push({
+      what: `revocations per second, ${n} one at a time until the CRL served lists the last, ${r.level.toLocaleString('en-US')} already revoked: \`revokeClientCertificate\` + \`GET /agent/v1/crl\``,
+      measured: `${fmt(r.certfleet.perSecond, 1)} /s`,
+      baseline: `Puppet Server, \`PUT certificate_status\` revoked + \`GET certificate_revocation_list/ca\`: ${fmt(r.puppet.perSecond, 2)} /s`,
+      ratio: `${fmt(r.ratio)} ×`,
+      goal: `≥ ${r.goal} ×`,
+      met: r.met,
+    });
+  }
+  if (peer.puppet) {
+    rows.push({
+      what: 'Puppet Server memory after the peer benchmark (its default heap)',
+      measured: Number.isFinite(peer.puppet.rssBytes) ? ms(peer.puppet.rssBytes) : 'n/a',
+      baseline: '—',
+      ratio: '—',
+      goal: 'report',
+      met: null,
     });
   }
   return rows;
