@@ -15,9 +15,9 @@
  * for how the states are made (Puppet's CRL of 50,000 entries is written with `openssl ca -gencrl`
  * with its CA key; certfleet's already-revoked certificates are plain SQL rows).
  *
- * certfleet runs in this process (a core started with startCore) on a scratch database of its own on
- * the PostgreSQL server DATABASE_URL names (created and dropped here), or on the embedded database
- * when DATABASE_URL is unset. Puppet runs as its package runs it (the java command of `puppetserver
+ * certfleet runs on a scratch database of its own on the PostgreSQL server DATABASE_URL names (created
+ * and dropped here), in a process of its own as `npm start` runs it; when DATABASE_URL is unset, on the
+ * embedded database in this process (startCore), sharing it with the benchmark's client. Puppet runs as its package runs it (the java command of `puppetserver
  * foreground`, default heap), with a fresh CA in a temp directory (bench/peer/puppet.ts).
  *
  * Usage: npx tsx bench/peer.bench.ts [--quick] [--count N] [--rounds R] [--revokes K] [--revoke-rounds Q]
@@ -34,12 +34,23 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
-import { loadConfig, redactUrl } from '../src/config.js';
-import { startCore, type CoreHandle } from '../src/main.js';
-import { issueToken } from '../src/server/auth.js';
-import { benchCoreEnv, machine, positiveNumber, resultsDir, runBenchMain, sourceVersion, UsageError } from './bench-common.js';
-import { approveOverHttp, BATCH, chunks, enrollPending, makeCsrs, pool } from './issuance/core.js';
-import { approveOne, countRevoked, crlFetcher, crlSerials, normalSerial, revokeOne, seedRevoked } from './peer/certfleet.js';
+import { redactUrl } from '../src/config.js';
+import { machine, positiveNumber, resultsDir, runBenchMain, sourceVersion, UsageError } from './bench-common.js';
+import { BATCH, chunks, pool } from './issuance/core.js';
+import {
+  approveMany,
+  approveOne,
+  childProcessCore,
+  countRevoked,
+  crlFetcher,
+  crlSerials,
+  inProcessCore,
+  makeCsrs,
+  normalSerial,
+  revokeOne,
+  seedRevoked,
+  type CertfleetTarget,
+} from './peer/certfleet.js';
 import { startPuppet, whyNoPuppet, type PuppetHandle } from './peer/puppet.js';
 import type { PuppetCaClient } from './peer/puppet-ca-client.js';
 
@@ -137,6 +148,7 @@ export interface PeerResult {
   database?: string;
   puppet?: { version: string; startSeconds: number; rssBytes: number; heap: string; caKey: string };
   certfleetRssBytes?: number;
+  certfleetWhere?: string;
   args?: Args;
   sweep?: { concurrency: number; perSecond: number }[];
   bestConcurrency?: number;
@@ -195,7 +207,7 @@ async function runPeerBench(a: Args): Promise<void> {
   const scratchUrl = baseUrl ? Object.assign(new URL(baseUrl), { pathname: `/${scratch}` }).toString() : undefined;
   const admin = baseUrl ? postgres(baseUrl, { max: 1, onnotice: () => {} }) : undefined;
   const dataDir = mkdtempSync(join(tmpdir(), 'certfleet-peer-'));
-  let core: CoreHandle | undefined;
+  let core: CertfleetTarget | undefined;
   let puppet: PuppetHandle | undefined;
   const clients: { close(): void }[] = [];
   try {
@@ -205,15 +217,14 @@ async function runPeerBench(a: Args): Promise<void> {
     // Puppet starts (about a minute of its own CPU) while certfleet's requests are made.
     const puppetStarting = startPuppet({ port: await freePort(), log });
     puppetStarting.catch(() => {}); // awaited below
-    const config = loadConfig(benchCoreEnv(dataDir, scratchUrl));
-    core = await startCore(config);
-    const token = await issueToken(config.auth, { subject: 'peer-bench', roles: ['SECURITY_ADMIN'], ttlSeconds: 6 * 3600 });
+    core = scratchUrl ? await childProcessCore(dataDir, scratchUrl) : await inProcessCore(dataDir, undefined);
+    log(`certfleet core: ${core.where}`);
 
     const W = 20;
     const N = a.count;
     const sweepTotal = a.sweep * a.concurrency.length;
     log(`setup: ${W + 2 * N} certfleet requests and ${W + 2 * N + sweepTotal} Puppet CSRs (EC P-256, made as the agent client makes them; not timed)`);
-    const cfIds = await enrollPending(core, `peer-cf-${process.pid}`, W + 2 * N);
+    const cfIds = await core.enroll(`peer-cf-${process.pid}`, W + 2 * N);
     const ppNames = Array.from({ length: W + 2 * N + sweepTotal }, (_, i) => `peer-pp-${String(i).padStart(6, '0')}`);
     const ppCsrs = await makeCsrs(core, ppNames);
     puppet = await puppetStarting;
@@ -227,8 +238,8 @@ async function runPeerBench(a: Args): Promise<void> {
     let ppNext = 0;
     const cfTake = (n: number) => cfIds.slice(cfNext, (cfNext += n));
     const ppTake = (n: number) => ppNames.slice(ppNext, (ppNext += n));
-    for (const id of cfTake(W / 2)) await approveOne(core, token, id);
-    await approveOverHttp(core, token, cfTake(W / 2));
+    for (const id of cfTake(W / 2)) await approveOne(core, id);
+    await approveMany(core, cfTake(W / 2));
     for (const n of ppTake(W)) await pp.sign(n);
 
     // Puppet's best concurrency: a sweep, each level with its own connection pool.
@@ -264,7 +275,7 @@ async function runPeerBench(a: Args): Promise<void> {
       ['certfleet one at a time', async () => {
         const ids = cfTake(per);
         const t0 = now();
-        for (const id of ids) await approveOne(core!, token, id);
+        for (const id of ids) await approveOne(core!, id);
         const t = { items: ids.length, seconds: (now() - t0) / 1000, load: load1() };
         cfSingle.push(t), cfSigned.push(...ids);
         return t;
@@ -280,7 +291,7 @@ async function runPeerBench(a: Args): Promise<void> {
       ['certfleet batches of 100', async () => {
         const ids = cfTake(per);
         const t0 = now();
-        for (const batch of chunks(ids, BATCH)) await approveOverHttp(core!, token, batch);
+        for (const batch of chunks(ids, BATCH)) await approveMany(core!, batch);
         const t = { items: ids.length, seconds: (now() - t0) / 1000, load: load1() };
         cfBatch.push(t), cfSigned.push(...ids);
         return t;
@@ -338,7 +349,7 @@ async function runPeerBench(a: Args): Promise<void> {
       const made = await puppet.setRevokedTo(level);
       log(`  state: certfleet +${added} SQL rows (${await countRevoked(core)} revoked); Puppet CRL rewritten with ${made.fabricated} made-up + ${made.real} real entries (${((now() - tSeed) / 1000).toFixed(1)} s)`);
       // Warm-up (not timed): one revocation each, and the CRL that names it.
-      const cfWarm = await revokeOne(core, token, cfIdsHere.shift()!);
+      const cfWarm = await revokeOne(core, cfIdsHere.shift()!);
       await untilCrlLists(() => cfCrl.fetch(), cfWarm);
       const ppWarm = ppHere.shift()!;
       await pp.revoke(ppWarm);
@@ -356,7 +367,7 @@ async function runPeerBench(a: Args): Promise<void> {
           const revokedBefore = await countRevoked(core!);
           const t0 = now();
           let last = '';
-          for (const id of ids) last = await revokeOne(core!, token, id);
+          for (const id of ids) last = await revokeOne(core!, id);
           const crlFetches = await untilCrlLists(() => cfCrl.fetch(), last);
           cfRounds.push({ items: ids.length, seconds: (now() - t0) / 1000, load: load1(), revokedBefore, crlFetches });
         }],
@@ -399,7 +410,8 @@ async function runPeerBench(a: Args): Promise<void> {
       source: sourceVersion(),
       database: scratchUrl ? 'postgres' : 'embedded',
       puppet: { version: puppetVersion(), startSeconds: puppet.startSeconds, rssBytes: puppetRss, heap: 'package default (/etc/default/puppetserver JAVA_ARGS)', caKey: 'RSA-4096 (intermediate CA of puppetserver ca setup)' },
-      certfleetRssBytes: process.memoryUsage().rss,
+      certfleetRssBytes: core.rssBytes(),
+      certfleetWhere: core.where,
       args: a,
       sweep,
       bestConcurrency: best,
@@ -413,7 +425,7 @@ async function runPeerBench(a: Args): Promise<void> {
     log(`  one at a time:  ${single.certfleet.perSecond.toFixed(1)} vs ${single.puppet.perSecond.toFixed(1)} /s = ${single.ratio.toFixed(2)} × (goal ≥ ${single.goal})`);
     log(`  batches:        ${batch.certfleet.perSecond.toFixed(1)} vs ${batch.puppet.perSecond.toFixed(1)} /s (Puppet at concurrency ${best}) = ${batch.ratio.toFixed(2)} × (goal ≥ ${batch.goal})`);
     for (const r of revoke) log(`  revoke @${r.level}: ${r.certfleet.perSecond.toFixed(2)} vs ${r.puppet.perSecond.toFixed(2)} /s = ${r.ratio.toFixed(2)} × (goal ≥ ${r.goal})`);
-    log(`  Puppet RSS ${(puppetRss / 2 ** 20).toFixed(0)} MiB; this process (certfleet core + benchmark client) RSS ${(result.certfleetRssBytes! / 2 ** 20).toFixed(0)} MiB; ${result.seconds!.toFixed(0)} s`);
+    log(`  Puppet RSS ${(puppetRss / 2 ** 20).toFixed(0)} MiB; certfleet core RSS ${(result.certfleetRssBytes! / 2 ** 20).toFixed(0)} MiB; ${result.seconds!.toFixed(0)} s`);
     const file = write(result, a.quick);
     if (file) log(`results: ${file}`);
   } finally {

@@ -1,15 +1,171 @@
 // certfleet's side of the peer benchmark, through its public interfaces only: approveClient /
 // approveClients / revokeClientCertificate over GraphQL, the CRL from the agent gateway
-// (GET /agent/v1/crl, as agents fetch it), and plain SQL rows for the already-revoked certificates.
+// (GET /agent/v1/crl, as agents fetch it), enrollment through the services or the gateway, and plain
+// SQL rows for the already-revoked certificates.
+//
+// On PostgreSQL the core runs in a process of its own, as `npm start` runs it (like Puppet Server, and
+// so the benchmark's HTTP client does not share its event loop); on the embedded database (one
+// process only) it runs in the benchmark's process.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
-import { sql } from 'drizzle-orm';
-import type { CoreHandle } from '../../src/main.js';
+import { createServer, type AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
+import { createAgentClient, fetchCaCertificate } from '../../src/agent-client/agent-client.js';
+import { loadConfig } from '../../src/config.js';
+import { startCore } from '../../src/main.js';
+import { issueToken } from '../../src/server/auth.js';
 import { childrenOf, readNode, readRoot, TAG } from '../../src/pki/der.js';
+import { benchCoreEnv } from '../bench-common.js';
+import { enrollPending, pool } from '../issuance/core.js';
 
-async function graphql<T>(core: CoreHandle, token: string, query: string, variables: object): Promise<T> {
-  const res = await fetch(core.url, {
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** CertfleetTarget is a running core as the peer benchmark uses it. */
+export interface CertfleetTarget {
+  /** The GraphQL endpoint. */
+  url: string;
+  agentUrl: string;
+  caPem: string;
+  token: string;
+  /** Where it runs and on what database, for the report. */
+  where: string;
+  /** enroll enrolls `count` agents with fresh EC P-256 keys (not timed) and returns their PENDING request ids. */
+  enroll(prefix: string, count: number): Promise<string[]>;
+  /** query runs one parameterised SQL statement on the core's database. */
+  query(text: string, params: unknown[]): Promise<Record<string, unknown>[]>;
+  /** rssBytes is the core process's resident memory (this process's when the core runs in it). */
+  rssBytes(): number;
+  close(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function rssOf(pid: number): number {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** inProcessCore starts a core in this process (the embedded database when databaseUrl is unset). */
+export async function inProcessCore(dataDir: string, databaseUrl: string | undefined): Promise<CertfleetTarget> {
+  const config = loadConfig(benchCoreEnv(dataDir, databaseUrl));
+  const core = await startCore(config);
+  const token = await issueToken(config.auth, { subject: 'peer-bench', roles: ['SECURITY_ADMIN'], ttlSeconds: 6 * 3600 });
+  // The driver under drizzle: PGlite's query(text, params) or postgres.js's unsafe(text, params).
+  const client = (core.database.db as unknown as {
+    $client: { query?: (text: string, params: unknown[]) => Promise<{ rows: Record<string, unknown>[] }>; unsafe?: (text: string, params: unknown[]) => Promise<Record<string, unknown>[]> };
+  }).$client;
+  return {
+    url: core.url,
+    agentUrl: core.agentUrl,
+    caPem: core.authority.certificatePem,
+    token,
+    where: `in this process (startCore), ${core.database.kind} database`,
+    enroll: (prefix, count) => enrollPending(core, prefix, count),
+    async query(text, params) {
+      if (client.query) return (await client.query(text, params)).rows;
+      return [...(await client.unsafe!(text, params))];
+    },
+    rssBytes: () => process.memoryUsage().rss,
+    close: () => core.close(),
+  };
+}
+
+/** childProcessCore starts a core as `npm start` does (src/cli/start.ts), on the PostgreSQL database at databaseUrl. */
+export async function childProcessCore(dataDir: string, databaseUrl: string): Promise<CertfleetTarget> {
+  const port = await freePort();
+  const agentPort = await freePort();
+  const env = { ...process.env, ...benchCoreEnv(dataDir, databaseUrl, { HOST: '127.0.0.1', PORT: String(port), AGENT_PORT: String(agentPort), SHUTDOWN_DRAIN_MS: '0' }) };
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/cli/start.ts'], { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'] });
+  let gone: number | null | undefined;
+  const exited = new Promise<void>((resolve) => child.once('exit', (code) => ((gone = code), resolve())));
+  const kill = () => child.kill('SIGKILL');
+  process.once('exit', kill);
+  const sql = postgres(databaseUrl, { max: 2, onnotice: () => {} });
+  try {
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      if (gone !== undefined) throw new Error(`the core exited (code ${gone}) before it was ready`);
+      if (Date.now() > deadline) throw new Error('the core was not ready within 120 s');
+      try {
+        if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) break;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const agentUrl = `https://127.0.0.1:${agentPort}`;
+    const caPem = (await fetchCaCertificate(agentUrl)).pem;
+    const token = await issueToken(loadConfig(env).auth, { subject: 'peer-bench', roles: ['SECURITY_ADMIN'], ttlSeconds: 6 * 3600 });
+    return {
+      url: `http://127.0.0.1:${port}/graphql`,
+      agentUrl,
+      caPem,
+      token,
+      where: 'its own process (src/cli/start.ts, as npm start), PostgreSQL',
+      async enroll(prefix, count) {
+        const agentIds = Array.from({ length: count }, (_, i) => `${prefix}-${String(i).padStart(6, '0')}`);
+        return pool(agentIds, 8, async (agentId) => {
+          const agent = createAgentClient({ gatewayUrl: agentUrl, caCertificatePem: caPem, agentId, keyType: 'EC-P256' });
+          try {
+            const res = await agent.enroll();
+            const body = res.body as { requestId?: string; status?: string };
+            if (res.status !== 202 || body.status !== 'PENDING' || !body.requestId) throw new Error(`enrollment of ${agentId} answered ${res.status} ${JSON.stringify(body)}`);
+            return body.requestId;
+          } finally {
+            agent.close();
+          }
+        });
+      },
+      query: async (text, params) => [...(await sql.unsafe(text, params as never[]))],
+      rssBytes: () => rssOf(child.pid!),
+      async close() {
+        await sql.end({ timeout: 5 });
+        child.kill('SIGTERM');
+        const t = setTimeout(kill, 15_000);
+        await exited;
+        clearTimeout(t);
+        process.removeListener('exit', kill);
+      },
+    };
+  } catch (err) {
+    await sql.end({ timeout: 1 });
+    kill();
+    throw err;
+  }
+}
+
+/** makeCsrs makes EC P-256 keys and PKCS#10 requests (CN = name) as the agent client does; nothing is sent. */
+export async function makeCsrs(target: { agentUrl: string; caPem: string }, names: string[]): Promise<string[]> {
+  return pool(names, 8, async (agentId) => {
+    const client = createAgentClient({ gatewayUrl: target.agentUrl, caCertificatePem: target.caPem, agentId, keyType: 'EC-P256' });
+    try {
+      return await client.csrPem();
+    } finally {
+      client.close();
+    }
+  });
+}
+
+async function graphql<T>(t: CertfleetTarget, query: string, variables: object): Promise<T> {
+  const res = await fetch(t.url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${t.token}` },
     body: JSON.stringify({ query, variables }),
   });
   const text = await res.text();
@@ -20,28 +176,42 @@ async function graphql<T>(core: CoreHandle, token: string, query: string, variab
 }
 
 const APPROVE_ONE = `mutation A($id: ID!) { approveClient(id: $id) { id status serialNumber certificatePem } }`;
+const APPROVE_MANY = `mutation M($ids: [ID!]!) { approveClients(ids: $ids) { approved { id status serialNumber certificatePem } failed { id code message } } }`;
 const REVOKE_ONE = `mutation R($id: ID!) { revokeClientCertificate(id: $id) { id status serialNumber } }`;
 
 /** approveOne approves one request with approveClient and returns its serial (fails unless APPROVED with a certificate). */
-export async function approveOne(core: CoreHandle, token: string, id: string): Promise<string> {
-  const { approveClient: c } = await graphql<{ approveClient: { status: string; serialNumber: string | null; certificatePem: string | null } }>(core, token, APPROVE_ONE, { id });
+export async function approveOne(t: CertfleetTarget, id: string): Promise<string> {
+  const { approveClient: c } = await graphql<{ approveClient: { status: string; serialNumber: string | null; certificatePem: string | null } }>(t, APPROVE_ONE, { id });
   if (c.status !== 'APPROVED' || !c.serialNumber || !c.certificatePem?.startsWith('-----BEGIN CERTIFICATE-----')) {
     throw new Error(`approveClient(${id}) came back ${c.status} without a certificate`);
   }
   return c.serialNumber;
 }
 
+/** approveMany approves ids with one approveClients call; fails unless every id came back APPROVED with a certificate. */
+export async function approveMany(t: CertfleetTarget, ids: string[]): Promise<void> {
+  type Item = { id: string; status: string; serialNumber: string | null; certificatePem: string | null };
+  const { approveClients: p } = await graphql<{ approveClients: { approved: Item[]; failed: { id: string; code: string }[] } }>(t, APPROVE_MANY, { ids });
+  if (p.failed.length > 0) throw new Error(`approveClients refused ${p.failed.length} of ${ids.length}: ${JSON.stringify(p.failed.slice(0, 3))}`);
+  const wanted = new Set(ids);
+  for (const c of p.approved) {
+    if (c.status !== 'APPROVED' || !c.serialNumber || !c.certificatePem?.startsWith('-----BEGIN CERTIFICATE-----')) throw new Error(`request ${c.id} came back ${c.status} without a certificate`);
+    wanted.delete(c.id);
+  }
+  if (wanted.size > 0 || p.approved.length !== ids.length) throw new Error(`approveClients approved ${p.approved.length} of ${ids.length}`);
+}
+
 /** revokeOne revokes one certificate with revokeClientCertificate and returns its serial. */
-export async function revokeOne(core: CoreHandle, token: string, id: string): Promise<string> {
-  const { revokeClientCertificate: c } = await graphql<{ revokeClientCertificate: { status: string; serialNumber: string | null } }>(core, token, REVOKE_ONE, { id });
+export async function revokeOne(t: CertfleetTarget, id: string): Promise<string> {
+  const { revokeClientCertificate: c } = await graphql<{ revokeClientCertificate: { status: string; serialNumber: string | null } }>(t, REVOKE_ONE, { id });
   if (c.status !== 'REVOKED' || !c.serialNumber) throw new Error(`revokeClientCertificate(${id}) came back ${c.status}`);
   return c.serialNumber;
 }
 
 /** crlFetcher gets the CRL agents download from the core's agent gateway (PEM), over one kept-alive connection. */
-export function crlFetcher(core: CoreHandle): { fetch(): Promise<string>; close(): void } {
-  const url = new URL('/agent/v1/crl', core.agentUrl);
-  const agent = new Agent({ keepAlive: true, maxSockets: 1, ca: core.authority.certificatePem });
+export function crlFetcher(t: CertfleetTarget): { fetch(): Promise<string>; close(): void } {
+  const url = new URL('/agent/v1/crl', t.agentUrl);
+  const agent = new Agent({ keepAlive: true, maxSockets: 1, ca: t.caPem });
   return {
     fetch: () =>
       new Promise((resolve, reject) => {
@@ -85,33 +255,33 @@ export function normalSerial(hex: string): string {
 }
 
 /** countRevoked counts the revoked, unexpired certificates: what certfleet's CRL names. */
-export async function countRevoked(core: CoreHandle): Promise<number> {
-  const rows = (await core.database.db.execute(
-    sql`select count(*)::int as n from client_certificates where status = 'REVOKED' and not_after > now()`,
-  )) as unknown as { rows?: { n: number }[] } & { n: number }[];
-  return Number((rows.rows ?? rows)[0]!.n);
+export async function countRevoked(t: CertfleetTarget): Promise<number> {
+  const [row] = await t.query(`select count(*)::int as n from client_certificates where status = 'REVOKED' and not_after > now()`, []);
+  return Number(row!.n);
 }
 
 /**
  * seedRevoked brings the revoked, unexpired certificates up to `total` with plain SQL rows: REVOKED,
- * valid for a year, serials '7f' + 30 hex digits of a counter (canonical, positive, never random
- * ones' clash in practice), all on the device of `onRequestId` with a distinct fingerprint each. The
- * next CRL the core issues names them, as it would real ones. Returns how many rows it added.
+ * valid for a year, serials '7f' + 30 hex digits of a counter starting at `from` (canonical and
+ * positive; random serials clashing with them is not a practical worry), all on the device of
+ * `onRequestId` with a distinct fingerprint each. The next CRL the core issues names them, as it would
+ * real ones. Returns how many rows it added.
  */
-export async function seedRevoked(core: CoreHandle, onRequestId: string, total: number, from: number): Promise<number> {
-  const have = await countRevoked(core);
-  const add = Math.max(0, total - have);
+export async function seedRevoked(t: CertfleetTarget, onRequestId: string, total: number, from: number): Promise<number> {
+  const add = Math.max(0, total - (await countRevoked(t)));
   if (add === 0) return 0;
-  await core.database.db.execute(sql`
-    insert into client_certificates
-      (device_id, status, subject, key_algorithm, public_key_fingerprint, csr_pem, requested_at, decided_at, decided_by,
-       serial_number, not_before, not_after, revoked_at, revocation_reason)
-    select c.device_id, 'REVOKED', 'CN=peer-bench-seeded', 'EC-P256',
-           encode(sha256(convert_to('peer-bench-seeded-' || g, 'UTF8')), 'hex'), 'seeded by bench/peer: no request',
-           now() - interval '2 days', now() - interval '2 days', 'peer-bench',
-           '7f' || lpad(to_hex(g), 30, '0'), now() - interval '2 days', now() + interval '365 days',
-           now() - interval '1 day', 'UNSPECIFIED'
-    from client_certificates c, generate_series(${from}::bigint, ${from + add - 1}::bigint) g
-    where c.id = ${Number(onRequestId)}`);
+  await t.query(
+    `insert into client_certificates
+       (device_id, status, subject, key_algorithm, public_key_fingerprint, csr_pem, requested_at, decided_at, decided_by,
+        serial_number, not_before, not_after, revoked_at, revocation_reason)
+     select c.device_id, 'REVOKED', 'CN=peer-bench-seeded', 'EC-P256',
+            encode(sha256(convert_to('peer-bench-seeded-' || g, 'UTF8')), 'hex'), 'seeded by bench/peer: no request',
+            now() - interval '2 days', now() - interval '2 days', 'peer-bench',
+            '7f' || lpad(to_hex(g), 30, '0'), now() - interval '2 days', now() + interval '365 days',
+            now() - interval '1 day', 'UNSPECIFIED'
+     from client_certificates c, generate_series($1::bigint, $2::bigint) g
+     where c.id = $3`,
+    [from, from + add - 1, Number(onRequestId)],
+  );
   return add;
 }
