@@ -28,7 +28,6 @@ import 'reflect-metadata';
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -112,17 +111,6 @@ function parse(argv: string[]): Args {
   if (a.revokes % a.revokeRounds !== 0) throw new UsageError(`--revokes must be a multiple of --revoke-rounds (got ${a.revokes})`);
   if (a.levels.length * (a.revokes + 1) > 2 * a.count) throw new UsageError('--revokes × levels needs more signed certificates: raise --count');
   return a;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -215,7 +203,7 @@ async function runPeerBench(a: Args): Promise<void> {
     const database = scratchUrl ? `PostgreSQL (${redactUrl(scratchUrl)}, created for this run)` : `embedded (PGlite, in ${dataDir})`;
     log(`certfleet database: ${database}`);
     // Puppet starts (about a minute of its own CPU) while certfleet's requests are made.
-    const puppetStarting = startPuppet({ port: await freePort(), log });
+    const puppetStarting = startPuppet({ log });
     puppetStarting.catch(() => {}); // awaited below
     core = scratchUrl ? await childProcessCore(dataDir, scratchUrl) : await inProcessCore(dataDir, undefined);
     log(`certfleet core: ${core.where}`);

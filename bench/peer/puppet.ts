@@ -10,6 +10,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { puppetCaClient, type PuppetCaClient } from './puppet-ca-client.js';
@@ -23,21 +24,24 @@ const DEFAULTS = '/etc/default/puppetserver';
 export const CERTNAME = 'certfleet-peer-puppet';
 
 /**
- * findPuppet says why Puppet Server cannot run here (null when it can): the package's files, java,
+ * whyNoPuppet says why Puppet Server cannot run here (null when it can): the package's files, java,
  * and a way to run it as the puppet user (this process is root, or is that user).
  */
 export function whyNoPuppet(): string | null {
-  for (const f of [CLI, JAR, SYSTEM_CONF_D, BOOTSTRAP, '/usr/bin/java']) {
+  for (const f of [CLI, JAR]) {
     if (!existsSync(f)) return `puppetserver is not installed (no ${f}; apt-get install puppetserver to run this peer)`;
   }
   let puppetUid: number;
   try {
-    puppetUid = Number(execFileSync('id', ['-u', 'puppet'], { encoding: 'utf8' }).trim());
+    puppetUid = Number(execFileSync('id', ['-u', 'puppet'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
   } catch {
     return 'puppetserver is installed but there is no puppet user';
   }
   const uid = process.getuid?.() ?? -1;
-  if (uid !== 0 && uid !== puppetUid) return 'puppetserver runs as the puppet user: run the benchmark as root or as puppet';
+  if (uid !== 0 && uid !== puppetUid) return 'puppetserver is installed, but runs as the puppet user: run the benchmark as root or as puppet';
+  for (const f of [SYSTEM_CONF_D, BOOTSTRAP, DEFAULTS, '/usr/bin/java', '/usr/bin/openssl']) {
+    if (!existsSync(f)) return `puppetserver's installation is incomplete (no ${f})`;
+  }
   return null;
 }
 
@@ -129,8 +133,47 @@ function javaPid(rootPid: number): number {
   return rootPid;
 }
 
-/** startPuppet sets up a fresh CA in a temp directory, starts Puppet Server on `port` and waits for its CA. */
-export async function startPuppet(opts: { port: number; log: (s: string) => void; timeoutMs?: number }): Promise<PuppetHandle> {
+/**
+ * puppetPort picks a free port below the system's ephemeral range: Puppet binds its port a minute or
+ * two after it is chosen, and a port from listen(0) could meanwhile be handed to anyone else asking
+ * for one (the certfleet core included).
+ */
+export async function puppetPort(): Promise<number> {
+  let low = 32768;
+  try {
+    low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || low;
+  } catch {
+    // not Linux: keep the usual start of the range
+  }
+  const from = Math.max(10_000, low - 12_000);
+  for (let i = 0; i < 50; i++) {
+    const port = from + Math.floor(Math.random() * (low - from));
+    const free = await new Promise<boolean>((resolve) => {
+      const srv = createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error('found no free port for Puppet Server');
+}
+
+/**
+ * startPuppet sets up a fresh CA in a temp directory, starts Puppet Server and waits for its CA; if
+ * the port was taken by the time Puppet bound it, it starts again on another (up to 3 times).
+ */
+export async function startPuppet(opts: { log: (s: string) => void; timeoutMs?: number }): Promise<PuppetHandle> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startPuppetOn({ ...opts, port: await puppetPort() });
+    } catch (err) {
+      if (attempt >= 3 || !/Address already in use/.test((err as Error).message)) throw err;
+      opts.log('  Puppet Server found its port taken: starting it again on another');
+    }
+  }
+}
+
+async function startPuppetOn(opts: { port: number; log: (s: string) => void; timeoutMs?: number }): Promise<PuppetHandle> {
   hookExit();
   const dir = mkdtempSync(join(tmpdir(), 'certfleet-peer-puppet-'));
   chmodSync(dir, 0o755);
@@ -194,10 +237,16 @@ export async function startPuppet(opts: { port: number; log: (s: string) => void
   const pem = (p: string) => readFileSync(join(dir, p), 'utf8');
   const creds = { port: opts.port, certname: CERTNAME, certPem: pem(`ssl/certs/${CERTNAME}.pem`), keyPem: pem(`ssl/private_keys/${CERTNAME}.pem`), caPem: pem('ssl/certs/ca.pem') };
   const client = puppetCaClient(creds);
-  const deadline = Date.now() + (opts.timeoutMs ?? 240_000);
+  const deadline = Date.now() + (opts.timeoutMs ?? 300_000);
   for (;;) {
-    if (exited !== undefined) throw new Error(`puppetserver exited (code ${exited}) before its CA answered:\n${tail}`);
-    if (Date.now() > deadline) throw new Error(`puppetserver's CA did not answer within ${(opts.timeoutMs ?? 240_000) / 1000} s:\n${tail}`);
+    let failure: string | undefined;
+    if (exited !== undefined) failure = `puppetserver exited (code ${exited}) before its CA answered:\n${tail}`;
+    else if (Date.now() > deadline) failure = `puppetserver's CA did not answer within ${(opts.timeoutMs ?? 300_000) / 1000} s:\n${tail}`;
+    if (failure) {
+      client.close();
+      killNow();
+      throw new Error(failure);
+    }
     try {
       await client.crl();
       break;
