@@ -330,7 +330,9 @@ export async function fabricateCrl(dir: string, total: number): Promise<{ fabric
   }
   writeFileSync(join(fab, 'index.txt'), lines.join('\n') + '\n');
   writeFileSync(join(fab, 'index.txt.attr'), 'unique_subject = no\n');
-  writeFileSync(join(fab, 'crlnumber'), `${crlNumber.toString(16).padStart(2, '0').toUpperCase()}\n`);
+  const hex = crlNumber.toString(16).toUpperCase();
+  // OpenSSL reads the number as whole octets: an even number of hex digits.
+  writeFileSync(join(fab, 'crlnumber'), `${hex.length % 2 ? `0${hex}` : hex}\n`);
   writeFileSync(
     join(fab, 'openssl.cnf'),
     [
