@@ -211,9 +211,8 @@ export async function revokeOne(t: CertfleetTarget, id: string): Promise<string>
 /** crlFetcher gets the CRL agents download from the core's agent gateway (PEM), over one kept-alive connection. */
 export function crlFetcher(t: CertfleetTarget): { fetch(): Promise<string>; close(): void } {
   const url = new URL('/agent/v1/crl', t.agentUrl);
-  const agent = new Agent({ keepAlive: true, maxSockets: 1, ca: t.caPem });
-  return {
-    fetch: () =>
+  const agent = new Agent({ keepAlive: true, timeout: 3_000, maxSockets: 1, ca: t.caPem });
+  const once = (): Promise<string> =>
       new Promise((resolve, reject) => {
         const req = request(url, { agent, method: 'GET' }, (res) => {
           const parts: Buffer[] = [];
@@ -221,9 +220,14 @@ export function crlFetcher(t: CertfleetTarget): { fetch(): Promise<string>; clos
           res.on('end', () => (res.statusCode === 200 ? resolve(Buffer.concat(parts).toString('utf8')) : reject(new Error(`GET ${url} answered ${res.statusCode}`))));
           res.on('error', reject);
         });
-        req.on('error', reject);
+        req.on('error', (err: Error & { code?: string }) =>
+          reject(Object.assign(err, { reusedSocket: req.reusedSocket && (err.code === 'ECONNRESET' || err.message === 'socket hang up') })),
+        );
         req.end();
-      }),
+      });
+  return {
+    // A kept-alive connection the gateway closed just as it was reused: the GET is sent again once.
+    fetch: () => once().catch((err: { reusedSocket?: boolean }) => (err.reusedSocket ? once() : Promise.reject(err))),
     close: () => agent.destroy(),
   };
 }

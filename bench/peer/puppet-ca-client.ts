@@ -20,13 +20,24 @@ export interface PuppetCaClient {
 export function puppetCaClient(opts: { port: number; certname: string; certPem: string; keyPem: string; caPem: string; maxSockets?: number }): PuppetCaClient {
   const agent = new Agent({
     keepAlive: true,
+    timeout: 10_000,
     maxSockets: opts.maxSockets ?? 64,
     cert: opts.certPem,
     key: opts.keyPem,
     ca: opts.caPem,
     servername: opts.certname,
   });
-  function call(method: string, path: string, body: string | undefined, contentType: string, ok: number[]): Promise<string> {
+  // Jetty closes a connection idle for 30 s; a request sent on it just then fails with ECONNRESET
+  // before Puppet saw it. Sockets idle for 10 s are dropped first, and such a request is sent again once.
+  async function call(method: string, path: string, body: string | undefined, contentType: string, ok: number[]): Promise<string> {
+    try {
+      return await once(method, path, body, contentType, ok);
+    } catch (err) {
+      if (!(err as { reusedSocket?: boolean }).reusedSocket) throw err;
+      return once(method, path, body, contentType, ok);
+    }
+  }
+  function once(method: string, path: string, body: string | undefined, contentType: string, ok: number[]): Promise<string> {
     return new Promise((resolve, reject) => {
       const req = request(
         {
@@ -53,7 +64,9 @@ export function puppetCaClient(opts: { port: number; certname: string; certPem: 
           res.on('error', reject);
         },
       );
-      req.on('error', reject);
+      req.on('error', (err: Error & { code?: string }) =>
+        reject(Object.assign(err, { reusedSocket: req.reusedSocket && (err.code === 'ECONNRESET' || err.message === 'socket hang up') })),
+      );
       req.end(body);
     });
   }
