@@ -1,6 +1,7 @@
-// The fan-out benchmark's client child, forked by runner.ts: N graphql-ws subscribers (the protocol
-// spoken by hand over `ws`: connection_init with the bearer token, connection_ack, subscribe, first
-// `next`) and N bare sockets, each on its own WebSocket; it times when each has a round's message.
+// One of the fan-out benchmark's client children, forked by runner.ts: its share of the N graphql-ws
+// subscribers (the protocol spoken by hand over `ws`: connection_init with the bearer token,
+// connection_ack, subscribe, first `next`) and of the N bare sockets, each on its own WebSocket; it
+// times when each of its sockets has a round's message.
 import type WebSocketType from 'ws';
 import { isMain } from '../../src/cli/is-main.js';
 import { OPEN_IN_FLIGHT, ROUND_TIMEOUT_MS, SUMMARY_QUERY, type FromClient, type Kind, type ToClient } from './protocol.js';
