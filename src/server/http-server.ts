@@ -7,7 +7,6 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { execute, GraphQLError, type ExecutionArgs, type ExecutionResult, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { LiveHub } from '../events/live-hub.js';
 import { withLogContext, type Logger } from '../logger.js';
@@ -32,6 +31,7 @@ import {
 } from './query-limits.js';
 import { queryLimitsMiddleware } from './query-limits-middleware.js';
 import { REQUEST_ID_HEADER, requestIdFrom } from './request-id.js';
+import { useLeanServer } from './graphql-ws-socket.js';
 import { createSharedSubscribe } from './shared-execution.js';
 import { socketChannel, type SubscriptionChannel } from './socket-channel.js';
 
@@ -186,7 +186,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
   // A socket's request id: once it is connected, the one kept in its extra (the upgrade request is
   // then let go: an open dashboard has no use for its headers).
   const requestIdOf = (extra: { request?: object; requestId?: string }) => extra.requestId ?? requestIdOfSocket(extra.request ?? {});
-  const wsCleanup = useServer<Record<string, unknown>, { caller?: GraphQLContext['caller']; cacheQuota?: CacheQuota; requestId?: string }>(
+  const wsCleanup = useLeanServer<Record<string, unknown>, { caller?: GraphQLContext['caller']; cacheQuota?: CacheQuota; requestId?: string }>(
     {
       schema: opts.schema,
       onSubscribe: (ctx, _id, payload) => {
