@@ -7,13 +7,15 @@ import type { Mem } from './measure.js';
 
 export type Kind = 'certfleet' | 'bare';
 
-export const OPEN_IN_FLIGHT = 100; // at most this many WebSocket handshakes at once per client process (no SYN flood)
+// At most this many WebSocket handshakes at once over all client processes (no SYN flood, and no
+// socket waiting past graphql-ws's 3 s connection-init timeout on a busy server).
+export const OPEN_IN_FLIGHT = 100;
 export const ROUND_TIMEOUT_MS = 30_000;
 export const SUMMARY_QUERY =
   'subscription { authStatusSummaryChanged { total succeeded failed noAuthenticationInfo mustUpgrade successRate items { status count } } }';
 
 export type ToClient =
-  | { op: 'open'; kind: Kind; n: number; url: string; token?: string }
+  | { op: 'open'; kind: Kind; n: number; url: string; token?: string; inFlight: number }
   | { op: 'arm'; kind: Kind; round: number; expect: { succeeded: number; failed: number } | { seq: number } }
   | { op: 'close'; kind: Kind }
   | { op: 'exit' };

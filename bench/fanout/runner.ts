@@ -153,7 +153,7 @@ export async function runFanoutBench(args: FanoutArgs, command: string): Promise
             Math.max(60_000, n * 30),
             `${k} ${kind} sockets to open`,
           );
-          cp.send({ op: 'open', kind, n: k, url, token: kind === 'certfleet' ? token : undefined });
+          cp.send({ op: 'open', kind, n: k, url, token: kind === 'certfleet' ? token : undefined, inFlight: Math.ceil(OPEN_IN_FLIGHT / clientCount) });
           return reply;
         }),
       );
