@@ -27,7 +27,7 @@
  * coarse steps from 100/s multiplying by 1.5 while they hold (halving while they fail), bisection
  * between the highest held and lowest failed rate down to 10 %, then the highest held rate is held
  * for the long window (60 s), stepping down 10 % when that fails (up to 3 tries). The whole search
- * keeps within a budget (7 min; with setup the benchmark takes about 8), keeping back the time of a
+ * keeps within a budget (400 s; with setup the benchmark takes at most about 8 minutes), keeping back the time of a
  * confirming hold per server. Full: steps of 5 s, holds of 60 s, 2 × 200 devices. --quick: steps
  * of 2 s, factor 2, one bisection step, one hold of 3 s, a 22 s budget, 2 × 16 devices (about 40 s
  * in all: proof that it runs, not figures).

@@ -45,7 +45,8 @@ export interface OpenLoopRequest {
   maxSlow: number;
 }
 
-export type OpenLoopReply = { op: 'openLooped'; id: number; clientCpuMs: number } & OpenLoopReport;
+/** clientCpuMs: the load process's CPU over the step; startShiftMs: how much later than startAt it started (the message came late). */
+export type OpenLoopReply = { op: 'openLooped'; id: number; clientCpuMs: number; startShiftMs: number } & OpenLoopReport;
 
 export interface RunReport {
   op: 'ran';

@@ -59,10 +59,12 @@ export interface StepRecord {
   /** Worst over the load processes: how late requests were started (p99 and max), ms. */
   generatorStartLagMs: { p99: number; max: number };
   maxInFlight: number;
-  /** CPU time of the server's process / window length (above 1 when threads add up). */
+  /** CPU time of the server's process / the step's wall time (above 1 when threads add up). */
   serverCpuShare: number;
-  /** The busiest load process's CPU time / window length. */
+  /** The busiest load process's CPU time / the step's wall time. */
   generatorCpuShare: number;
+  /** The latest load process started this much after the common start (its message came late), ms. */
+  generatorStartShiftMs: number;
   /** certfleet: rise of max(connection_results.id) over the step. */
   resultsRecorded?: number;
   loadAverage1m: number;
@@ -109,7 +111,7 @@ export async function runSustainedBench(opts: SustainedOptions = {}): Promise<Su
   const perGenerator = opts.devicesPerGenerator ?? (quick ? 16 : 200);
   const stepMs = opts.stepMs ?? (quick ? 2_000 : 5_000);
   const holdMs = opts.holdMs ?? (quick ? 3_000 : 60_000);
-  const budgetMs = opts.budgetMs ?? (quick ? 22_000 : 420_000);
+  const budgetMs = opts.budgetMs ?? (quick ? 22_000 : 400_000);
   const pauseMs = quick ? 300 : 2_000;
   const timeoutMs = 5_000;
   const search: SearchSettings = {
@@ -197,7 +199,7 @@ export async function runSustainedBench(opts: SustainedOptions = {}): Promise<Su
       const load = loadavg()[0]!;
       const cpu0 = target === 'certfleet' ? process.cpuUsage() : null;
       const bareCpu0 = target === 'bare' ? await bareCpuMs() : 0;
-      const startAt = Date.now() + 150;
+      const startAt = Date.now() + 300;
       const expected = (rate * durationMs) / 1000;
       const replies = await Promise.all(
         gens.map((cp, g) => {
@@ -221,6 +223,8 @@ export async function runSustainedBench(opts: SustainedOptions = {}): Promise<Su
           return cp.waitFor<OpenLoopReply>((m) => m.op === 'openLooped' && m.id === id, durationMs + timeoutMs + 60_000, `${target} step at ${rate}/s`);
         }),
       );
+      // Shares of the step's wall time (a step stopped early is shorter than its window).
+      const wallMs = Math.max(1, Date.now() - startAt);
       const serverCpuMs = cpu0 ? (() => {
         const u = process.cpuUsage(cpu0);
         return (u.user + u.system) / 1000;
@@ -256,8 +260,9 @@ export async function runSustainedBench(opts: SustainedOptions = {}): Promise<Su
         sessionReusedShare: outcome.ok > 0 ? sum((r) => r.reused) / outcome.ok : 0,
         generatorStartLagMs: { p99: Math.max(...replies.map((r) => r.startLagMs.p99)), max: Math.max(...replies.map((r) => r.startLagMs.max)) },
         maxInFlight: sum((r) => r.maxInFlight),
-        serverCpuShare: serverCpuMs / durationMs,
-        generatorCpuShare: Math.max(...replies.map((r) => r.clientCpuMs)) / durationMs,
+        serverCpuShare: serverCpuMs / wallMs,
+        generatorCpuShare: Math.max(...replies.map((r) => r.clientCpuMs)) / wallMs,
+        generatorStartShiftMs: Math.max(...replies.map((r) => r.startShiftMs)),
         loadAverage1m: load,
       };
       if (target === 'certfleet') {
@@ -270,7 +275,7 @@ export async function runSustainedBench(opts: SustainedOptions = {}): Promise<Su
         `  ${target.padEnd(9)} ${phase.padEnd(7)} ${fmt(rate).padStart(5)}/s for ${fmt(durationMs / 1000)} s: ${rec.held ? 'held    ' : 'NOT held'} ` +
           `achieved ${fmt(rec.achievedRate)}/s, p50 ${fmt(lat.p50, 1)} p99 ${fmt(lat.p99, 1)} max ${fmt(lat.max)} ms, ${rec.errors} errors, ` +
           `resumed ${fmt(100 * rec.sessionReusedShare)} %, CPU server ${fmt(100 * rec.serverCpuShare)} % load-max ${fmt(100 * rec.generatorCpuShare)} %, ` +
-          `start lag p99 ${fmt(rec.generatorStartLagMs.p99, 1)} ms (load ${load.toFixed(2)})` +
+          `start lag p99 ${fmt(rec.generatorStartLagMs.p99, 1)} ms${rec.generatorStartShiftMs > 0 ? `, started ${fmt(rec.generatorStartShiftMs)} ms late` : ''} (load ${load.toFixed(2)})` +
           (rec.held ? '' : ` — ${rec.reasons.join('; ')}`) +
           (rec.errorSamples.length ? ` e.g. ${rec.errorSamples[0]}` : ''),
       );
