@@ -113,6 +113,8 @@ export async function runSustainedBench(opts: SustainedOptions = {}): Promise<Su
   const holdMs = opts.holdMs ?? (quick ? 3_000 : 60_000);
   const budgetMs = opts.budgetMs ?? (quick ? 22_000 : 400_000);
   const pauseMs = quick ? 300 : 2_000;
+  // After a step that failed, long enough for the server to finish what the load abandoned.
+  const failPauseMs = quick ? 1_000 : 5_000;
   const timeoutMs = 5_000;
   const search: SearchSettings = {
     startRate: 100,
@@ -298,21 +300,21 @@ export async function runSustainedBench(opts: SustainedOptions = {}): Promise<Su
         const ms = next.phase === 'confirm' ? holdMs : stepMs;
         const elapsed = performance.now() - t0;
         if (next.phase === 'confirm') {
-          if (elapsed + ms + pauseMs + overheadMs > budgetMs) {
+          if (elapsed + ms + failPauseMs + overheadMs > budgetMs) {
             s.stop(`the search budget of ${budgetMs / 1000} s ran out before a confirming hold`);
             continue;
           }
         } else {
           // Keep back time for a confirming hold per search still running.
           const running = (Object.values(searches) as RateSearch[]).filter((x) => !x.done).length;
-          if (elapsed + ms + pauseMs + overheadMs + running * (holdMs + pauseMs + overheadMs) > budgetMs) {
+          if (elapsed + ms + failPauseMs + overheadMs + running * (holdMs + failPauseMs + overheadMs) > budgetMs) {
             s.skipToConfirm();
             continue;
           }
         }
         const r = await step(target, next.phase, next.rate, ms);
         s.record(r.held);
-        await sleep(r.held ? pauseMs : 2 * pauseMs);
+        await sleep(r.held ? pauseMs : failPauseMs);
       }
     }
 
@@ -349,6 +351,7 @@ export async function runSustainedBench(opts: SustainedOptions = {}): Promise<Su
         holdMs,
         budgetMs,
         pauseMs,
+        failPauseMs,
         timeoutMs,
         criteria: { ...HOLD_CRITERIA, achieved: 'answers OK by the end of the window + maxP99Ms, per second of the window' },
         search,
