@@ -19,6 +19,8 @@ import { HOLD_CRITERIA, judgeStep, percentile, RateSearch, type Phase, type Sear
 export const GOAL_SUSTAINED_RATIO = 0.8;
 /** A device checks in every 15 minutes: a rate held serves rate × this many devices. */
 export const CHECK_IN_SECONDS = 900;
+/** A failed step whose load started requests later than this at p99 may have been limited by the load, not the server. */
+export const LATE_START_MS = 100;
 
 export type SustainedTarget = 'certfleet' | 'bare';
 
@@ -79,6 +81,9 @@ export interface ServerSummary {
   note: string | null;
   /** rate × 900: devices served at one check-in every 15 minutes. */
   devicesAt15MinCheckIn: number;
+  /** Failed steps in which the load processes started requests more than LATE_START_MS late at p99. */
+  failedStepsWithLateLoad: number;
+  failedSteps: number;
 }
 
 export interface SustainedBenchResult {
@@ -318,9 +323,12 @@ export async function runSustainedBench(opts: SustainedOptions = {}): Promise<Su
       }
     }
 
-    const summary = (s: RateSearch): ServerSummary => {
+    const summary = (s: RateSearch, target: SustainedTarget): ServerSummary => {
       const rate = s.confirmed ?? s.bestShort ?? NaN;
+      const failed = steps.filter((x) => x.target === target && !x.held);
       return {
+        failedSteps: failed.length,
+        failedStepsWithLateLoad: failed.filter((x) => x.generatorStartLagMs.p99 > LATE_START_MS).length,
         rate,
         heldMs: s.confirmed !== null ? holdMs : stepMs,
         confirmed: s.confirmed !== null,
@@ -329,8 +337,8 @@ export async function runSustainedBench(opts: SustainedOptions = {}): Promise<Su
         devicesAt15MinCheckIn: rate * CHECK_IN_SECONDS,
       };
     };
-    const cf = summary(searches.certfleet);
-    const br = summary(searches.bare);
+    const cf = summary(searches.certfleet, 'certfleet');
+    const br = summary(searches.bare, 'bare');
     const ratio = cf.rate / br.rate;
     const result: SustainedBenchResult = {
       benchmark: 'sustained check-in',
@@ -371,6 +379,12 @@ export async function runSustainedBench(opts: SustainedOptions = {}): Promise<Su
         `${name}: ${s.confirmed ? `held ${fmt(s.rate)}/s for ${s.heldMs / 1000} s` : `NOT confirmed for ${holdMs / 1000} s; highest held in a ${stepMs / 1000} s step: ${fmt(s.rate)}/s`}` +
           ` = ${fmt(s.devicesAt15MinCheckIn)} devices at a 15-minute check-in${s.note ? ` (${s.note})` : ''}`,
       );
+      if (s.failedStepsWithLateLoad > 0) {
+        log(
+          `  ${s.failedStepsWithLateLoad} of its ${s.failedSteps} failed steps had the load start requests more than ${LATE_START_MS} ms late at p99: ` +
+            'the load processes (starved on a busy machine) may have limited this figure, not only the server',
+        );
+      }
     }
     log(`certfleet / bare sustained rate: ${ratio.toFixed(2)} — goal ≥ ${GOAL_SUSTAINED_RATIO}: ${result.goal.met ? 'MET' : 'NOT MET'}`);
     if (opts.write) {
