@@ -29,7 +29,7 @@
  * for the long window (60 s), stepping down 10 % when that fails (up to 3 tries). The whole search
  * keeps within a budget (400 s; with setup the benchmark takes at most about 8 minutes), keeping back the time of a
  * confirming hold per server. Full: steps of 5 s, holds of 60 s, 2 × 200 devices. --quick: steps
- * of 2 s, factor 2, one bisection step, one hold of 3 s, a 22 s budget, 2 × 16 devices (about 40 s
+ * of 2 s, factor 2, one bisection step, one hold of 2 s, a 16 s budget, 2 × 16 devices (30–45 s
  * in all: proof that it runs, not figures).
  *
  * Usage: npx tsx bench/sustained.bench.ts [--quick] [--generators G] [--devices-per-generator N]

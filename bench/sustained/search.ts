@@ -222,3 +222,27 @@ export class RateSearch {
     if (this.confirmed === null) this.note = this.note ? `${this.note}; ${why}` : why;
   }
 }
+
+/**
+ * budgetCall decides whether a server's next step fits the search's time budget. A confirming hold
+ * runs if it fits. A short step must also leave time for a hold per other search still running, and
+ * for its own hold once it has held something: if not, a search that has held something goes to its
+ * hold ('toConfirm') and one that has not ends ('stop'). Costs include the pause after a step.
+ */
+export function budgetCall(p: {
+  phase: Phase;
+  elapsedMs: number;
+  budgetMs: number;
+  /** This step's cost (its window, the pause after it, overhead). */
+  stepCostMs: number;
+  /** A confirming hold's cost. */
+  holdCostMs: number;
+  /** Other searches not yet done. */
+  othersRunning: number;
+  heldSomething: boolean;
+}): 'run' | 'toConfirm' | 'stop' {
+  if (p.phase === 'confirm') return p.elapsedMs + p.stepCostMs > p.budgetMs ? 'stop' : 'run';
+  const holds = p.othersRunning + (p.heldSomething ? 1 : 0);
+  if (p.elapsedMs + p.stepCostMs + holds * p.holdCostMs <= p.budgetMs) return 'run';
+  return p.heldSomething ? 'toConfirm' : 'stop';
+}

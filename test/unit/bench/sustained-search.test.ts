@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HOLD_CRITERIA, judgeStep, percentile, RateSearch, type SearchSettings, type StepOutcome } from '../../../bench/sustained/search.js';
+import { budgetCall, HOLD_CRITERIA, judgeStep, percentile, RateSearch, type SearchSettings, type StepOutcome } from '../../../bench/sustained/search.js';
 
 const FULL: SearchSettings = {
   startRate: 100,
@@ -196,5 +196,28 @@ describe('RateSearch', () => {
     expect(() => new RateSearch({ ...FULL, factor: 1 })).toThrow(/factor/);
     expect(() => new RateSearch({ ...FULL, stepDown: 1 })).toThrow(/stepDown/);
     expect(() => new RateSearch({ ...FULL, minRate: 200 })).toThrow(/minRate/);
+  });
+});
+
+describe('budgetCall', () => {
+  // Full-mode costs: a 5 s step + 5 s pause + 1 s, a 60 s hold + 5 s + 1 s; budget 400 s.
+  const base = { phase: 'coarse' as const, budgetMs: 400_000, stepCostMs: 11_000, holdCostMs: 66_000, othersRunning: 1, heldSomething: true };
+
+  it('runs a short step while both holds still fit after it', () => {
+    expect(budgetCall({ ...base, elapsedMs: 400_000 - 11_000 - 2 * 66_000 })).toBe('run');
+    expect(budgetCall({ ...base, elapsedMs: 400_000 - 11_000 - 2 * 66_000 + 1 })).toBe('toConfirm');
+  });
+
+  it('lets a search with nothing held take short steps while the other hold fits, then stops it', () => {
+    const none = { ...base, heldSomething: false };
+    expect(budgetCall({ ...none, elapsedMs: 400_000 - 11_000 - 66_000 })).toBe('run');
+    expect(budgetCall({ ...none, elapsedMs: 400_000 - 11_000 - 66_000 + 1 })).toBe('stop');
+    expect(budgetCall({ ...none, othersRunning: 0, elapsedMs: 400_000 - 11_000 })).toBe('run');
+  });
+
+  it('runs a confirming hold only if it fits', () => {
+    const hold = { ...base, phase: 'confirm' as const, stepCostMs: 66_000 };
+    expect(budgetCall({ ...hold, elapsedMs: 334_000 })).toBe('run');
+    expect(budgetCall({ ...hold, elapsedMs: 334_001 })).toBe('stop');
   });
 });
