@@ -16,12 +16,14 @@
  *   3. Connection results through the mTLS gateway vs a bare https server, and kept-alive vs the same
  *      server recording each result with one INSERT (bench/gateway.bench.ts, on the scratch database).
  *   4. Certificate issuance through approveClients vs raw signing and node-forge (bench/issuance.bench.ts).
+ *   5. Sustained check-ins: the highest open-loop rate of resumed-session reconnections held for 60 s,
+ *      certfleet vs the bare https server, in devices at a 15-minute check-in (bench/sustained.bench.ts).
  *
  * Every figure is a ratio against a baseline measured in the same run. The full run writes
  * bench/results/suite.json and the table at the top of BENCHMARKS.md (between the markers); the
  * quick run writes its JSON to a scratch directory and changes no recorded result.
  *
- * Usage: npm run bench [-- --quick] [--devices N] [--keep] [--only api,fanout,gateway,issuance]
+ * Usage: npm run bench [-- --quick] [--devices N] [--keep] [--only api,fanout,gateway,issuance,sustained]
  *
  * The table the suite prints and writes into BENCHMARKS.md is made in suite-table.ts.
  */
@@ -44,7 +46,7 @@ import { markdown, tableRows, writeBenchmarksMd } from './suite-table.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
-const BENCHES = ['api', 'fanout', 'gateway', 'issuance'] as const;
+const BENCHES = ['api', 'fanout', 'gateway', 'issuance', 'sustained'] as const;
 type Bench = (typeof BENCHES)[number];
 
 interface Plan {
@@ -60,6 +62,7 @@ interface Plan {
   fanoutNote: string;
   gateway: string[];
   issuance: string[];
+  sustained: string[];
 }
 
 function plan(argv: string[]): Plan {
@@ -95,6 +98,7 @@ function plan(argv: string[]): Plan {
     ...fanoutPlan(quick),
     gateway: quick ? ['--quick'] : [],
     issuance: quick ? ['--quick', '--no-breakdown'] : ['--count', '2000', '--no-breakdown'],
+    sustained: quick ? ['--quick'] : [],
   };
 }
 
@@ -270,7 +274,7 @@ async function main(): Promise<number> {
       ran.push('api');
       load.push(loadavg());
     }
-    for (const name of ['fanout', 'gateway', 'issuance'] as const) {
+    for (const name of ['fanout', 'gateway', 'issuance', 'sustained'] as const) {
       if (!p.only.has(name)) continue;
       const script = join('bench', `${name}.bench.ts`);
       if (!existsSync(join(root, script))) {
