@@ -21,7 +21,7 @@
  * foreground`, default heap), with a fresh CA in a temp directory (bench/peer/puppet.ts).
  *
  * Usage: npx tsx bench/peer.bench.ts [--quick] [--count N] [--rounds R] [--revokes K] [--revoke-rounds Q]
- *          [--levels 1500,50000] [--concurrency 1,2,4,8,16,32] [--sweep S]
+ *          [--levels 1500,50000] [--concurrency 1,2,4,8,16,32,64] [--sweep S]
  * Writes bench/results/peer.json (BENCH_RESULTS_DIR instead when set; a --quick run only there).
  */
 import 'reflect-metadata';
@@ -59,13 +59,13 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const PEER_GOALS = { single: 2, batch: 30, revoke: 2 } as const;
 
 const USAGE = `Usage: npx tsx bench/peer.bench.ts [--quick] [--count N] [--rounds R] [--revokes K] [--revoke-rounds Q]
-                                 [--levels 1500,50000] [--concurrency 1,2,4,8,16,32] [--sweep S]
+                                 [--levels 1500,50000] [--concurrency 1,2,4,8,16,32,64] [--sweep S]
   --count N         certificates each side signs one at a time, and again in batches (default 1000; quick 100; a multiple of ${BATCH})
   --rounds R        interleaved signing rounds (default 2; quick 1)
   --revokes K       certificates each side revokes at each level (default 500; quick 20)
   --revoke-rounds Q interleaved revocation rounds per level (default 2; quick 1)
   --levels L,...    already-revoked counts to revoke at (default 1500,50000)
-  --concurrency C,… Puppet concurrencies the sweep tries (default 1,2,4,8,16,32)
+  --concurrency C,… Puppet concurrencies the sweep tries (default 1,2,4,8,16,32,64)
   --sweep S         signs per concurrency in the sweep (default 100; quick 40)
 Needs puppetserver installed and root (or the puppet user); otherwise prints why and exits 0.`;
 
@@ -104,7 +104,7 @@ function parse(argv: string[]): Args {
     revokes: values.revokes ? positiveNumber(values.revokes, '--revokes') : quick ? 20 : 500,
     revokeRounds: values['revoke-rounds'] ? positiveNumber(values['revoke-rounds'], '--revoke-rounds') : quick ? 1 : 2,
     levels: list(values.levels ?? '1500,50000', '--levels'),
-    concurrency: list(values.concurrency ?? '1,2,4,8,16,32', '--concurrency'),
+    concurrency: list(values.concurrency ?? '1,2,4,8,16,32,64', '--concurrency'),
     sweep: values.sweep ? positiveNumber(values.sweep, '--sweep') : quick ? 40 : 100,
   };
   if (a.count % (BATCH * a.rounds) !== 0) throw new UsageError(`--count must be a multiple of ${BATCH} × --rounds (got ${a.count})`);
@@ -185,6 +185,8 @@ async function runPeerBench(a: Args): Promise<void> {
   const started = new Date();
   const loads: number[] = [load1()];
   const host = machine();
+  // The commit measured: read now, before anything can change the checkout during a long run.
+  const source = sourceVersion();
   const command = `npx tsx bench/peer.bench.ts ${process.argv.slice(2).join(' ')}`.trim();
   log(`peer benchmark: certfleet vs Puppet Server's CA; ${a.count} signs per mode per side in ${a.rounds} round(s), ${a.revokes} revocations per level ${a.levels.join(' / ')} in ${a.revokeRounds} round(s)`);
   log(`machine: ${host.nproc} CPUs (${host.cpuModel}), Node ${host.node}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
@@ -395,7 +397,7 @@ async function runPeerBench(a: Args): Promise<void> {
       date: started.toISOString(),
       command: `${scratchUrl ? 'DATABASE_URL=… ' : ''}${command}`,
       machine: host,
-      source: sourceVersion(),
+      source,
       database: scratchUrl ? 'postgres' : 'embedded',
       puppet: { version: puppetVersion(), startSeconds: puppet.startSeconds, rssBytes: puppetRss, heap: 'package default (/etc/default/puppetserver JAVA_ARGS)', caKey: 'RSA-4096 (intermediate CA of puppetserver ca setup)' },
       certfleetRssBytes: core.rssBytes(),
