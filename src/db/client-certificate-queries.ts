@@ -3,6 +3,7 @@ import type { DbExecutor } from './client.js';
 import { keysetBoundsSql, keysetOrder, keysetWhere, type Keyset } from './keyset.js';
 import { containsPattern } from './like.js';
 import type { ClientCertificateRow } from './device-queries.js';
+import { executePrepared } from './prepared.js';
 import { rowsOf } from './rows.js';
 import { clientCertificates, devices, revocationList, secureData } from './schema.js';
 import type { ClientCertificateStatus } from '../domain/statuses.js';
@@ -78,6 +79,30 @@ export async function getCertificatesWithAgentBySerials(
     .from(clientCertificates)
     .innerJoin(devices, eq(devices.id, clientCertificates.deviceId))
     .where(inArray(clientCertificates.serialNumber, [...serialNumbers]));
+}
+
+const CERTIFICATE_STATUSES_SQL = `
+  select c.serial_number, c.status, d.agent_id
+  from client_certificates c
+  join devices d on d.id = c.device_id
+  where c.serial_number in (select jsonb_array_elements_text($1::jsonb))`;
+
+/**
+ * getCertificateStatusesBySerials reads, for several serial numbers in one prepared statement, the
+ * status of each issued certificate and the agent id of its device: what the agent gateway checks
+ * on every request (not the whole row, whose two PEMs are most of its bytes).
+ */
+export async function getCertificateStatusesBySerials(
+  db: DbExecutor,
+  serialNumbers: readonly string[],
+): Promise<{ serialNumber: string; status: ClientCertificateStatus; agentId: string | null }[]> {
+  if (serialNumbers.length === 0) return [];
+  const rows = await executePrepared<{ serial_number: string; status: ClientCertificateStatus; agent_id: string | null }>(
+    db,
+    CERTIFICATE_STATUSES_SQL,
+    [JSON.stringify(serialNumbers)],
+  );
+  return rows.map((r) => ({ serialNumber: r.serial_number, status: r.status, agentId: r.agent_id }));
 }
 
 /** getRequestOfDeviceKey finds the request a device made for a public key. */
@@ -310,6 +335,16 @@ export interface KeyProof {
   key: { id: number; status: ClientCertificateStatus; serialNumber: string | null } | null;
 }
 
+// One parameter whatever the number of items, so one prepared statement serves every batch.
+const KEY_PROOFS_SQL = `
+  select i.ord, d.id as device_id, d.imported,
+         exists (select 1 from client_certificates c where c.device_id = d.id) as has_key,
+         exists (select 1 from client_certificates c where c.device_id = d.id and c.serial_number is not null) as has_issued,
+         k.id as key_id, k.status as key_status, k.serial_number as key_serial
+  from jsonb_to_recordset($1::jsonb) as i(ord int, agent_id text, fp text)
+  join devices d on d.agent_id = i.agent_id
+  left join client_certificates k on k.device_id = d.id and k.public_key_fingerprint = i.fp`;
+
 /**
  * getKeyProofs looks up, for several (agent id, key fingerprint) pairs in one query, the device of
  * each agent id and what the core has on file about that key for it; null where the agent id is
@@ -321,16 +356,9 @@ export async function getKeyProofs(
 ): Promise<(KeyProof | null)[]> {
   if (items.length === 0) return [];
   const input = JSON.stringify(items.map((i, ord) => ({ ord, agent_id: i.agentId, fp: i.fingerprint })));
-  const result = await db.execute(sql`
-    select i.ord, d.id as device_id, d.imported,
-           exists (select 1 from client_certificates c where c.device_id = d.id) as has_key,
-           exists (select 1 from client_certificates c where c.device_id = d.id and c.serial_number is not null) as has_issued,
-           k.id as key_id, k.status as key_status, k.serial_number as key_serial
-    from jsonb_to_recordset(${input}::jsonb) as i(ord int, agent_id text, fp text)
-    join devices d on d.agent_id = i.agent_id
-    left join client_certificates k on k.device_id = d.id and k.public_key_fingerprint = i.fp`);
+  const rows = await executePrepared<Record<string, unknown>>(db, KEY_PROOFS_SQL, [input]);
   const out: (KeyProof | null)[] = items.map(() => null);
-  for (const r of rowsOf<Record<string, unknown>>(result)) {
+  for (const r of rows) {
     out[Number(r.ord)] = {
       deviceId: Number(r.device_id),
       imported: r.imported === true,

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { DbExecutor } from './client.js';
+import { executePreparedSql } from './prepared.js';
 import { rowsOf } from './rows.js';
 import { connectionResults } from './schema.js';
 import type { AuthStatus, ConnectionSource, FailureReason, UnverifiedReason } from '../domain/statuses.js';
@@ -37,7 +38,8 @@ function bigintArray(ids: readonly number[]): string {
 export async function pruneDeviceHistory(tx: DbExecutor, deviceIds: number[], keep: number): Promise<number> {
   if (!Number.isSafeInteger(keep) || keep < 1) throw new RangeError(`keep must be a whole number of at least 1 (got ${keep})`);
   if (deviceIds.length === 0) return 0;
-  const result = await tx.execute(sql`
+  // Runs in every group commit: a prepared statement (its text never changes).
+  const rows = await executePreparedSql<{ deleted: number }>(tx, sql`
     with doomed as (
       select x.id
       from devices d
@@ -56,7 +58,7 @@ export async function pruneDeviceHistory(tx: DbExecutor, deviceIds: number[], ke
       returning 1
     )
     select count(*)::int as deleted from gone`);
-  return Number(rowsOf<{ deleted: number }>(result)[0]?.deleted ?? 0);
+  return Number(rows[0]?.deleted ?? 0);
 }
 
 /**

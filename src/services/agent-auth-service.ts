@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import DataLoader from 'dataloader';
 import {
-  getCertificatesWithAgentBySerials,
+  getCertificateStatusesBySerials,
   getKeyProofs,
   getSecureData,
   listSecureDataNames,
@@ -131,9 +131,9 @@ export function createAgentAuthService(
     async (items) => getKeyProofs(db, items),
     batchPerTurn,
   );
-  const certificateBySerial = new DataLoader<string, Awaited<ReturnType<typeof getCertificatesWithAgentBySerials>>[number] | null>(
+  const certificateBySerial = new DataLoader<string, Awaited<ReturnType<typeof getCertificateStatusesBySerials>>[number] | null>(
     async (serials) => {
-      const rows = new Map((await getCertificatesWithAgentBySerials(db, serials)).map((r) => [r.cert.serialNumber, r]));
+      const rows = new Map((await getCertificateStatusesBySerials(db, serials)).map((r) => [r.serialNumber, r]));
       return serials.map((s) => rows.get(s) ?? null);
     },
     batchPerTurn,
@@ -182,7 +182,7 @@ export function createAgentAuthService(
         notBefore: presented.notBefore,
         notAfter: presented.notAfter,
         issuedByThisCore: chained,
-        recordStatus: chained ? (record?.cert.status ?? null) : null,
+        recordStatus: chained ? (record?.status ?? null) : null,
         subjectAgentId: chained ? (boundTo === subjectAgentId ? boundTo : '') : subjectAgentId,
       };
     }
