@@ -115,13 +115,16 @@ export function tableRows(results: Record<string, any>): Row[] {
   }
   const gw = results.gateway;
   if (gw) {
+    /** certfleet / bare https with client-certificate auth: new handshakes and resumed sessions ≥ 0.8 ×. */
+    const GATEWAY_GOALS: Record<string, number> = { handshake: 0.8, resumed: 0.8 };
     const names: Record<string, string> = {
       handshake: 'a new TLS handshake per result',
       resumed: 'resumed TLS sessions',
       keepalive: 'kept-alive connections',
     };
     for (const mode of gw.modes ?? []) {
-      const goal: number | undefined = mode.goal?.ratioAtLeast;
+      // The suite holds these modes to its own goals (issue 14), whatever goal the gateway run recorded.
+      const goal: number | undefined = GATEWAY_GOALS[mode.mode] ?? mode.goal?.ratioAtLeast;
       rows.push({
         what: `connection results recorded per second through the mTLS gateway, ${names[mode.mode] ?? mode.mode}`,
         measured: `${fmt(mode.certfleet.medianRate, 0)} /s`,
