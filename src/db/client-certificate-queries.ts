@@ -81,30 +81,6 @@ export async function getCertificatesWithAgentBySerials(
     .where(inArray(clientCertificates.serialNumber, [...serialNumbers]));
 }
 
-const CERTIFICATE_STATUSES_SQL = `
-  select c.serial_number, c.status, d.agent_id
-  from client_certificates c
-  join devices d on d.id = c.device_id
-  where c.serial_number in (select jsonb_array_elements_text($1::jsonb))`;
-
-/**
- * getCertificateStatusesBySerials reads, for several serial numbers in one prepared statement, the
- * status of each issued certificate and the agent id of its device: what the agent gateway checks
- * on every request (not the whole row, whose two PEMs are most of its bytes).
- */
-export async function getCertificateStatusesBySerials(
-  db: DbExecutor,
-  serialNumbers: readonly string[],
-): Promise<{ serialNumber: string; status: ClientCertificateStatus; agentId: string | null }[]> {
-  if (serialNumbers.length === 0) return [];
-  const rows = await executePrepared<{ serial_number: string; status: ClientCertificateStatus; agent_id: string | null }>(
-    db,
-    CERTIFICATE_STATUSES_SQL,
-    [JSON.stringify(serialNumbers)],
-  );
-  return rows.map((r) => ({ serialNumber: r.serial_number, status: r.status, agentId: r.agent_id }));
-}
-
 /** getRequestOfDeviceKey finds the request a device made for a public key. */
 export async function getRequestOfDeviceKey(
   db: DbExecutor,
@@ -335,43 +311,71 @@ export interface KeyProof {
   key: { id: number; status: ClientCertificateStatus; serialNumber: string | null } | null;
 }
 
-// One parameter whatever the number of items, so one prepared statement serves every batch.
-const KEY_PROOFS_SQL = `
+/** CertificateRecord is what the core has on file about an issued certificate, found by its serial number. */
+export interface CertificateRecord {
+  status: ClientCertificateStatus;
+  /** The agent id of the device it was issued to (whoever presents it). */
+  agentId: string | null;
+}
+
+/** ConnectionCheck is what one agent connection needs from the database, read on every request. */
+export interface ConnectionCheck {
+  /** The device of the agent id and what it has on file for the presented key; null when the agent id is not known. */
+  proof: KeyProof | null;
+  /** The certificate of the serial number asked for, whoever it was issued to; null when none was asked for or none has it. */
+  certificate: CertificateRecord | null;
+}
+
+// One jsonb parameter whatever the number of items, so one prepared statement serves every batch.
+// Every item gets its row (left joins): at most one device per agent id, one request per
+// (device, key) and one certificate per serial number, so never more than one.
+const CONNECTION_CHECKS_SQL = `
   select i.ord, d.id as device_id, d.imported,
          exists (select 1 from client_certificates c where c.device_id = d.id) as has_key,
          exists (select 1 from client_certificates c where c.device_id = d.id and c.serial_number is not null) as has_issued,
-         k.id as key_id, k.status as key_status, k.serial_number as key_serial
-  from jsonb_to_recordset($1::jsonb) as i(ord int, agent_id text, fp text)
-  join devices d on d.agent_id = i.agent_id
-  left join client_certificates k on k.device_id = d.id and k.public_key_fingerprint = i.fp`;
+         k.id as key_id, k.status as key_status, k.serial_number as key_serial,
+         s.id as cert_id, s.status as cert_status, sd.agent_id as cert_agent_id
+  from jsonb_to_recordset($1::jsonb) as i(ord int, agent_id text, fp text, serial text)
+  left join devices d on d.agent_id = i.agent_id
+  left join client_certificates k on k.device_id = d.id and k.public_key_fingerprint = i.fp
+  left join client_certificates s on s.serial_number = i.serial
+  left join devices sd on sd.id = s.device_id`;
 
 /**
- * getKeyProofs looks up, for several (agent id, key fingerprint) pairs in one query, the device of
- * each agent id and what the core has on file about that key for it; null where the agent id is
- * not known. A null fingerprint (no certificate presented) matches no key.
+ * getConnectionChecks reads, for several connections in one prepared statement, the device of each
+ * agent id and what the core has on file about the presented key for it (a null fingerprint, no
+ * certificate presented, matches no key), and the record of the certificate of each serial number
+ * given (only the status and its device's agent id, not the row with its two PEMs).
  */
-export async function getKeyProofs(
+export async function getConnectionChecks(
   db: DbExecutor,
-  items: readonly { agentId: string; fingerprint: string | null }[],
-): Promise<(KeyProof | null)[]> {
+  items: readonly { agentId: string; fingerprint: string | null; serialNumber: string | null }[],
+): Promise<ConnectionCheck[]> {
   if (items.length === 0) return [];
-  const input = JSON.stringify(items.map((i, ord) => ({ ord, agent_id: i.agentId, fp: i.fingerprint })));
-  const rows = await executePrepared<Record<string, unknown>>(db, KEY_PROOFS_SQL, [input]);
-  const out: (KeyProof | null)[] = items.map(() => null);
+  const input = JSON.stringify(items.map((i, ord) => ({ ord, agent_id: i.agentId, fp: i.fingerprint, serial: i.serialNumber })));
+  const rows = await executePrepared<Record<string, unknown>>(db, CONNECTION_CHECKS_SQL, [input]);
+  const out: ConnectionCheck[] = items.map(() => ({ proof: null, certificate: null }));
+  const isNull = (v: unknown) => v === null || v === undefined;
   for (const r of rows) {
     out[Number(r.ord)] = {
-      deviceId: Number(r.device_id),
-      imported: r.imported === true,
-      hasKeyOnFile: r.has_key === true,
-      hasIssuedCertificate: r.has_issued === true,
-      key:
-        r.key_id === null || r.key_id === undefined
-          ? null
-          : {
-              id: Number(r.key_id),
-              status: r.key_status as ClientCertificateStatus,
-              serialNumber: (r.key_serial ?? null) as string | null,
-            },
+      proof: isNull(r.device_id)
+        ? null
+        : {
+            deviceId: Number(r.device_id),
+            imported: r.imported === true,
+            hasKeyOnFile: r.has_key === true,
+            hasIssuedCertificate: r.has_issued === true,
+            key: isNull(r.key_id)
+              ? null
+              : {
+                  id: Number(r.key_id),
+                  status: r.key_status as ClientCertificateStatus,
+                  serialNumber: (r.key_serial ?? null) as string | null,
+                },
+          },
+      certificate: isNull(r.cert_id)
+        ? null
+        : { status: r.cert_status as ClientCertificateStatus, agentId: (r.cert_agent_id ?? null) as string | null },
     };
   }
   return out;

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import DataLoader from 'dataloader';
 import {
-  getCertificateStatusesBySerials,
-  getKeyProofs,
+  getConnectionChecks,
   getSecureData,
   listSecureDataNames,
   upsertSecureData,
+  type ConnectionCheck,
   type KeyProof,
 } from '../db/client-certificate-queries.js';
 import { insertAuditEvent } from '../db/audit-queries.js';
@@ -127,15 +127,8 @@ export function createAgentAuthService(
   // loads of one turn of the event loop become one query (nothing is cached between turns, so
   // each connection still sees the database as it is).
   const batchPerTurn = { cache: false, maxBatchSize: 500, batchScheduleFn: (run: () => void) => setImmediate(run) };
-  const keyProof = new DataLoader<{ agentId: string; fingerprint: string | null }, KeyProof | null>(
-    async (items) => getKeyProofs(db, items),
-    batchPerTurn,
-  );
-  const certificateBySerial = new DataLoader<string, Awaited<ReturnType<typeof getCertificateStatusesBySerials>>[number] | null>(
-    async (serials) => {
-      const rows = new Map((await getCertificateStatusesBySerials(db, serials)).map((r) => [r.serialNumber, r]));
-      return serials.map((s) => rows.get(s) ?? null);
-    },
+  const connectionChecks = new DataLoader<{ agentId: string; fingerprint: string | null; serialNumber: string | null }, ConnectionCheck>(
+    async (items) => getConnectionChecks(db, items),
     batchPerTurn,
   );
 
@@ -163,12 +156,13 @@ export function createAgentAuthService(
     const p = inspect(claim.presentedCertificate, claim.chainVerifiedByTls === true);
     const presented = p === 'unreadable' ? null : p;
     const chained = presented !== null && presented.chainsToCa && presented.hasClientAuth;
-    // One round trip for both: the device and what it has on file for this key, and (for one of
+    // One statement for both: the device and what it has on file for this key, and (for one of
     // our certificates) the record of that certificate, whoever it was issued to.
-    const [device, record] = await Promise.all([
-      keyProof.load({ agentId, fingerprint: presented?.publicKeyFingerprint ?? null }),
-      chained ? certificateBySerial.load(presented.serialNumber) : null,
-    ]);
+    const { proof: device, certificate: record } = await connectionChecks.load({
+      agentId,
+      fingerprint: presented?.publicKeyFingerprint ?? null,
+      serialNumber: chained ? presented.serialNumber : null,
+    });
     let certificate: CertificateFacts | null = null;
     if (p === 'unreadable') {
       // Not even a certificate: nothing about it can be trusted.
