@@ -14,6 +14,9 @@
  *   3. Connection results through the mTLS gateway vs a bare https server, and kept-alive vs the same
  *      server recording each result with one INSERT (bench/gateway.bench.ts, on the scratch database).
  *   4. Certificate issuance through approveClients vs raw signing and node-forge (bench/issuance.bench.ts).
+ *   5. Connection history at scale, partitioned vs the layout before drizzle/0009: group-commit
+ *      throughput with an empty and a full history, a device's history page, retention per day
+ *      (bench/history.bench.ts, in two scratch databases of its own next to DATABASE_URL's).
  *
  * Every figure is a ratio against a baseline measured in the same run. The full run writes
  * bench/results/suite.json and the table at the top of BENCHMARKS.md (between the markers); the
@@ -41,7 +44,7 @@ import { markdown, tableRows, writeBenchmarksMd } from './suite-table.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
-const BENCHES = ['api', 'fanout', 'gateway', 'issuance'] as const;
+const BENCHES = ['api', 'fanout', 'gateway', 'issuance', 'history'] as const;
 type Bench = (typeof BENCHES)[number];
 
 interface Plan {
@@ -55,6 +58,7 @@ interface Plan {
   fanout: string[];
   gateway: string[];
   issuance: string[];
+  history: string[];
 }
 
 function plan(argv: string[]): Plan {
@@ -90,6 +94,8 @@ function plan(argv: string[]): Plan {
     fanout: quick ? ['--subscribers', '200', '--changes', '3'] : ['--subscribers', '5000', '--changes', '10'],
     gateway: quick ? ['--quick'] : [],
     issuance: quick ? ['--quick', '--no-breakdown'] : ['--count', '2000', '--no-breakdown'],
+    // 30 days of history, one row per device per day (full: 30 million rows per layout).
+    history: quick ? ['--quick'] : ['--devices', String(devices)],
   };
 }
 
@@ -248,7 +254,7 @@ async function main(): Promise<number> {
       ran.push('api');
       load.push(loadavg());
     }
-    for (const name of ['fanout', 'gateway', 'issuance'] as const) {
+    for (const name of ['fanout', 'gateway', 'issuance', 'history'] as const) {
       if (!p.only.has(name)) continue;
       const script = join('bench', `${name}.bench.ts`);
       if (!existsSync(join(root, script))) {
