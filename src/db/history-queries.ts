@@ -14,8 +14,8 @@ import type { AuthStatus, ConnectionSource, FailureReason, UnverifiedReason } fr
 //   clock far off, rounds that did not run for days), so an insert never fails for lack of one; it
 //   is normally empty, and retention deletes its old rows by a scan of it alone.
 // - per device, connection_results_device_id_idx (device_id, id desc), one btree per partition:
-//   each device's newest `keep` entries are read newest first across the partitions (a merge of
-//   one index descent per partition), and what lies beyond them is the excess.
+//   each device's entries are read from the index alone (one descent per partition), and what lies
+//   beyond its newest `keep` is the excess.
 //
 // The per-device cap never deletes the row a device's last_connection_id points at (its newest
 // result, also kept in the device row). Retention does: a device silent for longer than the
@@ -31,21 +31,23 @@ function bigintArray(ids: readonly number[]): string {
 
 /**
  * pruneDeviceHistory deletes, for each given device, its connection results beyond the newest
- * `keep` (by id), in one statement for all of them; returns how many rows it deleted. Its cost is
- * about `keep` + the excess index entries per device plus one index descent per partition, read
- * from connection_results_device_id_idx; the delete finds each doomed row by its whole primary key
- * (id, at), so only that row's partition is probed. It is meant to run inside the transaction that
- * recorded the devices' new results (their rows locked), after their last_connection_id was written.
+ * `keep` (by id), in one statement for all of them; returns how many rows it deleted. It reads, per
+ * device, its entries of connection_results_device_id_idx in each partition (one index descent per
+ * partition, then about `keep` + the excess entries, from the index alone: the ids are all it
+ * needs), and deletes the excess by id, one probe of each partition's primary key per deleted row.
+ * Its cost follows the devices written and the partitions, not the history's size. It is meant to
+ * run inside the transaction that recorded the devices' new results (their rows locked), after
+ * their last_connection_id was written.
  */
 export async function pruneDeviceHistory(tx: DbExecutor, deviceIds: number[], keep: number): Promise<number> {
   if (!Number.isSafeInteger(keep) || keep < 1) throw new RangeError(`keep must be a whole number of at least 1 (got ${keep})`);
   if (deviceIds.length === 0) return 0;
   const result = await tx.execute(sql`
     with doomed as (
-      select x.id, x.at
+      select x.id
       from devices d
       cross join lateral (
-        select c.id, c.at from connection_results c
+        select c.id from connection_results c
         where c.device_id = d.id
         -- "nulls last" as in the index (id is never null): a plain "desc" would sort instead.
         order by c.id desc nulls last
@@ -54,9 +56,8 @@ export async function pruneDeviceHistory(tx: DbExecutor, deviceIds: number[], ke
       where d.id = any(${bigintArray(deviceIds)}::bigint[])
         and x.id is distinct from d.last_connection_id
     ), gone as (
-      delete from connection_results c
-      using doomed x
-      where c.id = x.id and c.at = x.at
+      delete from connection_results
+      where id = any(array(select id from doomed))
       returning 1
     )
     select count(*)::int as deleted from gone`);
@@ -177,17 +178,15 @@ export async function recordUnverifiedAttempts(
       })),
     );
   }
-  // Each doomed row by its whole primary key (id, at): only its own partition is probed.
   await tx.execute(sql`
-    delete from connection_results r
-    using (
-      select x.id, x.at
+    delete from connection_results
+    where id = any(array(
+      select x.id
       from unnest(${bigintArray(counts.map((c) => c.deviceId))}::bigint[]) as d(id)
       cross join lateral (
-        select c.id, c.at from connection_results c
+        select c.id from connection_results c
         where c.device_id = d.id and not c.verified
         order by c.id desc nulls last -- connection_results_unverified_idx
         offset ${keep}
-      ) x) doomed
-    where r.id = doomed.id and r.at = doomed.at`);
+      ) x))`);
 }
