@@ -78,8 +78,8 @@ describe('migration 0009: the history moves into partitions', () => {
 
     expect(await all()).toEqual(before);
     const parts = await listHistoryPartitions(database.db);
-    // 19 days of rows (18.5, counted up): partitions of two days (a tenth, counted up), from the oldest row's day to days ahead.
-    expect(parts[0]!.lower.getTime()).toBe(Math.floor((now - 18.5 * DAY) / DAY) * DAY);
+    // 19 days of rows (counted up: 20): partitions of two days (a tenth), from the oldest row's day to days ahead.
+    expect(parts[0]!.lower.getTime()).toBe(Math.floor((now - 19 * DAY) / DAY) * DAY);
     expect(parts.every((p) => p.upper.getTime() - p.lower.getTime() === 2 * DAY)).toBe(true);
     expect(parts.at(-1)!.upper.getTime()).toBeGreaterThanOrEqual(now + 4 * DAY - DAY);
     // Every row sits in a range partition, none in DEFAULT; the old table is gone.
