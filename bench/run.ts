@@ -19,6 +19,9 @@
  *   4. Certificate issuance through approveClients vs raw signing and node-forge (bench/issuance.bench.ts).
  *   5. Sustained check-ins: the highest open-loop rate of resumed-session reconnections held for 60 s,
  *      certfleet vs the bare https server, in devices at a 15-minute check-in (bench/sustained.bench.ts).
+ *   6. Connection history at scale, partitioned vs the layout before drizzle/0009: group-commit
+ *      throughput with an empty and a full history, a device's history page, retention per day
+ *      (bench/history.bench.ts, in two scratch databases of its own next to DATABASE_URL's).
  *
  * Every figure is a ratio against a baseline measured in the same run. The full run writes
  * bench/results/suite.json and the table at the top of BENCHMARKS.md (between the markers); the
@@ -47,7 +50,7 @@ import { markdown, tableRows, writeBenchmarksMd } from './suite-table.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
-const BENCHES = ['api', 'fanout', 'gateway', 'issuance', 'sustained'] as const;
+const BENCHES = ['api', 'fanout', 'gateway', 'issuance', 'sustained', 'history'] as const;
 type Bench = (typeof BENCHES)[number];
 
 interface Plan {
@@ -64,6 +67,7 @@ interface Plan {
   gateway: string[];
   issuance: string[];
   sustained: string[];
+  history: string[];
 }
 
 function plan(argv: string[]): Plan {
@@ -100,6 +104,8 @@ function plan(argv: string[]): Plan {
     gateway: quick ? ['--quick'] : [],
     issuance: quick ? ['--quick', '--no-breakdown'] : ['--count', '2000', '--no-breakdown'],
     sustained: quick ? ['--quick'] : [],
+    // 30 days of history, one row per device per day (full: 30 million rows per layout).
+    history: quick ? ['--quick'] : ['--devices', String(devices)],
   };
 }
 
@@ -275,7 +281,7 @@ async function main(): Promise<number> {
       ran.push('api');
       load.push(loadavg());
     }
-    for (const name of ['fanout', 'gateway', 'issuance', 'sustained'] as const) {
+    for (const name of ['fanout', 'gateway', 'issuance', 'sustained', 'history'] as const) {
       if (!p.only.has(name)) continue;
       const script = join('bench', `${name}.bench.ts`);
       if (!existsSync(join(root, script))) {

@@ -127,6 +127,7 @@ export async function startCore(
       clientCertDays: config.clientCertDays,
       autoApproveNetworks: config.autoApproveNetworks,
       connectionHistoryDays: config.connectionHistoryDays,
+      databaseKind: database.kind,
       connectionHistoryPerDevice: config.connectionHistoryPerDevice,
       enrollmentLimits: {
         maxPendingPerAgent: config.enrollMaxPendingPerAgent,

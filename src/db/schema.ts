@@ -5,6 +5,7 @@ import {
   check,
   index,
   pgTable,
+  primaryKey,
   smallint,
   text,
   timestamp,
@@ -78,10 +79,14 @@ export const devices = pgTable(
   ],
 );
 
+// Partitioned by RANGE on `at` (drizzle/0009, written by hand: drizzle-kit knows no partitions):
+// partitions of whole UTC days made ahead by the maintenance rounds (history-partitions.ts), a
+// DEFAULT partition for whatever falls outside them, retention by dropping whole partitions.
 export const connectionResults = pgTable(
   'connection_results',
   {
-    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    // Unique by its identity sequence; the primary key must hold the partition key, hence (id, at).
+    id: bigint('id', { mode: 'number' }).notNull().generatedAlwaysAsIdentity(),
     deviceId: bigint('device_id', { mode: 'number' })
       .notNull()
       .references(() => devices.id, { onDelete: 'cascade' }),
@@ -99,6 +104,7 @@ export const connectionResults = pgTable(
     remoteAddress: varchar('remote_address', { length: 64 }),
   },
   (t) => [
+    primaryKey({ name: 'connection_results_pkey', columns: [t.id, t.at] }),
     // A device's history, newest first; it also finds what the per-device cap deletes. Its order is
     // "id desc nulls last": a query must say the same (not a bare "desc") to read it without a sort.
     index('connection_results_device_id_idx').on(t.deviceId, t.id.desc()),

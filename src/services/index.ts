@@ -18,8 +18,10 @@ import { createUnverifiedAttemptLog, type UnverifiedAttemptLogOptions } from './
 export interface ServiceSettings {
   clientCertDays: number;
   autoApproveNetworks: string[];
-  /** Connection results older than this many days are deleted by the maintenance rounds. */
+  /** Connection results older than this many days are dropped (whole partitions) by the maintenance rounds. */
   connectionHistoryDays: number;
+  /** On a PostgreSQL server the maintenance rounds of several replicas take turns (an advisory lock). */
+  databaseKind?: 'embedded' | 'postgres';
   /** At most this many connection results are kept per device (pruneDeviceHistory, as results are recorded). */
   connectionHistoryPerDevice: number;
   enrollmentLimits: EnrollmentLimits;

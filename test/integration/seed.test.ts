@@ -146,6 +146,8 @@ describe('bulk seed into a database a core is running on', () => {
     );
     for (const r of perDevice) expect([r.status, r.min, r.max]).toEqual([r.status, ...(r.status === 'NO_AUTHENTICATION_INFO' ? [0, 0] : [3, 3])]);
     expect(await count(db, sql`select count(*) as n from connection_results`)).toBe(report.historyRows);
+    // Each day's rows in a partition of their own days, none left to the DEFAULT partition.
+    expect(await count(db, sql`select count(*) as n from connection_results_default`)).toBe(0);
     // History spreads over the last 7 days, never ahead of now nor before the device existed.
     expect(
       await count(
