@@ -4,7 +4,7 @@ import { keysetBoundsSql, keysetOrder, keysetWhere, type Keyset } from './keyset
 import { containsPattern } from './like.js';
 import type { ClientCertificateRow } from './device-queries.js';
 import { rowsOf } from './rows.js';
-import { clientCertificates, devices, revocationList, secureData } from './schema.js';
+import { clientCertificates, crlPendingRevocations, devices, revocationList, secureData } from './schema.js';
 import type { ClientCertificateStatus } from '../domain/statuses.js';
 import type { RevocationReason } from '../domain/revocation.js';
 
@@ -268,6 +268,73 @@ export async function saveRevocationList(tx: DbExecutor, row: Omit<RevocationLis
     .insert(revocationList)
     .values({ id: 1, ...row })
     .onConflictDoUpdate({ target: revocationList.id, set: row });
+}
+
+/** CRL_REISSUE_LOCK is the advisory lock key (any constant) a CRL's signer holds: one replica signs a given reissue. */
+export const CRL_REISSUE_LOCK = 0x63_72_6c_31;
+
+/** insertCrlPending records, in the revoking transaction, that the CRL must be reissued to name what it revoked. */
+export async function insertCrlPending(tx: DbExecutor): Promise<void> {
+  await tx.insert(crlPendingRevocations).values({});
+}
+
+/**
+ * lockCrlReissue takes the CRL signer's lock until the transaction ends: with wait, after whoever
+ * holds it; without, only if it is free (false: another replica is signing).
+ */
+export async function lockCrlReissue(tx: DbExecutor, wait: boolean): Promise<boolean> {
+  const result = await tx.execute(
+    wait
+      ? sql`select true as locked from pg_advisory_xact_lock(${CRL_REISSUE_LOCK})`
+      : sql`select pg_try_advisory_xact_lock(${CRL_REISSUE_LOCK}) as locked`,
+  );
+  return rowsOf<{ locked: boolean }>(result)[0]?.locked === true;
+}
+
+/** listCrlPendingIds lists the pending revocations' marks committed so far. */
+export async function listCrlPendingIds(db: DbExecutor): Promise<number[]> {
+  const rows = await db.select({ id: crlPendingRevocations.id }).from(crlPendingRevocations);
+  return rows.map((r) => r.id);
+}
+
+/** deleteCrlPending deletes the marks a stored CRL covers. */
+export async function deleteCrlPending(tx: DbExecutor, ids: readonly number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await tx.delete(crlPendingRevocations).where(inArray(crlPendingRevocations.id, [...ids]));
+}
+
+/**
+ * getRevocationListHead reads the current CRL's number and times without its PEM (megabytes at tens
+ * of thousands of entries), and how long ago, by the database's clock, the oldest revocation it may
+ * not name yet was committed (null: none pending).
+ */
+export async function getRevocationListHead(
+  db: DbExecutor,
+): Promise<{ crl: Omit<RevocationListRow, 'crlPem' | 'id'> | null; pendingAgeMs: number | null }> {
+  const result = await db.execute(sql`
+    select r.crl_number, r.this_update, r.next_update,
+      (select extract(epoch from clock_timestamp() - min(p.at)) * 1000 from crl_pending_revocations p) as pending_age_ms
+    from (select 1) one left join revocation_list r on r.id = 1`);
+  const row = rowsOf<Record<string, unknown>>(result)[0]!;
+  const age = row.pending_age_ms === null || row.pending_age_ms === undefined ? null : Math.max(0, Number(row.pending_age_ms));
+  if (row.crl_number === null || row.crl_number === undefined) return { crl: null, pendingAgeMs: age };
+  return {
+    crl: {
+      crlNumber: Number(row.crl_number),
+      thisUpdate: new Date(row.this_update as string | Date),
+      nextUpdate: new Date(row.next_update as string | Date),
+    },
+    pendingAgeMs: age,
+  };
+}
+
+/** getRevocationListPem reads the PEM of the current CRL with its number (null: none issued). */
+export async function getRevocationListPem(db: DbExecutor): Promise<{ crlNumber: number; crlPem: string } | null> {
+  const [row] = await db
+    .select({ crlNumber: revocationList.crlNumber, crlPem: revocationList.crlPem })
+    .from(revocationList)
+    .where(eq(revocationList.id, 1));
+  return row ?? null;
 }
 
 /** upsertSecureData stores a sealed secret under its name. */

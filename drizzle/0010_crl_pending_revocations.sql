@@ -1,0 +1,7 @@
+-- Revocations the current CRL may not name yet (issue 14): a revoking transaction inserts a row, the
+-- CRL's signer deletes the rows it saw once the CRL it signed after them is stored. The CRL is then
+-- reissued once per window for all revocations in it, off the revoking request's path.
+CREATE TABLE "crl_pending_revocations" (
+	"id" bigint PRIMARY KEY GENERATED ALWAYS AS IDENTITY (sequence name "crl_pending_revocations_id_seq" INCREMENT BY 1 MINVALUE 1 MAXVALUE 9223372036854775807 START WITH 1 CACHE 1),
+	"at" timestamp with time zone DEFAULT clock_timestamp() NOT NULL
+);
