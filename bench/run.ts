@@ -14,12 +14,14 @@
  *   3. Connection results through the mTLS gateway vs a bare https server, and kept-alive vs the same
  *      server recording each result with one INSERT (bench/gateway.bench.ts, on the scratch database).
  *   4. Certificate issuance through approveClients vs raw signing and node-forge (bench/issuance.bench.ts).
+ *   5. Revocation one at a time with a CRL of 50,000 entries vs an empty one, and how soon the CRL
+ *      names each revocation (bench/revocation.bench.ts; two scratch databases of its own).
  *
  * Every figure is a ratio against a baseline measured in the same run. The full run writes
  * bench/results/suite.json and the table at the top of BENCHMARKS.md (between the markers); the
  * quick run writes its JSON to a scratch directory and changes no recorded result.
  *
- * Usage: npm run bench [-- --quick] [--devices N] [--keep] [--only api,fanout,gateway,issuance]
+ * Usage: npm run bench [-- --quick] [--devices N] [--keep] [--only api,fanout,gateway,issuance,revocation]
  *
  * The table the suite prints and writes into BENCHMARKS.md is made in suite-table.ts.
  */
@@ -41,7 +43,7 @@ import { markdown, tableRows, writeBenchmarksMd } from './suite-table.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
-const BENCHES = ['api', 'fanout', 'gateway', 'issuance'] as const;
+const BENCHES = ['api', 'fanout', 'gateway', 'issuance', 'revocation'] as const;
 type Bench = (typeof BENCHES)[number];
 
 interface Plan {
@@ -55,6 +57,7 @@ interface Plan {
   fanout: string[];
   gateway: string[];
   issuance: string[];
+  revocation: string[];
 }
 
 function plan(argv: string[]): Plan {
@@ -90,6 +93,7 @@ function plan(argv: string[]): Plan {
     fanout: quick ? ['--subscribers', '200', '--changes', '3'] : ['--subscribers', '5000', '--changes', '10'],
     gateway: quick ? ['--quick'] : [],
     issuance: quick ? ['--quick', '--no-breakdown'] : ['--count', '2000', '--no-breakdown'],
+    revocation: quick ? ['--quick'] : [],
   };
 }
 
@@ -248,7 +252,7 @@ async function main(): Promise<number> {
       ran.push('api');
       load.push(loadavg());
     }
-    for (const name of ['fanout', 'gateway', 'issuance'] as const) {
+    for (const name of ['fanout', 'gateway', 'issuance', 'revocation'] as const) {
       if (!p.only.has(name)) continue;
       const script = join('bench', `${name}.bench.ts`);
       if (!existsSync(join(root, script))) {

@@ -235,15 +235,13 @@ export async function approveCertificates(
  * name. Only those columns: whole rows carry two PEMs each, which at a million devices made this
  * read of every CRL reissue several times slower (a sort spilled to disk, megabytes sent).
  */
-export async function listRevokedUnexpired(
-  db: DbExecutor,
-  now: Date,
-): Promise<Pick<ClientCertificateRow, 'serialNumber' | 'revokedAt' | 'revocationReason'>[]> {
+export async function listRevokedUnexpired(db: DbExecutor, now: Date): Promise<RevokedEntry[]> {
   return db
     .select({
       serialNumber: clientCertificates.serialNumber,
       revokedAt: clientCertificates.revokedAt,
       revocationReason: clientCertificates.revocationReason,
+      notAfter: clientCertificates.notAfter,
     })
     .from(clientCertificates)
     .where(and(eq(clientCertificates.status, 'REVOKED'), gt(clientCertificates.notAfter, now)))
@@ -273,9 +271,9 @@ export async function saveRevocationList(tx: DbExecutor, row: Omit<RevocationLis
 /** CRL_REISSUE_LOCK is the advisory lock key (any constant) a CRL's signer holds: one replica signs a given reissue. */
 export const CRL_REISSUE_LOCK = 0x63_72_6c_31;
 
-/** insertCrlPending records, in the revoking transaction, that the CRL must be reissued to name what it revoked. */
-export async function insertCrlPending(tx: DbExecutor): Promise<void> {
-  await tx.insert(crlPendingRevocations).values({});
+/** insertCrlPending records, in the revoking transaction, that the CRL must be reissued to name what it revoked (null: read them all again). */
+export async function insertCrlPending(tx: DbExecutor, certificateIds: readonly number[] | null): Promise<void> {
+  await tx.insert(crlPendingRevocations).values({ certificateIds: certificateIds === null ? null : [...certificateIds] });
 }
 
 /**
@@ -291,10 +289,26 @@ export async function lockCrlReissue(tx: DbExecutor, wait: boolean): Promise<boo
   return rowsOf<{ locked: boolean }>(result)[0]?.locked === true;
 }
 
-/** listCrlPendingIds lists the pending revocations' marks committed so far. */
-export async function listCrlPendingIds(db: DbExecutor): Promise<number[]> {
-  const rows = await db.select({ id: crlPendingRevocations.id }).from(crlPendingRevocations);
-  return rows.map((r) => r.id);
+/** listCrlPending lists the pending revocations' marks committed so far, with the certificates each revoked. */
+export async function listCrlPending(db: DbExecutor): Promise<{ id: number; certificateIds: number[] | null }[]> {
+  return db.select({ id: crlPendingRevocations.id, certificateIds: crlPendingRevocations.certificateIds }).from(crlPendingRevocations);
+}
+
+/** RevokedEntry is what a CRL entry needs of a revoked certificate, and when it may leave the CRL (notAfter). */
+export type RevokedEntry = Pick<ClientCertificateRow, 'serialNumber' | 'revokedAt' | 'revocationReason' | 'notAfter'>;
+
+/** listRevokedByIds reads the CRL entries of the given certificates that are revoked and unexpired. */
+export async function listRevokedByIds(db: DbExecutor, ids: readonly number[], now: Date): Promise<RevokedEntry[]> {
+  if (ids.length === 0) return [];
+  return db
+    .select({
+      serialNumber: clientCertificates.serialNumber,
+      revokedAt: clientCertificates.revokedAt,
+      revocationReason: clientCertificates.revocationReason,
+      notAfter: clientCertificates.notAfter,
+    })
+    .from(clientCertificates)
+    .where(and(inArray(clientCertificates.id, [...ids]), eq(clientCertificates.status, 'REVOKED'), gt(clientCertificates.notAfter, now)));
 }
 
 /** deleteCrlPending deletes the marks a stored CRL covers. */

@@ -243,6 +243,8 @@ export const revocationList = pgTable(
 export const crlPendingRevocations = pgTable('crl_pending_revocations', {
   id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
   at: ts('at').notNull().default(sql`clock_timestamp()`),
+  /** The certificates it revoked, so that the next CRL adds them to the last one's entries; null: read every revoked certificate again. */
+  certificateIds: bigint('certificate_ids', { mode: 'number' }).array(),
 });
 
 /** Secrets the core hands to devices; values sealed (AES-256-GCM) and bound to their name. */

@@ -49,7 +49,7 @@ export interface Retired {
 export async function retireCertificates(
   tx: Tx,
   outbox: Outbox,
-  crl: { markRevoked(tx: DbExecutor, outbox: Outbox): Promise<void> },
+  crl: { markRevoked(tx: DbExecutor, outbox: Outbox, certificateIds: readonly number[]): Promise<void> },
   retirement: Retirement,
   now: Date,
 ): Promise<Retired> {
@@ -73,7 +73,7 @@ export async function retireCertificates(
   outbox.count((m) => byReason.forEach((n, reason) => m.certificatesRevoked(n, reason)));
   // The status flips here, in the caller's transaction; the CRL follows within its window, signed off
   // this request's path, once for every revocation of that window (revocation-service.ts).
-  await crl.markRevoked(tx, outbox);
+  await crl.markRevoked(tx, outbox, certificates.map((c) => c.id));
   const failed = await failDevicesLastSeenWith(tx, certificates.map((c) => c.id), now);
   await countFailedDevices(tx, outbox, failed, now);
   const failedIds = new Set(failed.map((d) => d.id));

@@ -4,13 +4,14 @@ import {
   getRevocationListHead,
   getRevocationListPem,
   insertCrlPending,
-  listCrlPendingIds,
+  listCrlPending,
+  listRevokedByIds,
   listRevokedUnexpired,
   lockCrlReissue,
   saveRevocationList,
 } from '../db/client-certificate-queries.js';
 import type { DbExecutor } from '../db/client.js';
-import type { CaSigner } from '../pki/index.js';
+import { encodeCrlEntry, type CaSigner } from '../pki/index.js';
 import type { ServiceDeps } from './deps.js';
 import { transact, type Outbox } from './transaction.js';
 
@@ -19,6 +20,8 @@ export const CRL_LIFETIME_MS = 7 * 24 * 3600_000;
 
 /** DEFAULT_CRL_WINDOW_MS is how long after a revocation commits the CRL served may still not name it (CRL_WINDOW_MS). */
 export const DEFAULT_CRL_WINDOW_MS = 1000;
+
+type CrlBody = { crlNumber: number; entries: Map<string, { der: Buffer; notAfter: number }> };
 
 /** What one attempt to reissue did: signed a CRL, found nothing to do, or found another replica signing. */
 export type ReissueOutcome = 'signed' | 'clean' | 'busy';
@@ -42,6 +45,8 @@ export function createRevocationService(deps: ServiceDeps & { signer: CaSigner; 
   let signMs = 0;
   let signed = 0;
   let cache: { crlNumber: number; crlPem: string } | null = null;
+  // The entries of the last CRL this replica stored, encoded, by serial (see nextEntries).
+  let body: CrlBody | null = null;
   let onDemand: Promise<ReissueOutcome> | undefined;
 
   /**
@@ -51,39 +56,67 @@ export function createRevocationService(deps: ServiceDeps & { signer: CaSigner; 
    */
   async function reissue(opts: { wait: boolean; whenDue?: boolean }): Promise<ReissueOutcome> {
     const started = performance.now();
-    const outcome = await transact(deps, async (tx): Promise<ReissueOutcome> => {
-      if (!(await lockCrlReissue(tx, opts.wait))) return 'busy';
-      // The marks first: each was committed with its revocation, so the list read after them names it.
-      const pending = await listCrlPendingIds(tx);
+    const outcome = await transact(deps, async (tx): Promise<{ outcome: ReissueOutcome; body?: CrlBody }> => {
+      if (!(await lockCrlReissue(tx, opts.wait))) return { outcome: 'busy' };
+      // The time first, then the marks: each mark was committed with its revocation, so what is read
+      // after them names it, and the CRL names every revocation committed before its thisUpdate.
       const now = deps.clock();
+      const marks = await listCrlPending(tx);
       const { crl } = await getRevocationListHead(tx);
       const due = !crl || (opts.whenDue === true && crl.nextUpdate.getTime() - now.getTime() <= CRL_LIFETIME_MS / 2);
-      if (pending.length === 0 && !due) return 'clean';
-      await signCrl(tx, (crl?.crlNumber ?? 0) + 1, now);
-      await deleteCrlPending(tx, pending);
-      return 'signed';
+      if (marks.length === 0 && !due) return { outcome: 'clean' };
+      const crlNumber = (crl?.crlNumber ?? 0) + 1;
+      const entries = await nextEntries(tx, crl?.crlNumber ?? null, marks, due, now);
+      const nextUpdate = new Date(now.getTime() + CRL_LIFETIME_MS);
+      const crlPem = await deps.signer.createCrl({
+        entries: { encoded: Array.from(entries.values(), (e) => e.der) },
+        crlNumber,
+        thisUpdate: now,
+        nextUpdate,
+      });
+      await saveRevocationList(tx, { crlNumber, crlPem, thisUpdate: now, nextUpdate });
+      await deleteCrlPending(tx, marks.map((m) => m.id));
+      return { outcome: 'signed', body: { crlNumber, entries } };
     });
-    if (outcome === 'signed') {
+    if (outcome.body) {
+      body = outcome.body;
       signMs = performance.now() - started;
       signed++;
     }
-    return outcome;
+    return outcome.outcome;
   }
 
-  async function signCrl(tx: DbExecutor, crlNumber: number, now: Date): Promise<void> {
-    const revoked = await listRevokedUnexpired(tx, now);
-    const nextUpdate = new Date(now.getTime() + CRL_LIFETIME_MS);
-    const crlPem = await deps.signer.createCrl({
-      entries: revoked.map((c) => ({
-        serialNumber: c.serialNumber!,
-        revokedAt: c.revokedAt!,
-        reason: c.revocationReason ?? 'UNSPECIFIED',
-      })),
-      crlNumber,
-      thisUpdate: now,
-      nextUpdate,
-    });
-    await saveRevocationList(tx, { crlNumber, crlPem, thisUpdate: now, nextUpdate });
+  /**
+   * nextEntries is the next CRL's entries. When this replica stored the current CRL and every mark
+   * names what it revoked, that is the last CRL's entries (kept encoded) plus the marks'
+   * certificates, less those expired since: the cost of a reissue then grows with the revocations of
+   * its window, not with the CRL, beyond copying and signing its bytes. Otherwise (another replica
+   * signed last, a mark without ids, the half-life refresh), every revoked certificate is read again.
+   */
+  async function nextEntries(
+    tx: DbExecutor,
+    currentNumber: number | null,
+    marks: { certificateIds: number[] | null }[],
+    due: boolean,
+    now: Date,
+  ): Promise<Map<string, { der: Buffer; notAfter: number }>> {
+    const kept = body;
+    // Whatever happens next, the kept entries stop matching a stored CRL until this transaction commits.
+    body = null;
+    const incremental = kept !== null && kept.crlNumber === currentNumber && !due && marks.every((m) => m.certificateIds !== null);
+    const entries = incremental ? kept.entries : new Map<string, { der: Buffer; notAfter: number }>();
+    const rows = incremental
+      ? await listRevokedByIds(tx, [...new Set(marks.flatMap((m) => m.certificateIds!))], now)
+      : await listRevokedUnexpired(tx, now);
+    for (const r of rows) {
+      const { serialNumber, der } = encodeCrlEntry({ serialNumber: r.serialNumber!, revokedAt: r.revokedAt!, reason: r.revocationReason ?? 'UNSPECIFIED' });
+      entries.set(serialNumber, { der, notAfter: r.notAfter!.getTime() });
+    }
+    if (incremental) {
+      const t = now.getTime();
+      for (const [serial, e] of entries) if (e.notAfter <= t) entries.delete(serial);
+    }
+    return entries;
   }
 
   // The scheduler of this replica: one timer, one reissue at a time.
@@ -93,15 +126,23 @@ export function createRevocationService(deps: ServiceDeps & { signer: CaSigner; 
   let running: Promise<void> | undefined;
   let again = false;
   let retry: NodeJS.Timeout | undefined;
+  let lastStart = -Infinity;
 
-  /** poke schedules a reissue for a revocation committed ageMs ago. */
-  function poke(ageMs: number): void {
+  /**
+   * poke schedules a reissue for a revocation committed ageMs ago: about half a window after it, less
+   * the last signature's duration, but no sooner than a quarter window after it. A replica that only found the mark (seen) and did not store the
+   * last CRL waits a quarter window more, so the one holding the entries usually signs.
+   */
+  function poke(ageMs: number, seen = false): void {
     if (!started) return;
     if (running) {
       again = true;
       return;
     }
-    const delay = Math.max(0, Math.max(0, windowMs / 2 - signMs) - ageMs);
+    const target = Math.max(windowMs / 4, windowMs / 2 - signMs) + (seen && body === null ? windowMs / 4 : 0);
+    // While revocations keep coming, reissues start at least half a window apart: at most two a
+    // window, each within about half a window plus a signature of the revocations it names.
+    const delay = Math.max(0, target - ageMs, lastStart + windowMs / 2 - performance.now());
     const at = Date.now() + delay;
     if (timer && timerAt <= at) return;
     clearTimeout(timer);
@@ -113,6 +154,7 @@ export function createRevocationService(deps: ServiceDeps & { signer: CaSigner; 
   function fire(): void {
     timer = undefined;
     timerAt = Infinity;
+    lastStart = performance.now();
     running = (async () => {
       let retryMs: number | undefined;
       try {
@@ -138,7 +180,7 @@ export function createRevocationService(deps: ServiceDeps & { signer: CaSigner; 
     if (!started) return;
     try {
       const { pendingAgeMs } = await getRevocationListHead(deps.db);
-      if (pendingAgeMs !== null) poke(pendingAgeMs);
+      if (pendingAgeMs !== null) poke(pendingAgeMs, true);
     } catch (err) {
       deps.log.warn('could not look for pending revocations', { error: err });
     }
@@ -159,8 +201,8 @@ export function createRevocationService(deps: ServiceDeps & { signer: CaSigner; 
     windowMs,
 
     /** markRevoked records, inside the revoking transaction, that the CRL must name what it revoked; the reissue is scheduled once it commits. */
-    async markRevoked(tx: DbExecutor, outbox: Outbox): Promise<void> {
-      await insertCrlPending(tx);
+    async markRevoked(tx: DbExecutor, outbox: Outbox, certificateIds: readonly number[]): Promise<void> {
+      await insertCrlPending(tx, certificateIds);
       outbox.afterCommit(() => poke(0));
     },
 

@@ -95,6 +95,11 @@ describe('revocation and the CRL window', () => {
     const pem = await crlNaming(gatewayCrl(tc), certs.map((c) => c.serialNumber));
     expect(crlContents(pem).crlNumber).toBe(before + 1);
     expect(tc.core.services.revocation.reissuesSigned()).toBe(signedBefore + 1);
+    // Reissued from the last CRL's entries plus the new ones: exactly what a full read would name.
+    const revoked = rowsOf<{ serial_number: string }>(
+      await tc.core.database.db.execute(sql`select serial_number from client_certificates where status = 'REVOKED' and not_after > now()`),
+    ).map((r) => r.serial_number.replace(/^(00)+/, ''));
+    expect([...crlContents(pem).serials].sort()).toEqual(revoked.sort());
   });
 
   it('a reader that finds a revocation older than the window signs the CRL itself', async () => {
