@@ -175,8 +175,13 @@ export function createRevocationService(deps: ServiceDeps & { signer: CaSigner; 
     })();
   }
 
-  /** look schedules a reissue if a revocation is pending, whichever replica made it. */
-  async function look(): Promise<void> {
+  let looking: Promise<void> | undefined;
+  /** look schedules a reissue if a revocation is pending, whichever replica made it (one look at a time). */
+  function look(): Promise<void> {
+    looking ??= lookOnce().finally(() => (looking = undefined));
+    return looking;
+  }
+  async function lookOnce(): Promise<void> {
     if (!started) return;
     try {
       const { pendingAgeMs } = await getRevocationListHead(deps.db);
@@ -236,7 +241,9 @@ export function createRevocationService(deps: ServiceDeps & { signer: CaSigner; 
         clearTimeout(retry);
         timer = undefined;
         timerAt = Infinity;
+        // What is under way finishes before the database closes: a reissue, a look.
         await running;
+        await looking;
       };
     },
   };
