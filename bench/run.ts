@@ -9,19 +9,23 @@
  *   1. API reads at fleet scale (bench/api.bench.ts, in this process against a core started here):
  *      authStatusSummary vs a GROUP BY and vs { __typename }; the first devices page vs the page
  *      1,000 pages deep.
- *   2. Summary fan-out to 5,000 subscribers vs a bare ws broadcast, with the server's RSS at fleet
- *      scale (bench/fanout.bench.ts, a child process on the seeded database).
+ *   2. Summary fan-out vs a bare ws broadcast, at 5,000 subscribers and at the most one process can
+ *      hold under the open-file limit (ulimit -n minus 1,000: 19,000 under 20,000), with the heap
+ *      per idle dashboard and the server's RSS at fleet scale (bench/fanout.bench.ts, child
+ *      processes on the seeded database; quick: 200).
  *   3. Connection results through the mTLS gateway vs a bare https server, and kept-alive vs the same
  *      server recording each result with one INSERT (bench/gateway.bench.ts, on the scratch database).
  *   4. Certificate issuance through approveClients vs raw signing and node-forge (bench/issuance.bench.ts).
- *   5. Revocation one at a time with a CRL of 50,000 entries vs an empty one, and how soon the CRL
+ *   5. Sustained check-ins: the highest open-loop rate of resumed-session reconnections held for 60 s,
+ *      certfleet vs the bare https server, in devices at a 15-minute check-in (bench/sustained.bench.ts).
+ *   6. Revocation one at a time with a CRL of 50,000 entries vs an empty one, and how soon the CRL
  *      names each revocation (bench/revocation.bench.ts; two scratch databases of its own).
  *
  * Every figure is a ratio against a baseline measured in the same run. The full run writes
  * bench/results/suite.json and the table at the top of BENCHMARKS.md (between the markers); the
  * quick run writes its JSON to a scratch directory and changes no recorded result.
  *
- * Usage: npm run bench [-- --quick] [--devices N] [--keep] [--only api,fanout,gateway,issuance,revocation]
+ * Usage: npm run bench [-- --quick] [--devices N] [--keep] [--only api,fanout,gateway,issuance,sustained,revocation]
  *
  * The table the suite prints and writes into BENCHMARKS.md is made in suite-table.ts.
  */
@@ -39,11 +43,12 @@ import { loadConfig, redactUrl } from '../src/config.js';
 import { issueToken } from '../src/server/auth.js';
 import { runApiBench } from './api.bench.js';
 import { machine, sourceVersion, UsageError } from './bench-common.js';
+import { FD_HEADROOM, fdLimits, largestSubscriberCount } from './fanout/measure.js';
 import { markdown, tableRows, writeBenchmarksMd } from './suite-table.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
-const BENCHES = ['api', 'fanout', 'gateway', 'issuance', 'revocation'] as const;
+const BENCHES = ['api', 'fanout', 'gateway', 'issuance', 'sustained', 'revocation'] as const;
 type Bench = (typeof BENCHES)[number];
 
 interface Plan {
@@ -55,8 +60,11 @@ interface Plan {
   /** How many pages deep the deep devices page is. */
   depth: number;
   fanout: string[];
+  /** How the fan-out's largest N was chosen, for the log. */
+  fanoutNote: string;
   gateway: string[];
   issuance: string[];
+  sustained: string[];
   revocation: string[];
 }
 
@@ -90,10 +98,28 @@ function plan(argv: string[]): Plan {
     only,
     apiRounds: quick ? 30 : 200,
     depth: quick ? 100 : 1000,
-    fanout: quick ? ['--subscribers', '200', '--changes', '3'] : ['--subscribers', '5000', '--changes', '10'],
+    ...fanoutPlan(quick),
     gateway: quick ? ['--quick'] : [],
     issuance: quick ? ['--quick', '--no-breakdown'] : ['--count', '2000', '--no-breakdown'],
     revocation: quick ? ['--quick'] : [],
+    sustained: quick ? ['--quick'] : [],
+  };
+}
+
+/**
+ * fanoutPlan: quick, 200 dashboards; full, 5,000 (comparable with earlier runs) and the most one
+ * certfleet process can hold here: its open-file limit minus FD_HEADROOM, in thousands.
+ */
+function fanoutPlan(quick: boolean): { fanout: string[]; fanoutNote: string } {
+  if (quick) return { fanout: ['--subscribers', '200', '--changes', '3'], fanoutNote: 'fan-out: 200 subscribers (quick)' };
+  const limits = fdLimits();
+  const max = largestSubscriberCount(limits);
+  const sizes = max > 5000 ? `5000,${max}` : String(max);
+  return {
+    fanout: ['--subscribers', sizes, '--changes', '10'],
+    fanoutNote:
+      `fan-out: ${sizes.replace(',', ' and ')} subscribers; the largest is the open-file limit (ulimit -n: ` +
+      `${limits ? `${limits.soft}, hard ${limits.hard}` : 'unknown, taken as 20000'}) minus ${FD_HEADROOM} for files, in thousands`,
   };
 }
 
@@ -252,7 +278,7 @@ async function main(): Promise<number> {
       ran.push('api');
       load.push(loadavg());
     }
-    for (const name of ['fanout', 'gateway', 'issuance', 'revocation'] as const) {
+    for (const name of ['fanout', 'gateway', 'issuance', 'sustained', 'revocation'] as const) {
       if (!p.only.has(name)) continue;
       const script = join('bench', `${name}.bench.ts`);
       if (!existsSync(join(root, script))) {
@@ -260,6 +286,7 @@ async function main(): Promise<number> {
         continue;
       }
       log(`\n== ${name}`);
+      if (name === 'fanout') log(p.fanoutNote);
       await run('npx', ['tsx', script, ...p[name]], childEnv);
       results[name] = readJson(join(childDir, `${name}.json`));
       ran.push(name);

@@ -1,9 +1,10 @@
-// The fan-out benchmark's client child, forked by runner.ts: N graphql-ws subscribers (the protocol
-// spoken by hand over `ws`: connection_init with the bearer token, connection_ack, subscribe, first
-// `next`) and N bare sockets, each on its own WebSocket; it times when each has a round's message.
+// One of the fan-out benchmark's client children, forked by runner.ts: its share of the N graphql-ws
+// subscribers (the protocol spoken by hand over `ws`: connection_init with the bearer token,
+// connection_ack, subscribe, first `next`) and of the N bare sockets, each on its own WebSocket; it
+// times when each of its sockets has a round's message.
 import type WebSocketType from 'ws';
 import { isMain } from '../../src/cli/is-main.js';
-import { OPEN_IN_FLIGHT, ROUND_TIMEOUT_MS, SUMMARY_QUERY, type FromClient, type Kind, type ToClient } from './protocol.js';
+import { ROUND_TIMEOUT_MS, SUMMARY_QUERY, type FromClient, type Kind, type ToClient } from './protocol.js';
 
 interface ClientSocket {
   ws: WebSocketType;
@@ -135,12 +136,12 @@ export async function runClient(): Promise<void> {
     });
   }
 
-  async function openMany(kind: Kind, n: number, url: string, token?: string) {
+  async function openMany(kind: Kind, n: number, url: string, inFlight: number, token?: string) {
     const t0 = performance.now();
     let next = 0;
     let firstBytes = 0;
     await Promise.all(
-      Array.from({ length: Math.min(OPEN_IN_FLIGHT, n) }, async () => {
+      Array.from({ length: Math.min(inFlight, n) }, async () => {
         while (next < n) {
           next++;
           const { socket, bytes } = await openOne(kind, url, token);
@@ -181,7 +182,7 @@ export async function runClient(): Promise<void> {
     void (async () => {
       try {
         if (m.op === 'open') {
-          const { ms, firstBytes } = await openMany(m.kind, m.n, m.url, m.token);
+          const { ms, firstBytes } = await openMany(m.kind, m.n, m.url, m.inFlight, m.token);
           send({ op: 'opened', kind: m.kind, n: sockets[m.kind].length, ms, firstBytes });
         } else if (m.op === 'arm') {
           armed = { kind: m.kind, round: m.round, expect: m.expect, n: sockets[m.kind].length, count: 0, first: 0n, last: 0n, bytes: 0, stray: 0 };

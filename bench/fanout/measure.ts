@@ -35,6 +35,18 @@ export function fdLimits(): { soft: number; hard: number } | null {
   }
 }
 
+/** FD_HEADROOM is what a process keeps of its open-file limit for everything but its sockets. */
+export const FD_HEADROOM = 1000;
+
+/**
+ * largestSubscriberCount is the most dashboards one certfleet process can serve under an open-file
+ * limit: the soft limit minus FD_HEADROOM (database files, IPC, the listener), down to a thousand.
+ */
+export function largestSubscriberCount(limits: { soft: number } | null): number {
+  const soft = limits === null || !Number.isFinite(limits.soft) ? 20_000 : limits.soft;
+  return Math.max(1000, Math.floor((soft - FD_HEADROOM) / 1000) * 1000);
+}
+
 /** collectGarbage is global.gc, exposed at run time when node was started without --expose-gc. */
 export function collectGarbage(): () => void {
   const g = (globalThis as { gc?: () => void }).gc;

@@ -1,18 +1,27 @@
-// The fan-out benchmark's runner: the core and the bare WebSocketServer in this process, the sockets
-// in a child (client.ts); per N, memory, warm-up and interleaved timed changes, then the result
-// files and the table. See bench/fanout.bench.ts for what is measured and how.
+// The fan-out benchmark's runner: the core in this process, the bare WebSocketServer in a child of
+// its own (bare-server.ts), the client sockets in further children (client.ts); per N, memory,
+// warm-up and interleaved timed changes, then the result files and the table. See
+// bench/fanout.bench.ts for what is measured and how.
 import { fork } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { WebSocketServer as WebSocketServerType } from 'ws';
+import { writeHeapSnapshot } from 'node:v8';
 import { redactUrl } from '../../src/config.js';
 import type { CoreHandle } from '../../src/main.js';
 import { ClientProcess as BenchClientProcess, benchCoreEnv, machine, sourceVersion, startProfiler, writeResults } from '../bench-common.js';
-import { collectGarbage, fdLimits, fmt, perItem, settledMemory, sleep, stats, waitUntil } from './measure.js';
-import { OPEN_IN_FLIGHT, ROUND_TIMEOUT_MS, SUMMARY_QUERY, type FromClient, type Kind, type ToClient } from './protocol.js';
+import { collectGarbage, FD_HEADROOM, fdLimits, fmt, perItem, settledMemory, sleep, stats, waitUntil, type Mem } from './measure.js';
+import {
+  OPEN_IN_FLIGHT,
+  ROUND_TIMEOUT_MS,
+  SUMMARY_QUERY,
+  type FromBare,
+  type FromClient,
+  type Kind,
+  type ToBare,
+  type ToClient,
+} from './protocol.js';
 
 const GOAL_RATIO = 2;
 const WARMUP = 3; // untimed rounds per N, both kinds
@@ -28,6 +37,10 @@ export interface FanoutArgs {
   changes: number;
   /** Write a CPU profile of this process per timed change and broadcast into this directory. */
   profileDir: string | null;
+  /** Client processes to spread the sockets over (default: as few as the open-file limit allows, at least 2). */
+  clientProcesses?: number;
+  /** Write a heap snapshot of this process before and after opening the N subscribers, into this directory. */
+  heapSnapshotDir?: string | null;
 }
 
 interface Sample {
@@ -48,20 +61,25 @@ export async function runFanoutBench(args: FanoutArgs, command: string): Promise
   const host = machine();
   const log = (s: string) => process.stdout.write(`${s}\n`);
 
-  // Each process holds up to 2N sockets at the largest N (N certfleet + N bare), plus a few files.
+  // Each process holds its own sockets only: this one the N certfleet subscribers, the bare server's
+  // child N bare sockets, and the client children 2N sockets between them.
   const maxN = Math.max(...args.sizes);
-  const needFds = 2 * maxN + 256;
+  const needFds = maxN + FD_HEADROOM;
   const limits = fdLimits();
   if (limits && limits.soft < needFds) {
     throw new Error(
-      `open-file limit too low: ulimit -n is ${limits.soft}, this run needs about ${needFds} per process ` +
-        `(2 × ${maxN} sockets + files). Node cannot raise its own limit: run \`ulimit -n ${Math.min(needFds, limits.hard)}\` ` +
+      `open-file limit too low: ulimit -n is ${limits.soft}, the certfleet process needs about ${needFds} ` +
+        `(${maxN} sockets + ${FD_HEADROOM} for files). Node cannot raise its own limit: run \`ulimit -n ${Math.min(needFds, limits.hard)}\` ` +
         `in the shell first${limits.hard < needFds ? ` (the hard limit, ${limits.hard}, is too low as well: use fewer subscribers)` : ''}.`,
     );
   }
+  const perClientProcess = (limits?.soft ?? 20_000) - FD_HEADROOM;
+  const clientCount = Math.min(maxN, Math.max(args.clientProcesses ?? 2, Math.ceil((2 * maxN) / perClientProcess)));
+  if (Math.ceil((2 * maxN) / clientCount) > perClientProcess) {
+    throw new Error(`${clientCount} client processes cannot hold ${2 * maxN} sockets under an open-file limit of ${limits?.soft}: use more (--client-processes)`);
+  }
 
   const gc = collectGarbage();
-  const { default: WebSocket, WebSocketServer } = await import('ws');
   const { loadConfig } = await import('../../src/config.js');
   const { startCore } = await import('../../src/main.js');
   const { issueToken } = await import('../../src/server/auth.js');
@@ -69,8 +87,8 @@ export async function runFanoutBench(args: FanoutArgs, command: string): Promise
 
   const dataDir = mkdtempSync(join(tmpdir(), 'certfleet-fanout-'));
   let core: CoreHandle | undefined;
-  let bare: WebSocketServerType | undefined;
-  let clients: BenchClientProcess<ToClient, FromClient> | undefined;
+  let bare: BenchClientProcess<ToBare, FromBare> | undefined;
+  const clients: BenchClientProcess<ToClient, FromClient>[] = [];
   let result: object | undefined;
   const rows: string[] = [];
   try {
@@ -93,23 +111,74 @@ export async function runFanoutBench(args: FanoutArgs, command: string): Promise
     await c.services.devices.registerDevices({ subject: 'bench', roles: ['SECURITY_ADMIN'] }, [{ name: AGENT_ID, agentId: AGENT_ID }]);
     await c.services.connections.recordConnectionResult({ source: 'SECURE_CONNECTION', agentId: AGENT_ID, ...factsFor('revoked', AGENT_ID) });
 
-    bare = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, maxPayload: 1024 * 1024 });
-    const b = bare;
-    await new Promise<void>((ok, fail) => {
-      b.once('listening', ok);
-      b.once('error', fail);
-    });
-    const bareUrl = `ws://127.0.0.1:${(b.address() as AddressInfo).port}/`;
-
+    // The children get node's flags (tsx's loader) but not the profiler's or the inspector's.
     const childArgv = process.execArgv.filter((a) => !a.startsWith('--cpu-prof') && !a.startsWith('--inspect'));
-    clients = new BenchClientProcess<ToClient, FromClient>(fork(fileURLToPath(new URL('./client.ts', import.meta.url)), [], { execArgv: childArgv, stdio: 'inherit' }));
-    const cp = clients;
-    await cp.waitFor((m) => m.op === 'ready', 30_000, 'the client process to start');
+    const forkChild = (file: string) => fork(fileURLToPath(new URL(file, import.meta.url)), [], { execArgv: childArgv, stdio: 'inherit' });
+    bare = new BenchClientProcess<ToBare, FromBare>(forkChild('./bare-server.ts'));
+    const b = bare;
+    for (let i = 0; i < clientCount; i++) clients.push(new BenchClientProcess<ToClient, FromClient>(forkChild('./client.ts')));
+    const bareUrl = (await b.waitFor<Extract<FromBare, { op: 'ready' }>>((m) => m.op === 'ready', 30_000, 'the bare server to start')).url;
+    await Promise.all(clients.map((cp) => cp.waitFor((m) => m.op === 'ready', 30_000, 'a client process to start')));
+    const bareAsk = async <T extends FromBare>(m: ToBare, op: FromBare['op'], timeoutMs = 30_000): Promise<T> => {
+      const reply = b.waitFor<T>((x) => x.op === op, timeoutMs, `the bare server to answer ${m.op}`);
+      b.send(m);
+      return reply;
+    };
+    const bareCount = async () => (await bareAsk<Extract<FromBare, { op: 'count' }>>({ op: 'count' }, 'count')).n;
+    const bareMemory = async () => (await bareAsk<Extract<FromBare, { op: 'memory' }>>({ op: 'memory' }, 'memory')).mem;
 
     log(`certfleet subscription fan-out benchmark: N = ${args.sizes.join(', ')} subscribers, ${args.changes} changes each`);
-    log(`database: ${database}; SUMMARY_PUSH_MS=${SUMMARY_PUSH_MS}; clients in a child process (pid ${cp.child.pid})`);
+    log(
+      `database: ${database}; SUMMARY_PUSH_MS=${SUMMARY_PUSH_MS}; certfleet in this process (pid ${process.pid}), ` +
+        `the bare server in its own (pid ${b.child.pid}), clients in ${clientCount} (pids ${clients.map((cp) => cp.child.pid).join(', ')})`,
+    );
     log(`machine: ${host.nproc} CPUs (${host.cpuModel}), Node ${host.node}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-    log(`open-file limit: ${limits ? `${limits.soft} (hard ${limits.hard})` : 'unknown'}; needed about ${needFds} per process`);
+    log(
+      `open-file limit: ${limits ? `${limits.soft} (hard ${limits.hard})` : 'unknown'} per process; the certfleet process needs about ${needFds}, ` +
+        `each client process about ${Math.ceil((2 * maxN) / clientCount) + FD_HEADROOM}`,
+    );
+
+    /** The clients' share of n sockets: as even as can be, one process after another. */
+    const share = (n: number, i: number) => Math.floor(n / clientCount) + (i < n % clientCount ? 1 : 0);
+    const active = (n: number) => clients.filter((_, i) => share(n, i) > 0);
+
+    /** openAll opens n sockets of a kind over the client processes; the slowest process's time counts. */
+    async function openAll(kind: Kind, n: number, url: string) {
+      const opened = await Promise.all(
+        clients.map((cp, i) => {
+          const k = share(n, i);
+          if (k === 0) return { n: 0, ms: 0, firstBytes: 0 };
+          const reply = cp.waitFor<Extract<FromClient, { op: 'opened' }>>(
+            (m) => m.op === 'opened' && m.kind === kind,
+            Math.max(60_000, n * 30),
+            `${k} ${kind} sockets to open`,
+          );
+          cp.send({ op: 'open', kind, n: k, url, token: kind === 'certfleet' ? token : undefined, inFlight: Math.ceil(OPEN_IN_FLIGHT / clientCount) });
+          return reply;
+        }),
+      );
+      return { n: opened.reduce((x, o) => x + o.n, 0), ms: Math.max(...opened.map((o) => o.ms)), firstBytes: Math.max(...opened.map((o) => o.firstBytes)) };
+    }
+
+    /** armAll arms every client process for a round and returns the wait for all of them to have it. */
+    async function armAll(kind: Kind, n: number, r: number, expect: Extract<ToClient, { op: 'arm' }>['expect']) {
+      const procs = active(n);
+      const armed = procs.map((cp) => cp.waitFor((m) => m.op === 'armed' && m.round === r, 10_000, 'a client to arm'));
+      for (const cp of procs) cp.send({ op: 'arm', kind, round: r, expect });
+      await Promise.all(armed);
+      const done = Promise.all(
+        procs.map((cp) =>
+          cp.waitFor<Extract<FromClient, { op: 'done' }>>((m) => m.op === 'done' && m.round === r, ROUND_TIMEOUT_MS, `all ${n} ${kind} sockets to receive round ${r}`),
+        ),
+      ).then((all) => ({
+        first: all.map((d) => BigInt(d.first)).reduce((x, y) => (y < x ? y : x)),
+        last: all.map((d) => BigInt(d.last)).reduce((x, y) => (y > x ? y : x)),
+        bytes: all[0]!.bytes,
+        stray: all.reduce((x, d) => x + d.stray, 0),
+      }));
+      done.catch(() => {});
+      return { done }; // wrapped: an async function's returned promise would be awaited with it
+    }
 
     let round = 0;
     let profileIndex = 0;
@@ -132,14 +201,7 @@ export async function runFanoutBench(args: FanoutArgs, command: string): Promise
           ? { succeeded: before.succeeded + 1, failed: before.failed - 1 }
           : { succeeded: before.succeeded - 1, failed: before.failed + 1 };
       const r = ++round;
-      cp.send({ op: 'arm', kind: 'certfleet', round: r, expect });
-      await cp.waitFor((m) => m.op === 'armed' && m.round === r, 10_000, 'the client to arm');
-      const done = cp.waitFor<Extract<FromClient, { op: 'done' }>>(
-        (m) => m.op === 'done' && m.round === r,
-        ROUND_TIMEOUT_MS,
-        `all ${n} subscribers to receive change ${r}`,
-      );
-      done.catch(() => {});
+      const { done } = await armAll('certfleet', n, r, expect);
       const facts = factsFor(kind, AGENT_ID);
       const t0 = process.hrtime.bigint();
       const recorded = await c.services.connections.recordConnectionResult({ source: 'SECURE_CONNECTION', agentId: AGENT_ID, ...facts });
@@ -149,64 +211,60 @@ export async function runFanoutBench(args: FanoutArgs, command: string): Promise
       nextKind = kind === 'succeeded' ? 'revoked' : 'succeeded';
       const d = await done;
       const ms = (t: bigint) => Number(t - t0) / 1e6;
-      return { totalMs: ms(BigInt(d.last)), firstMs: ms(BigInt(d.first)), localMs: ms(t1), bytes: d.bytes, stray: d.stray };
+      return { totalMs: ms(d.last), firstMs: ms(d.first), localMs: ms(t1), bytes: d.bytes, stray: d.stray };
     }
 
     /** One same-size message to every bare socket, timed until every one has it. */
     async function bareBroadcast(n: number, bytes: number): Promise<Sample> {
       const r = ++round;
-      const message = bareMessage(r, bytes);
-      cp.send({ op: 'arm', kind: 'bare', round: r, expect: { seq: r } });
-      await cp.waitFor((m) => m.op === 'armed' && m.round === r, 10_000, 'the client to arm');
-      const done = cp.waitFor<Extract<FromClient, { op: 'done' }>>(
-        (m) => m.op === 'done' && m.round === r,
-        ROUND_TIMEOUT_MS,
-        `all ${n} bare sockets to receive broadcast ${r}`,
-      );
-      done.catch(() => {});
-      const t0 = process.hrtime.bigint();
-      for (const ws of b.clients) if (ws.readyState === WebSocket.OPEN) ws.send(message);
-      const t1 = process.hrtime.bigint();
+      const { done } = await armAll('bare', n, r, { seq: r });
+      const sent = await bareAsk<Extract<FromBare, { op: 'sent' }>>({ op: 'broadcast', round: r, bytes }, 'sent');
+      if (sent.round !== r || sent.n !== n) throw new Error(`the bare server sent round ${sent.round} to ${sent.n} sockets, expected round ${r} to ${n}`);
       const d = await done;
+      const t0 = BigInt(sent.start);
       const ms = (t: bigint) => Number(t - t0) / 1e6;
-      return { totalMs: ms(BigInt(d.last)), firstMs: ms(BigInt(d.first)), localMs: ms(t1), bytes: d.bytes, stray: d.stray };
+      return { totalMs: ms(d.last), firstMs: ms(d.first), localMs: ms(BigInt(sent.end)), bytes: d.bytes, stray: d.stray };
     }
+
+    const snapshot = (name: string) => {
+      if (!args.heapSnapshotDir) return;
+      mkdirSync(args.heapSnapshotDir, { recursive: true });
+      const file = writeHeapSnapshot(join(args.heapSnapshotDir, name));
+      log(`  heap snapshot: ${file}`);
+    };
 
     const sizes = [];
     for (const n of args.sizes) {
       log('');
       log(`N = ${n}`);
       const m0 = await settledMemory(gc);
-      cp.send({ op: 'open', kind: 'certfleet', n, url: wsUrl, token });
-      const openedCf = await cp.waitFor<Extract<FromClient, { op: 'opened' }>>(
-        (m) => m.op === 'opened' && m.kind === 'certfleet',
-        Math.max(60_000, n * 30),
-        `${n} certfleet subscribers to open`,
-      );
+      snapshot(`fanout-${n}-before.heapsnapshot`);
+      const openedCf = await openAll('certfleet', n, wsUrl);
       await waitUntil(() => c.live.subscriberCount() === n, 10_000, `the core to count ${n} subscribers`);
       const m1 = await settledMemory(gc);
+      snapshot(`fanout-${n}-idle.heapsnapshot`);
       log(`  ${n} graphql-ws subscribers open and past their first summary in ${fmt(openedCf.ms)} ms (first message ${openedCf.firstBytes} B)`);
 
-      cp.send({ op: 'open', kind: 'bare', n, url: bareUrl });
-      const openedBare = await cp.waitFor<Extract<FromClient, { op: 'opened' }>>(
-        (m) => m.op === 'opened' && m.kind === 'bare',
-        Math.max(60_000, n * 30),
-        `${n} bare sockets to open`,
-      );
-      await waitUntil(() => b.clients.size === n, 10_000, `the bare server to count ${n} sockets`);
-      const m2 = await settledMemory(gc);
+      const b0: Mem = await bareMemory();
+      const openedBare = await openAll('bare', n, bareUrl);
+      for (let t = 0; (await bareCount()) !== n; t++) {
+        if (t > 500) throw new Error(`the bare server does not count ${n} sockets`);
+        await sleep(20);
+      }
+      const b1: Mem = await bareMemory();
       log(`  ${n} bare sockets open in ${fmt(openedBare.ms)} ms`);
 
       const memory = {
         before: m0,
         withSubscribers: m1,
-        withSubscribersAndBare: m2,
+        bareBefore: b0,
+        bareWithSockets: b1,
         perCertfleetSubscriber: perItem(m1, m0, n),
-        perBareSocket: perItem(m2, m1, n),
+        perBareSocket: perItem(b1, b0, n),
       };
       log(
         `  server memory per idle subscriber: heap ${fmt(memory.perCertfleetSubscriber.heapUsed)} B, RSS ${fmt(memory.perCertfleetSubscriber.rss)} B` +
-          ` (bare socket: heap ${fmt(memory.perBareSocket.heapUsed)} B, RSS ${fmt(memory.perBareSocket.rss)} B)`,
+          ` (bare socket, in its own process: heap ${fmt(memory.perBareSocket.heapUsed)} B, RSS ${fmt(memory.perBareSocket.rss)} B)`,
       );
 
       // Warm-up (not recorded); it also gives the size of a real summary message.
@@ -266,14 +324,21 @@ export async function runFanoutBench(args: FanoutArgs, command: string): Promise
           `${fmt(memory.perBareSocket.heapUsed)} B / ${fmt(memory.perBareSocket.rss)} B |`,
       );
 
-      cp.send({ op: 'close', kind: 'certfleet' });
-      cp.send({ op: 'close', kind: 'bare' });
-      const closed = [
-        await cp.waitFor<Extract<FromClient, { op: 'closed' }>>((m) => m.op === 'closed' && m.kind === 'certfleet', 60_000, 'subscribers to close'),
-        await cp.waitFor<Extract<FromClient, { op: 'closed' }>>((m) => m.op === 'closed' && m.kind === 'bare', 60_000, 'bare sockets to close'),
-      ];
+      const closed = await Promise.all(
+        clients.flatMap((cp) =>
+          (['certfleet', 'bare'] as const).map((kind) => {
+            const reply = cp.waitFor<Extract<FromClient, { op: 'closed' }>>((m) => m.op === 'closed' && m.kind === kind, 60_000, `${kind} sockets to close`);
+            cp.send({ op: 'close', kind });
+            return reply;
+          }),
+        ),
+      );
       if (closed.some((x) => x.unexpectedCloses > 0)) throw new Error('some sockets closed unexpectedly during the run');
-      await waitUntil(() => c.live.subscriberCount() === 0 && b.clients.size === 0, 30_000, 'the servers to drop every socket');
+      await waitUntil(() => c.live.subscriberCount() === 0, 30_000, 'the core to drop every subscriber');
+      for (let t = 0; (await bareCount()) !== 0; t++) {
+        if (t > 1500) throw new Error('the bare server does not drop its sockets');
+        await sleep(20);
+      }
     }
 
     result = {
@@ -294,18 +359,17 @@ export async function runFanoutBench(args: FanoutArgs, command: string): Promise
         handshakesInFlight: OPEN_IN_FLIGHT,
         query: SUMMARY_QUERY,
         interleaved: 'round i: one certfleet change and one bare broadcast; the order flips every round',
-        clients: 'child process, one WebSocket per subscriber, hand-rolled graphql-transport-ws',
+        processes: `certfleet in the runner; the bare ws server in a child of its own; the client sockets in ${clientCount} children, split evenly`,
+        clientProcesses: clientCount,
+        clients: 'one WebSocket per subscriber, hand-rolled graphql-transport-ws',
         p99: 'nearest rank; with 10 samples it is the largest',
       },
       profiled: args.profileDir !== null,
       sizes,
     };
   } finally {
-    await clients?.stop().catch(() => {});
-    if (bare) {
-      for (const ws of bare.clients) ws.terminate();
-      await new Promise<void>((ok) => bare!.close(() => ok()));
-    }
+    await Promise.all(clients.map((cp) => cp.stop().catch(() => {})));
+    await bare?.stop().catch(() => {});
     await core?.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
@@ -317,12 +381,4 @@ export async function runFanoutBench(args: FanoutArgs, command: string): Promise
   log('| subscribers | certfleet median | certfleet p99 | bare `ws` median | bare `ws` p99 | ratio (median) | ratio (p99) | goal | met? | server memory per idle subscriber (heap / RSS) | per bare socket (heap / RSS) |');
   log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) log(r);
-}
-
-/** bareMessage is a graphql-ws-shaped `next` message of exactly `bytes` bytes carrying seq. */
-function bareMessage(seq: number, bytes: number): string {
-  const head = `{"id":"1","type":"next","payload":{"data":{"bare":{"seq":${seq},"pad":"`;
-  const tail = '"}}}}';
-  const pad = Math.max(0, bytes - head.length - tail.length);
-  return head + 'x'.repeat(pad) + tail;
 }

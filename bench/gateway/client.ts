@@ -6,7 +6,8 @@ import type { Agent as HttpsAgent, RequestOptions } from 'node:https';
 import type { Socket } from 'node:net';
 import type { ConnectionOptions, SecureContext, TLSSocket } from 'node:tls';
 import { isMain } from '../../src/cli/is-main.js';
-import { AGENT_VERSION, CONNECT_PATH, MAX_ERRORS, REQUEST_TIMEOUT_MS, type FromClient, type Mode, type RunReport, type Target, type ToClient } from './protocol.js';
+import { openLoop } from '../sustained/open-loop.js';
+import { AGENT_VERSION, CONNECT_PATH, MAX_ERRORS, REQUEST_TIMEOUT_MS, type FromClient, type Mode, type OpenLoopReply, type OpenLoopRequest, type RunReport, type Target, type ToClient } from './protocol.js';
 
 interface Device {
   agentId: string;
@@ -44,7 +45,7 @@ export async function runClient(): Promise<void> {
   }
 
   /** connectOnce is the agent's connect request (as src/agent-client sends it) for one device. */
-  function connectOnce(agent: HttpsAgent, port: number, d: Device) {
+  function connectOnce(agent: HttpsAgent, port: number, d: Device, timeoutMs = REQUEST_TIMEOUT_MS, onRequest?: (req: ReturnType<typeof https.request>) => void) {
     return new Promise<{ status: number; body: string; socket: TLSSocket; reused: boolean }>((ok, fail) => {
       const req = https.request({
         agent,
@@ -60,7 +61,8 @@ export async function runClient(): Promise<void> {
         secureContext: d.secureContext,
         minVersion: 'TLSv1.2',
       } as RequestOptions & ConnectionOptions);
-      req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)));
+      req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+      onRequest?.(req);
       req.on('error', fail);
       req.on('response', (res: IncomingMessage) => {
         const socket = res.socket as TLSSocket;
@@ -144,6 +146,50 @@ export async function runClient(): Promise<void> {
     };
   }
 
+  /**
+   * sustain is one step of the sustained benchmark: the agent's connect request on resumed TLS
+   * sessions (the same https.Agent as the gateway benchmark's resumed mode, so the warm-up's sessions
+   * are reused), started on a fixed schedule (open loop), for this process's devices in turn.
+   */
+  async function sustain(m: OpenLoopRequest): Promise<OpenLoopReply> {
+    const agent = agentFor(m.target, 'resumed');
+    const { setTimeout: sleep, setImmediate: yieldNow } = await import('node:timers/promises');
+    const cpu0 = process.cpuUsage();
+    // The runner names a common start a little ahead; a message that arrives after it (a busy
+    // machine) moves this process's start, rather than firing the missed part of the schedule at once.
+    let t0 = m.startAt - performance.timeOrigin;
+    const startShiftMs = Math.max(0, performance.now() + 5 - t0);
+    t0 += startShiftMs;
+    const report = await openLoop(
+      { rate: m.rate, durationMs: m.durationMs, t0, offset: m.offset, stride: m.stride, allowanceMs: m.allowanceMs, maxInFlight: m.maxInFlight, maxSlow: m.maxSlow },
+      (seq) => {
+        const d = devices[Math.floor(seq / m.stride) % devices.length]!;
+        let req: ReturnType<typeof https.request> | undefined;
+        let cancelled = false;
+        const done = connectOnce(agent, m.port, d, m.timeoutMs, (r) => (req = r)).then((r) => {
+          let status: unknown;
+          try {
+            status = (JSON.parse(r.body) as { status?: unknown }).status;
+          } catch {
+            status = undefined;
+          }
+          return r.status === 200 && status === 'AUTHENTICATION_SUCCEEDED' ? { ok: true, reused: r.reused } : { ok: false, error: `HTTP ${r.status}: ${r.body}` };
+        });
+        return {
+          done,
+          cancel: () => {
+            // Without an error, so that the agent keeps the device's TLS session (it evicts it when a socket closes with one).
+            if (!cancelled) req?.destroy();
+            cancelled = true;
+          },
+        };
+      },
+      { now: () => performance.now(), sleep: (ms) => sleep(ms), yieldNow: () => yieldNow() },
+    );
+    const cpu = process.cpuUsage(cpu0);
+    return { op: 'openLooped', id: m.id, clientCpuMs: (cpu.user + cpu.system) / 1000, startShiftMs, ...report };
+  }
+
   process.on('disconnect', () => process.exit(0));
   process.on('message', (raw) => {
     const m = raw as ToClient;
@@ -202,6 +248,8 @@ export async function runClient(): Promise<void> {
           send({ op: 'verified', n: devices.length, statuses });
         } else if (m.op === 'run') {
           send(await run(m));
+        } else if (m.op === 'openLoop') {
+          send(await sustain(m));
         } else if (m.op === 'exit') {
           for (const a of agents.values()) a.destroy();
           process.exit(0);

@@ -4,13 +4,18 @@ import type { ClientProcess } from '../bench-common.js';
 import type { CoreHandle } from '../../src/main.js';
 import { AGENT_VERSION, type FromClient, type ToClient } from './protocol.js';
 
-/** setUpDevices gives the load child n enrolled and approved devices and checks each connects; it returns the setup's timings. */
+/**
+ * setUpDevices gives the load child n enrolled and approved devices and checks each connects; it
+ * returns the setup's timings. Agent ids are `<prefix><number>`: a load child of its own needs a
+ * prefix of its own.
+ */
 export async function setUpDevices(
   c: CoreHandle,
   cp: ClientProcess<ToClient, FromClient>,
   nDevices: number,
+  prefix = 'bench-gw-',
 ): Promise<{ enrollMs: number; approveMs: number; statuses: Record<string, number> }> {
-  const agentIds = Array.from({ length: nDevices }, (_, i) => `bench-gw-${String(i).padStart(5, '0')}`);
+  const agentIds = Array.from({ length: nDevices }, (_, i) => `${prefix}${String(i).padStart(5, '0')}`);
   cp.send({ op: 'keys', agentIds });
   const { csrs } = await cp.waitFor<Extract<FromClient, { op: 'csrs' }>>((m) => m.op === 'csrs', 120_000, 'keys and CSRs');
   const tEnroll = performance.now();

@@ -1,5 +1,6 @@
 // The gateway benchmark's two processes and what they say to each other: the runner (the servers,
 // runner.ts) sends the load child (client.ts) its devices and runs; the child reports what it got.
+import type { OpenLoopReport } from '../sustained/open-loop.js';
 
 export type Mode = 'handshake' | 'resumed' | 'keepalive';
 /**
@@ -20,7 +21,32 @@ export type ToClient =
   | { op: 'certs'; caCertificatePem: string; certs: { agentId: string; certificatePem: string }[] }
   | { op: 'verify'; gatewayUrl: string }
   | { op: 'run'; id: number; target: Target; port: number; mode: Mode; concurrency: number; durationMs: number; minRequests: number }
+  | OpenLoopRequest
   | { op: 'exit' };
+
+/**
+ * The sustained benchmark (bench/sustained.bench.ts): one step of open-loop load on resumed TLS
+ * sessions, started at the wall-clock time startAt (ms since the epoch) so that every load process
+ * begins together; this process takes requests offset, offset + stride, … of the common schedule.
+ */
+export interface OpenLoopRequest {
+  op: 'openLoop';
+  id: number;
+  target: Target;
+  port: number;
+  rate: number;
+  durationMs: number;
+  startAt: number;
+  offset: number;
+  stride: number;
+  allowanceMs: number;
+  timeoutMs: number;
+  maxInFlight: number;
+  maxSlow: number;
+}
+
+/** clientCpuMs: the load process's CPU over the step; startShiftMs: how much later than startAt it started (the message came late). */
+export type OpenLoopReply = { op: 'openLooped'; id: number; clientCpuMs: number; startShiftMs: number } & OpenLoopReport;
 
 export interface RunReport {
   op: 'ran';
@@ -47,4 +73,5 @@ export type FromClient =
   | { op: 'certsLoaded'; n: number }
   | { op: 'verified'; n: number; statuses: Record<string, number> }
   | RunReport
+  | OpenLoopReply
   | { op: 'error'; message: string };

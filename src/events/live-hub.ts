@@ -3,6 +3,7 @@ import { outsideLogContext, type Logger } from '../logger.js';
 import { noMetrics, type MetricsSink } from '../metrics/sink.js';
 import type { AuthStatusSummaryView, ClientCertificateView, DeviceView } from './views.js';
 import type { AppEvent, EventBus } from './bus.js';
+import { DIRECT, type DirectListener, type DirectSource } from './direct-source.js';
 
 export interface DeviceStatusChange {
   device: DeviceView;
@@ -40,53 +41,96 @@ interface Sink<T> {
 }
 
 /**
- * latestOnly is an async iterator that keeps only the newest value: the summary is state, not a
- * log, so a client that reads slowly gets the latest state and memory stays bounded.
+ * LatestOnly is an async iterator that keeps only the newest value: the summary is state, not a
+ * log, so a client that reads slowly gets the latest state and memory stays bounded. It removes
+ * itself from its set of sinks when it ends. A class rather than closures: every idle dashboard
+ * holds one, and methods on the prototype cost them nothing. It is also a direct source: with a
+ * listener attached, a value goes to it synchronously while it is ready, and the newest one waits
+ * while it is not.
  */
-function latestOnly<T>(onClose: () => void): AsyncIterableIterator<T> & Sink<T> {
-  let pending: { value: T } | undefined;
-  let waiting: ((r: IteratorResult<T>) => void) | undefined;
-  let done = false;
-  const finish = (): IteratorResult<T> => {
-    if (!done) {
-      done = true;
-      onClose();
-      waiting?.({ value: undefined, done: true });
-      waiting = undefined;
+class LatestOnly<T> implements AsyncIterableIterator<T>, Sink<T>, DirectSource<T> {
+  private pending: { value: T } | undefined;
+  private waiting: ((r: IteratorResult<T>) => void) | undefined;
+  private listener: DirectListener<T> | undefined;
+  private done = false;
+  /** Whether any value was offered yet. */
+  offered = false;
+
+  constructor(private readonly sinks: Set<LatestOnly<T>>) {
+    sinks.add(this);
+  }
+
+  offer(value: T) {
+    if (this.done) return;
+    this.offered = true;
+    const l = this.listener;
+    if (l) {
+      if (l.ready) {
+        this.pending = undefined;
+        l.value(value);
+      } else this.pending = { value };
+      return;
+    }
+    const w = this.waiting;
+    if (w) {
+      this.waiting = undefined;
+      w({ value, done: false });
+    } else {
+      this.pending = { value };
+    }
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.done) return Promise.resolve({ value: undefined, done: true });
+    const p = this.pending;
+    if (p) {
+      this.pending = undefined;
+      return Promise.resolve({ value: p.value, done: false });
+    }
+    return new Promise((resolve) => (this.waiting = resolve));
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    return Promise.resolve(this.finish());
+  }
+
+  throw(err?: unknown): Promise<IteratorResult<T>> {
+    this.finish();
+    return Promise.reject(err);
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+
+  [DIRECT](listener: DirectListener<T>): void {
+    if (this.done) return listener.end();
+    this.listener = listener;
+    this.resumeDirect();
+  }
+
+  resumeDirect(): void {
+    const l = this.listener;
+    const p = this.pending;
+    if (l && p && l.ready && !this.done) {
+      this.pending = undefined;
+      l.value(p.value);
+    }
+  }
+
+  private finish(): IteratorResult<T> {
+    if (!this.done) {
+      this.done = true;
+      this.pending = undefined;
+      this.sinks.delete(this);
+      this.waiting?.({ value: undefined, done: true });
+      this.waiting = undefined;
+      const l = this.listener;
+      this.listener = undefined;
+      l?.end();
     }
     return { value: undefined, done: true };
-  };
-  return {
-    offer(value: T) {
-      if (done) return;
-      if (waiting) {
-        const w = waiting;
-        waiting = undefined;
-        w({ value, done: false });
-      } else {
-        pending = { value };
-      }
-    },
-    next() {
-      if (done) return Promise.resolve({ value: undefined, done: true });
-      if (pending) {
-        const { value } = pending;
-        pending = undefined;
-        return Promise.resolve({ value, done: false });
-      }
-      return new Promise((resolve) => (waiting = resolve));
-    },
-    return() {
-      return Promise.resolve(finish());
-    },
-    throw(err?: unknown) {
-      finish();
-      return Promise.reject(err);
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
+  }
 }
 
 /** bounded is an async iterator over a queue of at most max events; past that the subscription fails. */
@@ -164,7 +208,7 @@ function subscribeFiltered<T, K>(sinks: Set<FilteredSink<T, K>>, only?: K[] | nu
  */
 export function createLiveHub(deps: { bus: EventBus; sources: LiveSources; pushIntervalMs: number; log: Logger; metrics?: MetricsSink }) {
   const metrics = deps.metrics ?? noMetrics;
-  const summarySinks = new Set<Sink<AuthStatusSummaryView>>();
+  const summarySinks = new Set<LatestOnly<AuthStatusSummaryView>>();
   const deviceSinks = new Set<FilteredSink<DeviceStatusChange, AuthStatus>>();
   const requestSinks = new Set<Sink<ClientCertificateView>>();
   const decisionSinks = new Set<FilteredSink<AccessDecision, ClientAccessDecision>>();
@@ -283,19 +327,11 @@ export function createLiveHub(deps: { bus: EventBus; sources: LiveSources; pushI
   return {
     /** summaries streams the summary: the current one at once, then coalesced updates. */
     summaries(): AsyncIterableIterator<AuthStatusSummaryView> {
-      const it = latestOnly<AuthStatusSummaryView>(() => summarySinks.delete(sink));
+      const it = new LatestOnly<AuthStatusSummaryView>(summarySinks);
       // A push that reaches this subscriber first is newer than its first read: that read is then dropped.
-      let pushed = false;
-      const sink: Sink<AuthStatusSummaryView> = {
-        offer(s) {
-          pushed = true;
-          it.offer(s);
-        },
-      };
-      summarySinks.add(sink);
       deps.sources.readSummary().then(
         (s) => {
-          if (!pushed) it.offer(s);
+          if (!it.offered) it.offer(s);
         },
         (err) => deps.log.error('could not read the summary for a new subscriber', { error: err }),
       );

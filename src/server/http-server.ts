@@ -7,13 +7,12 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { execute, GraphQLError, type ExecutionArgs, type ExecutionResult, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { LiveHub } from '../events/live-hub.js';
 import { withLogContext, type Logger } from '../logger.js';
 import { noMetrics, type MetricsSink } from '../metrics/sink.js';
-import { createLoaders, type GraphQLContext } from '../resolvers/context.js';
-import type { Services } from '../services/index.js';
+import { createLoaders, type GraphQLContext, type Loaders } from '../resolvers/context.js';
+import type { Caller, Services } from '../services/index.js';
 import { AuthError, bearerOfConnectionParams, parseBearer, type TokenVerifier } from './auth.js';
 import { consoleRouter, DEFAULT_CONSOLE_DIR } from './console-assets.js';
 import { createDocumentCache, type CacheQuota } from './document-cache.js';
@@ -32,6 +31,7 @@ import {
 } from './query-limits.js';
 import { queryLimitsMiddleware } from './query-limits-middleware.js';
 import { REQUEST_ID_HEADER, requestIdFrom } from './request-id.js';
+import { useLeanServer } from './graphql-ws-socket.js';
 import { createSharedSubscribe } from './shared-execution.js';
 import { socketChannel, type SubscriptionChannel } from './socket-channel.js';
 
@@ -73,6 +73,28 @@ function unauthenticated(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
 }
 
+/**
+ * SocketContext is the context of one operation over graphql-ws: a subscription holds it for as
+ * long as its dashboard is open, so it keeps little. Its loaders are made only if a resolver asks
+ * for them (a summary subscription never does), and it carries the channel its messages go out on
+ * and its socket's request id itself, not through maps beside it.
+ */
+class SocketContext implements GraphQLContext {
+  private madeLoaders: Loaders | undefined;
+
+  constructor(
+    readonly caller: Caller,
+    readonly services: Services,
+    readonly live: LiveHub,
+    readonly requestId: string,
+    readonly channel: SubscriptionChannel,
+  ) {}
+
+  get loaders(): Loaders {
+    return (this.madeLoaders ??= createLoaders(this.services));
+  }
+}
+
 /** NotReadyError says why a replica should not take traffic yet, or any more ('starting', 'draining'). */
 export class NotReadyError extends Error {}
 
@@ -108,7 +130,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
   const connections = createConnectionCounter(wsLimits.maxConnectionsPerToken);
   wsServer.on('connection', (socket) => {
     metrics.websocketSockets(1);
-    socket.once('close', () => metrics.websocketSockets(-1));
+    // on, not once: ws emits close once, and a once-wrapper would be one more object per open socket.
+    socket.on('close', () => metrics.websocketSockets(-1));
   });
   const slowCheck = setInterval(() => {
     for (const socket of wsServer.clients) {
@@ -146,24 +169,24 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
   // never copied per socket).
   const formatResult = (result: ExecutionResult, requestId: string | undefined) =>
     result.errors ? { ...result, errors: formatErrors(result.errors, requestId) } : result;
-  // Each subscription's context, the socket channel its messages go out on and its request id.
-  const channels = new WeakMap<object, SubscriptionChannel>();
-  const contextRequestIds = new WeakMap<object, string>();
+  const socketContext = (contextValue: unknown) => (contextValue instanceof SocketContext ? contextValue : undefined);
   const sharedSubscribe = createSharedSubscribe({
     shareKey: (contextValue) => [...(contextValue as GraphQLContext).caller.roles].sort().join(','),
-    channel: (contextValue) => channels.get(contextValue as object),
-    formatResult: (result, contextValue) =>
-      formatResult(result, contextValue === undefined ? undefined : contextRequestIds.get(contextValue as object)),
+    channel: (contextValue) => socketContext(contextValue)?.channel,
+    formatResult: (result, contextValue) => formatResult(result, socketContext(contextValue)?.requestId),
     active: (delta) => metrics.subscriptions(delta),
   });
   // Operations over the socket run in its request's log context, so the services' lines name it.
   const inSocketContext =
     <R>(run: (args: ExecutionArgs) => R) =>
     (args: ExecutionArgs): R => {
-      const requestId = contextRequestIds.get(args.contextValue as object);
+      const requestId = socketContext(args.contextValue)?.requestId;
       return requestId === undefined ? run(args) : withLogContext({ requestId }, () => run(args));
     };
-  const wsCleanup = useServer<Record<string, unknown>, { caller?: GraphQLContext['caller']; cacheQuota?: CacheQuota }>(
+  // A socket's request id: once it is connected, the one kept in its extra (the upgrade request is
+  // then let go: an open dashboard has no use for its headers).
+  const requestIdOf = (extra: { request?: object; requestId?: string }) => extra.requestId ?? requestIdOfSocket(extra.request ?? {});
+  const wsCleanup = useLeanServer<Record<string, unknown>, { caller?: GraphQLContext['caller']; cacheQuota?: CacheQuota; requestId?: string }>(
     {
       schema: opts.schema,
       onSubscribe: (ctx, _id, payload) => {
@@ -189,8 +212,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
       subscribe: inSocketContext(sharedSubscribe),
       // For what graphql-ws sends itself: results of queries and mutations over the socket (each
       // subscription writes its own messages through its channel, formatted the same way).
-      onNext: (ctx, _id, _payload, _args, result) => formatResult(result, requestIdOfSocket(ctx.extra.request)),
-      onError: (ctx, _id, _payload, errors) => formatErrors(errors, requestIdOfSocket(ctx.extra.request)),
+      onNext: (ctx, _id, _payload, _args, result) => formatResult(result, requestIdOf(ctx.extra)),
+      onError: (ctx, _id, _payload, errors) => formatErrors(errors, requestIdOf(ctx.extra)),
       onConnect: async (ctx) => {
         try {
           const token = parseBearer(bearerOfConnectionParams(ctx.connectionParams));
@@ -206,7 +229,6 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
             );
             return false;
           }
-          socket.once('close', release);
           ctx.extra.caller = { subject: who.subject, roles: who.roles };
           ctx.extra.cacheQuota = { remaining: CACHE_ENTRIES_PER_SOCKET };
           // The socket lives no longer than its token.
@@ -214,22 +236,27 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
             () => socket.close(WS_CLOSE.unauthorized, 'Unauthorized: token expired'),
             Math.max(0, Math.min(who.expiresAt.getTime() - Date.now(), 2 ** 31 - 1)),
           );
-          socket.once('close', () => clearTimeout(expiry));
+          // One listener for both, and no once-wrapper (ws emits close once): every open dashboard
+          // holds its listeners.
+          socket.on('close', () => {
+            clearTimeout(expiry);
+            release();
+          });
+          // Kept for as long as the socket is open, so only what is still needed: its request id,
+          // not the upgrade request, and not the token (verified; the expiry timer stands for it).
+          ctx.extra.requestId = requestIdOfSocket(ctx.extra.request);
+          (ctx.extra as { request?: unknown }).request = undefined;
+          delete (ctx as { connectionParams?: unknown }).connectionParams;
           return true;
         } catch (err) {
           const reason = err instanceof AuthError || err instanceof GraphQLError ? err.message : 'unauthorized';
           // The reason is AuthError's, written for the caller: it never holds the token.
-          log.debug('graphql-ws connection refused: unauthenticated', { requestId: requestIdOfSocket(ctx.extra.request), reason });
+          log.debug('graphql-ws connection refused: unauthenticated', { requestId: requestIdOf(ctx.extra), reason });
           ctx.extra.socket.close(4401, `Unauthorized: ${reason}`.slice(0, 120));
           return false;
         }
       },
-      context: (ctx, id) => {
-        const contextValue: GraphQLContext = { caller: ctx.extra.caller!, services, live, loaders: createLoaders(services) };
-        channels.set(contextValue, socketChannel(ctx.extra.socket, id));
-        contextRequestIds.set(contextValue, requestIdOfSocket(ctx.extra.request));
-        return contextValue;
-      },
+      context: (ctx, id) => new SocketContext(ctx.extra.caller!, services, live, requestIdOf(ctx.extra), socketChannel(ctx.extra.socket, id)),
     },
     wsServer,
   );

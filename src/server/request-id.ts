@@ -14,5 +14,14 @@ const WELL_FORMED = /^[A-Za-z0-9][A-Za-z0-9._:/+=-]{0,127}$/;
  * client follows the request through; otherwise it makes a new one (a random UUID).
  */
 export function requestIdFrom(header: string | string[] | undefined): string {
-  return typeof header === 'string' && WELL_FORMED.test(header) ? header : randomUUID();
+  return typeof header === 'string' && WELL_FORMED.test(header) ? header : flat(randomUUID());
+}
+
+/**
+ * flat copies an ASCII string into one piece. node's randomUUID joins its UUID from some twenty
+ * parts, which V8 keeps as a tree of concatenations (about 400 bytes against 56 for the flat
+ * copy) for as long as the id is kept: a graphql-ws socket keeps its id while it is open.
+ */
+function flat(ascii: string): string {
+  return Buffer.from(ascii, 'latin1').toString('latin1');
 }

@@ -1,4 +1,5 @@
 import { createSourceEventStream, execute, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { DIRECT, isDirectSource, type DirectListener } from '../events/direct-source.js';
 import type { SubscriptionChannel } from './socket-channel.js';
 
 /**
@@ -50,12 +51,12 @@ interface SharedResult {
 export function createSharedSubscribe(options: SharedSubscribeOptions) {
   const documentIds = new WeakMap<DocumentNode, number>();
   let nextDocumentId = 1;
-  const results = new WeakMap<object, Map<string, SharedResult>>();
-  // The latest event of each distinct request, so that the subscribers after the first find its
-  // result without a lookup by event. Dropped with the last subscriber of the request.
-  const latest = new Map<string, { users: number; event?: object; shared?: SharedResult }>();
-  const format = options.formatResult ?? ((r: ExecutionResult) => r);
-  const sharedJson = (r: ExecutionResult): string | null => (r.errors ? null : JSON.stringify(format(r)));
+  const sharing: Sharing = {
+    results: new WeakMap(),
+    latest: new Map(),
+    format: options.formatResult ?? ((r: ExecutionResult) => r),
+    active: options.active,
+  };
 
   return async function subscribe(args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
     const source = await createSourceEventStream(args);
@@ -67,104 +68,219 @@ export function createSharedSubscribe(options: SharedSubscribeOptions) {
       documentIds.set(args.document, docId);
     }
     const key = `${docId}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? null)}\u0000${options.shareKey(args.contextValue)}`;
-    let group = latest.get(key);
+    // Subscribers of one request share its group (and with it the one copy of its key).
+    let group = sharing.latest.get(key);
     if (!group) {
-      group = { users: 0 };
-      latest.set(key, group);
+      group = { key, users: 0 };
+      sharing.latest.set(key, group);
     }
     group.users++;
     options.active?.(1);
-    const g = group;
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      options.active?.(-1);
-      if (--g.users === 0 && latest.get(key) === g) latest.delete(key);
-    };
-
-    const run = (payload: unknown): Executed => execute({ ...args, rootValue: payload });
-    const shared = (event: object): SharedResult => {
-      if (g.event === event) return g.shared!;
-      let byKey = results.get(event);
-      if (!byKey) {
-        byKey = new Map();
-        results.set(event, byKey);
-      }
-      let s = byKey.get(key);
-      if (s === undefined) {
-        s = { result: run(event) };
-        byKey.set(key, s);
-      }
-      g.event = event;
-      g.shared = s;
-      return s;
-    };
+    const subscriber = new SharedSubscriber(sharing, args, group);
 
     const iterator = source[Symbol.asyncIterator]() as AsyncIterator<unknown>;
     const channel = options.channel?.(args.contextValue);
-    if (channel) {
-      const ownJson = (r: ExecutionResult) => JSON.stringify(format(r, args.contextValue));
-      const own = (r: Executed): string | Promise<string> => (isPromise(r) ? r.then(ownJson) : ownJson(r));
-      const payloadOf = (event: unknown): string | Promise<string> => {
-        if (event === null || typeof event !== 'object') return own(run(event));
-        const s = shared(event);
-        if (s.json === undefined) {
-          const r = s.result;
-          const json = isPromise(r) ? r.then(sharedJson) : sharedJson(r);
-          s.json = json;
-          if (isPromise(json)) void json.then((done) => (s.json = done), () => undefined);
-        }
-        const json = s.json;
-        if (typeof json === 'string') return json;
-        if (json === null) return own(s.result);
-        return json.then((done) => done ?? own(s.result));
-      };
-      return new ChannelSubscription(iterator, channel, payloadOf, release);
-    }
+    if (channel) return new ChannelSubscription(iterator, channel, subscriber);
 
     return mapIterator(
       iterator,
-      (payload) => (payload === null || typeof payload !== 'object' ? run(payload) : shared(payload).result),
-      release,
+      (payload) => (payload === null || typeof payload !== 'object' ? subscriber.run(payload) : subscriber.shared(payload).result),
+      () => subscriber.release(),
     );
   };
 }
 
+/** What every subscriber of one createSharedSubscribe shares: the results by event and the groups by request. */
+interface Sharing {
+  results: WeakMap<object, Map<string, SharedResult>>;
+  // The latest event of each distinct request, so that the subscribers after the first find its
+  // result without a lookup by event. Dropped with the last subscriber of the request.
+  latest: Map<string, Group>;
+  format(result: ExecutionResult, contextValue?: unknown): unknown;
+  active?(delta: 1 | -1): void;
+}
+
+/** Group is one distinct request: its key, how many subscribers it has, and its latest event's result. */
+interface Group {
+  readonly key: string;
+  users: number;
+  event?: object;
+  shared?: SharedResult;
+}
+
 /**
- * ChannelSubscription pumps the source into the channel and is the iterator graphql-ws holds: its
- * first next() starts the pump (graphql-ws calls it once the subscription is registered, so no
- * message can precede that), and it settles only when the stream ends (done), fails (rejects, so
- * graphql-ws sends an error), or is ended by return(). A class rather than closures: thousands of
- * idle dashboards each hold one, and methods on the prototype cost them nothing.
+ * SharedSubscriber is one subscription's side of the sharing. A class rather than closures: tens
+ * of thousands of idle dashboards each hold one, and methods on the prototype cost them nothing.
  */
-class ChannelSubscription implements AsyncIterableIterator<ExecutionResult> {
+class SharedSubscriber {
+  private released = false;
+
+  constructor(
+    private readonly sharing: Sharing,
+    private readonly args: ExecutionArgs,
+    private readonly group: Group,
+  ) {}
+
+  release() {
+    if (this.released) return;
+    this.released = true;
+    const { sharing, group } = this;
+    sharing.active?.(-1);
+    if (--group.users === 0 && sharing.latest.get(group.key) === group) sharing.latest.delete(group.key);
+  }
+
+  run(payload: unknown): Executed {
+    return execute({ ...this.args, rootValue: payload });
+  }
+
+  shared(event: object): SharedResult {
+    const g = this.group;
+    if (g.event === event) return g.shared!;
+    let byKey = this.sharing.results.get(event);
+    if (!byKey) {
+      byKey = new Map();
+      this.sharing.results.set(event, byKey);
+    }
+    let s = byKey.get(g.key);
+    if (s === undefined) {
+      s = { result: this.run(event) };
+      byKey.set(g.key, s);
+    }
+    g.event = event;
+    g.shared = s;
+    return s;
+  }
+
+  /** payloadOf is the serialized payload of an event for this subscriber: the shared one unless it has errors. */
+  payloadOf(event: unknown): string | Promise<string> {
+    if (event === null || typeof event !== 'object') return this.own(this.run(event));
+    const s = this.shared(event);
+    if (s.json === undefined) {
+      const r = s.result;
+      const format = this.sharing.format;
+      const sharedJson = (done: ExecutionResult): string | null => (done.errors ? null : JSON.stringify(format(done)));
+      const json = isPromise(r) ? r.then(sharedJson) : sharedJson(r);
+      s.json = json;
+      if (isPromise(json)) void json.then((done) => (s.json = done), () => undefined);
+    }
+    const json = s.json;
+    if (typeof json === 'string') return json;
+    if (json === null) return this.own(s.result);
+    return json.then((done) => done ?? this.own(s.result));
+  }
+
+  /** own serializes a result for this subscriber alone (one with errors carries its own request id). */
+  private own(r: Executed): string | Promise<string> {
+    const ownJson = (done: ExecutionResult) => JSON.stringify(this.sharing.format(done, this.args.contextValue));
+    return isPromise(r) ? r.then(ownJson) : ownJson(r);
+  }
+}
+
+/**
+ * ChannelSubscription writes the source's events to the channel and is the iterator graphql-ws
+ * holds: its first next() starts taking events (graphql-ws calls it once the subscription is
+ * registered, so no message can precede that), and it settles only when the stream ends (done),
+ * fails (rejects, so graphql-ws sends an error), or is ended by return(). A direct source (the
+ * live hub's summaries) hands it each event synchronously, so a push reaches every dashboard in one
+ * pass with no promise per dashboard; any other source is pumped. A class rather than closures:
+ * thousands of idle dashboards each hold one, and methods on the prototype cost them nothing.
+ */
+class ChannelSubscription implements AsyncIterableIterator<ExecutionResult>, DirectListener<unknown> {
   private ended = false;
   private started = false;
-  private resolveEnd!: (r: IteratorResult<ExecutionResult>) => void;
-  private rejectEnd!: (err: unknown) => void;
-  private readonly ending = new Promise<IteratorResult<ExecutionResult>>((resolve, reject) => {
-    this.resolveEnd = resolve;
-    this.rejectEnd = reject;
-  });
+  /** Direct mode: a payload or a write is under way, so the source keeps what comes meanwhile. */
+  private busy = false;
+  // What graphql-ws waits on, made by its first next().
+  private ending: Promise<IteratorResult<ExecutionResult>> | undefined;
+  private resolveEnd: ((r: IteratorResult<ExecutionResult>) => void) | undefined;
+  private rejectEnd: ((err: unknown) => void) | undefined;
+  private failure: { err: unknown } | undefined;
 
   constructor(
     private readonly source: AsyncIterator<unknown>,
     private readonly channel: SubscriptionChannel,
-    private readonly payloadOf: (event: unknown) => string | Promise<string>,
-    private readonly release: () => void,
+    private readonly subscriber: SharedSubscriber,
   ) {}
 
   next(): Promise<IteratorResult<ExecutionResult>> {
+    if (this.ending === undefined) {
+      if (this.ended) {
+        this.ending = this.failure ? Promise.reject(this.failure.err) : Promise.resolve({ value: undefined, done: true });
+      } else {
+        this.ending = new Promise<IteratorResult<ExecutionResult>>((resolve, reject) => {
+          this.resolveEnd = resolve;
+          this.rejectEnd = reject;
+        });
+      }
+    }
     if (!this.started && !this.ended) {
       this.started = true;
-      void this.pump();
+      // A direct source calls value() with each event, in the same pass for every subscriber;
+      // any other is pumped, one awaited next() after another.
+      if (isDirectSource(this.source)) this.source[DIRECT](this);
+      else void this.pump();
     }
     return this.ending;
   }
 
+  get ready(): boolean {
+    return !this.busy && !this.ended;
+  }
+
+  /** value takes one event from a direct source: written at once when its payload and the socket allow. */
+  value(event: unknown): void {
+    if (this.ended) return;
+    let payload: string | Promise<string>;
+    try {
+      payload = this.subscriber.payloadOf(event);
+    } catch (err) {
+      return this.fail(err);
+    }
+    if (typeof payload === 'string') return this.writeDirect(payload, false);
+    this.busy = true;
+    payload.then(
+      (p) => this.writeDirect(p, true),
+      (err: unknown) => this.fail(err),
+    );
+  }
+
+  /** end hears that a direct source ended. */
+  end(error?: unknown): void {
+    if (error === undefined) this.finish();
+    else this.fail(error);
+  }
+
+  private writeDirect(payload: string, resumed: boolean): void {
+    if (this.ended) return;
+    let wait: void | Promise<void>;
+    try {
+      wait = this.channel.writeNext(payload);
+    } catch (err) {
+      return this.fail(err);
+    }
+    if (wait) {
+      // A slow client: the next event is taken once the socket has flushed (the source keeps the newest).
+      this.busy = true;
+      wait.then(
+        () => this.resume(),
+        (err: unknown) => this.fail(err),
+      );
+    } else if (resumed) this.resume();
+  }
+
+  private resume(): void {
+    this.busy = false;
+    if (!this.ended && isDirectSource(this.source)) this.source.resumeDirect();
+  }
+
+  private fail(err: unknown): void {
+    if (this.ended) return;
+    this.finish({ err });
+    void Promise.resolve(this.source.return?.()).catch(() => undefined);
+  }
+
   async return(): Promise<IteratorResult<ExecutionResult>> {
-    this.end();
+    this.finish();
     await this.source.return?.();
     return { value: undefined, done: true };
   }
@@ -178,12 +294,15 @@ class ChannelSubscription implements AsyncIterableIterator<ExecutionResult> {
     return this;
   }
 
-  private end(failure?: { err: unknown }) {
+  private finish(failure?: { err: unknown }) {
     if (this.ended) return;
     this.ended = true;
-    this.release();
-    if (failure) this.rejectEnd(failure.err);
-    else this.resolveEnd({ value: undefined, done: true });
+    this.subscriber.release();
+    this.failure = failure;
+    if (failure) this.rejectEnd?.(failure.err);
+    else this.resolveEnd?.({ value: undefined, done: true });
+    this.resolveEnd = undefined;
+    this.rejectEnd = undefined;
   }
 
   private async pump() {
@@ -197,20 +316,20 @@ class ChannelSubscription implements AsyncIterableIterator<ExecutionResult> {
         r = await this.source.next();
         if (this.ended) return;
         if (r.done) break;
-        payload = this.payloadOf(r.value);
+        payload = this.subscriber.payloadOf(r.value);
         r = undefined;
         if (typeof payload !== 'string') payload = await payload;
         if (this.ended) return;
-        wait = this.channel.write(this.channel.nextPrefix + payload + '}');
+        wait = this.channel.writeNext(payload);
         payload = undefined;
         if (wait) await wait;
         wait = undefined;
         if (this.ended) return;
       }
-      this.end();
+      this.finish();
     } catch (err) {
       if (this.ended) return;
-      this.end({ err });
+      this.finish({ err });
       await Promise.resolve(this.source.return?.()).catch(() => undefined);
     }
   }

@@ -7,15 +7,14 @@
  * request, and each subscriber only adds its own message id around it.
  */
 export interface SubscriptionChannel {
-  /** The start of every `next` message of this subscription, up to its payload: `{"id":…,"type":"next","payload":`. */
-  readonly nextPrefix: string;
   /**
-   * write sends one whole message. It returns a promise when the socket could not take the
+   * writeNext sends the `next` message `{"id":…,"type":"next","payload":<payload>}` of this
+   * subscription, payload being the serialized payload. It returns a promise when the socket could not take the
    * message at once (the client reads slowly): the next event is taken only once it settles, so
    * the source's own rules (newest summary only, a bounded queue of changes) apply to slow
    * clients. It throws, or the promise rejects, when the socket is gone.
    */
-  write(message: string): void | Promise<void>;
+  writeNext(payload: string): void | Promise<void>;
 }
 
 /** The little of a `ws` WebSocket that socketChannel uses. */
@@ -33,30 +32,35 @@ export interface ChannelSocket {
  * holds, so a client that reads slowly never has more than one message queued for it here.
  */
 export function socketChannel(socket: ChannelSocket, id: string): SubscriptionChannel {
-  return new SocketChannel(socket, `{"id":${JSON.stringify(id)},"type":"next","payload":`);
+  return new SocketChannel(socket, JSON.stringify(id));
 }
 
+// Each idle dashboard holds one SocketChannel: only its id (serialized) is its own, and the message
+// around a payload is put together when it is written.
 class SocketChannel implements SubscriptionChannel {
   private wake: (() => void) | undefined;
   private failure: Error | undefined;
-  // One callback for every write of the subscription, not a closure per message.
-  private readonly written = (err?: Error) => {
+  // One callback for every write of the subscription, not a closure per message (bound, not an
+  // arrow field: that would be a closure of its own per subscription).
+  private readonly written: (err?: Error) => void = this.onWritten.bind(this);
+
+  constructor(
+    private readonly socket: ChannelSocket,
+    private readonly idJson: string,
+  ) {}
+
+  writeNext(payload: string): void | Promise<void> {
+    if (this.failure) throw this.failure;
+    if (this.socket.readyState !== this.socket.OPEN) throw new Error('the WebSocket is closed');
+    this.socket.send('{"id":' + this.idJson + ',"type":"next","payload":' + payload + '}', this.written);
+    return this.socket.bufferedAmount > 0 ? this.drained() : undefined;
+  }
+
+  private onWritten(err?: Error) {
     if (err) this.failure ??= err;
     const w = this.wake;
     this.wake = undefined;
     w?.();
-  };
-
-  constructor(
-    private readonly socket: ChannelSocket,
-    readonly nextPrefix: string,
-  ) {}
-
-  write(message: string): void | Promise<void> {
-    if (this.failure) throw this.failure;
-    if (this.socket.readyState !== this.socket.OPEN) throw new Error('the WebSocket is closed');
-    this.socket.send(message, this.written);
-    return this.socket.bufferedAmount > 0 ? this.drained() : undefined;
   }
 
   private async drained() {
