@@ -22,12 +22,14 @@
  *   6. Connection history at scale, partitioned vs the layout before drizzle/0009: group-commit
  *      throughput with an empty and a full history, a device's history page, retention per day
  *      (bench/history.bench.ts, in two scratch databases of its own next to DATABASE_URL's).
+ *   7. Revocation one at a time with a CRL of 50,000 entries vs an empty one, and how soon the CRL
+ *      names each revocation (bench/revocation.bench.ts; two scratch databases of its own).
  *
  * Every figure is a ratio against a baseline measured in the same run. The full run writes
  * bench/results/suite.json and the table at the top of BENCHMARKS.md (between the markers); the
  * quick run writes its JSON to a scratch directory and changes no recorded result.
  *
- * Usage: npm run bench [-- --quick] [--devices N] [--keep] [--only api,fanout,gateway,issuance,sustained]
+ * Usage: npm run bench [-- --quick] [--devices N] [--keep] [--only api,fanout,gateway,issuance,sustained,history,revocation]
  *
  * The table the suite prints and writes into BENCHMARKS.md is made in suite-table.ts.
  */
@@ -50,7 +52,7 @@ import { markdown, tableRows, writeBenchmarksMd } from './suite-table.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
-const BENCHES = ['api', 'fanout', 'gateway', 'issuance', 'sustained', 'history'] as const;
+const BENCHES = ['api', 'fanout', 'gateway', 'issuance', 'sustained', 'history', 'revocation'] as const;
 type Bench = (typeof BENCHES)[number];
 
 interface Plan {
@@ -68,6 +70,7 @@ interface Plan {
   issuance: string[];
   sustained: string[];
   history: string[];
+  revocation: string[];
 }
 
 function plan(argv: string[]): Plan {
@@ -103,6 +106,7 @@ function plan(argv: string[]): Plan {
     ...fanoutPlan(quick),
     gateway: quick ? ['--quick'] : [],
     issuance: quick ? ['--quick', '--no-breakdown'] : ['--count', '2000', '--no-breakdown'],
+    revocation: quick ? ['--quick'] : [],
     sustained: quick ? ['--quick'] : [],
     // 30 days of history, one row per device per day (full: 30 million rows per layout).
     history: quick ? ['--quick'] : ['--devices', String(devices)],
@@ -281,7 +285,7 @@ async function main(): Promise<number> {
       ran.push('api');
       load.push(loadavg());
     }
-    for (const name of ['fanout', 'gateway', 'issuance', 'sustained', 'history'] as const) {
+    for (const name of ['fanout', 'gateway', 'issuance', 'sustained', 'history', 'revocation'] as const) {
       if (!p.only.has(name)) continue;
       const script = join('bench', `${name}.bench.ts`);
       if (!existsSync(join(root, script))) {

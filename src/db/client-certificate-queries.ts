@@ -5,7 +5,7 @@ import { containsPattern } from './like.js';
 import type { ClientCertificateRow } from './device-queries.js';
 import { executePrepared } from './prepared.js';
 import { rowsOf } from './rows.js';
-import { clientCertificates, devices, revocationList, secureData } from './schema.js';
+import { clientCertificates, crlPendingRevocations, devices, revocationList, secureData } from './schema.js';
 import type { ClientCertificateStatus } from '../domain/statuses.js';
 import type { RevocationReason } from '../domain/revocation.js';
 
@@ -233,15 +233,13 @@ export async function approveCertificates(
  * name. Only those columns: whole rows carry two PEMs each, which at a million devices made this
  * read of every CRL reissue several times slower (a sort spilled to disk, megabytes sent).
  */
-export async function listRevokedUnexpired(
-  db: DbExecutor,
-  now: Date,
-): Promise<Pick<ClientCertificateRow, 'serialNumber' | 'revokedAt' | 'revocationReason'>[]> {
+export async function listRevokedUnexpired(db: DbExecutor, now: Date): Promise<RevokedEntry[]> {
   return db
     .select({
       serialNumber: clientCertificates.serialNumber,
       revokedAt: clientCertificates.revokedAt,
       revocationReason: clientCertificates.revocationReason,
+      notAfter: clientCertificates.notAfter,
     })
     .from(clientCertificates)
     .where(and(eq(clientCertificates.status, 'REVOKED'), gt(clientCertificates.notAfter, now)))
@@ -266,6 +264,89 @@ export async function saveRevocationList(tx: DbExecutor, row: Omit<RevocationLis
     .insert(revocationList)
     .values({ id: 1, ...row })
     .onConflictDoUpdate({ target: revocationList.id, set: row });
+}
+
+/** CRL_REISSUE_LOCK is the advisory lock key (any constant) a CRL's signer holds: one replica signs a given reissue. */
+export const CRL_REISSUE_LOCK = 0x63_72_6c_31;
+
+/** insertCrlPending records, in the revoking transaction, that the CRL must be reissued to name what it revoked (null: read them all again). */
+export async function insertCrlPending(tx: DbExecutor, certificateIds: readonly number[] | null): Promise<void> {
+  await tx.insert(crlPendingRevocations).values({ certificateIds: certificateIds === null ? null : [...certificateIds] });
+}
+
+/**
+ * lockCrlReissue takes the CRL signer's lock until the transaction ends: with wait, after whoever
+ * holds it; without, only if it is free (false: another replica is signing).
+ */
+export async function lockCrlReissue(tx: DbExecutor, wait: boolean): Promise<boolean> {
+  const result = await tx.execute(
+    wait
+      ? sql`select true as locked from pg_advisory_xact_lock(${CRL_REISSUE_LOCK})`
+      : sql`select pg_try_advisory_xact_lock(${CRL_REISSUE_LOCK}) as locked`,
+  );
+  return rowsOf<{ locked: boolean }>(result)[0]?.locked === true;
+}
+
+/** listCrlPending lists the pending revocations' marks committed so far, with the certificates each revoked. */
+export async function listCrlPending(db: DbExecutor): Promise<{ id: number; certificateIds: number[] | null }[]> {
+  return db.select({ id: crlPendingRevocations.id, certificateIds: crlPendingRevocations.certificateIds }).from(crlPendingRevocations);
+}
+
+/** RevokedEntry is what a CRL entry needs of a revoked certificate, and when it may leave the CRL (notAfter). */
+export type RevokedEntry = Pick<ClientCertificateRow, 'serialNumber' | 'revokedAt' | 'revocationReason' | 'notAfter'>;
+
+/** listRevokedByIds reads the CRL entries of the given certificates that are revoked and unexpired. */
+export async function listRevokedByIds(db: DbExecutor, ids: readonly number[], now: Date): Promise<RevokedEntry[]> {
+  if (ids.length === 0) return [];
+  return db
+    .select({
+      serialNumber: clientCertificates.serialNumber,
+      revokedAt: clientCertificates.revokedAt,
+      revocationReason: clientCertificates.revocationReason,
+      notAfter: clientCertificates.notAfter,
+    })
+    .from(clientCertificates)
+    .where(and(inArray(clientCertificates.id, [...ids]), eq(clientCertificates.status, 'REVOKED'), gt(clientCertificates.notAfter, now)));
+}
+
+/** deleteCrlPending deletes the marks a stored CRL covers. */
+export async function deleteCrlPending(tx: DbExecutor, ids: readonly number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await tx.delete(crlPendingRevocations).where(inArray(crlPendingRevocations.id, [...ids]));
+}
+
+/**
+ * getRevocationListHead reads the current CRL's number and times without its PEM (megabytes at tens
+ * of thousands of entries), and how long ago, by the database's clock, the oldest revocation it may
+ * not name yet was committed (null: none pending).
+ */
+export async function getRevocationListHead(
+  db: DbExecutor,
+): Promise<{ crl: Omit<RevocationListRow, 'crlPem' | 'id'> | null; pendingAgeMs: number | null }> {
+  const result = await db.execute(sql`
+    select r.crl_number, r.this_update, r.next_update,
+      (select extract(epoch from clock_timestamp() - min(p.at)) * 1000 from crl_pending_revocations p) as pending_age_ms
+    from (select 1) one left join revocation_list r on r.id = 1`);
+  const row = rowsOf<Record<string, unknown>>(result)[0]!;
+  const age = row.pending_age_ms === null || row.pending_age_ms === undefined ? null : Math.max(0, Number(row.pending_age_ms));
+  if (row.crl_number === null || row.crl_number === undefined) return { crl: null, pendingAgeMs: age };
+  return {
+    crl: {
+      crlNumber: Number(row.crl_number),
+      thisUpdate: new Date(row.this_update as string | Date),
+      nextUpdate: new Date(row.next_update as string | Date),
+    },
+    pendingAgeMs: age,
+  };
+}
+
+/** getRevocationListPem reads the PEM of the current CRL with its number (null: none issued). */
+export async function getRevocationListPem(db: DbExecutor): Promise<{ crlNumber: number; crlPem: string } | null> {
+  const [row] = await db
+    .select({ crlNumber: revocationList.crlNumber, crlPem: revocationList.crlPem })
+    .from(revocationList)
+    .where(eq(revocationList.id, 1));
+  return row ?? null;
 }
 
 /** upsertSecureData stores a sealed secret under its name. */

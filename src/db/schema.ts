@@ -227,7 +227,7 @@ export const clientCertificateStatusLedger = pgTable(
   (t) => [check('client_certificate_status_ledger_status_check', sql`${t.status} in (${inList(CLIENT_CERTIFICATE_STATUSES)})`)],
 );
 
-/** One row: the current CRL, reissued on every revocation and before it would expire. */
+/** One row: the current CRL, reissued within the CRL window of a revocation (crlPendingRevocations) and before it would expire. */
 export const revocationList = pgTable(
   'revocation_list',
   {
@@ -239,6 +239,19 @@ export const revocationList = pgTable(
   },
   (t) => [check('revocation_list_single_row', sql`${t.id} = 1`)],
 );
+
+/**
+ * One row per committed revocation the current CRL may not name yet (a revoking transaction inserts
+ * one; the CRL's signer deletes those it saw when it stores the CRL it signed after them). Insert-only
+ * for revokers, so a revocation never waits for a signature or for another revocation; "at" is the
+ * database's clock, so that replicas agree on how old the oldest one is.
+ */
+export const crlPendingRevocations = pgTable('crl_pending_revocations', {
+  id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  at: ts('at').notNull().default(sql`clock_timestamp()`),
+  /** The certificates it revoked, so that the next CRL adds them to the last one's entries; null: read every revoked certificate again. */
+  certificateIds: bigint('certificate_ids', { mode: 'number' }).array(),
+});
 
 /** Secrets the core hands to devices; values sealed (AES-256-GCM) and bound to their name. */
 export const secureData = pgTable('secure_data', {

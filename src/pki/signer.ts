@@ -12,7 +12,8 @@ import {
 } from './signer/issue.js';
 import { loadCa, type CaKeyPair } from './signer/loaded-ca.js';
 
-export type { CrlOptions } from './signer/crl.js';
+export type { CrlEntry, CrlOptions } from './signer/crl.js';
+export { encodeCrlEntry } from './signer/crl.js';
 export type { InspectOptions, PresentedCertificate } from './signer/inspect.js';
 export type { ClientCertificateRequest, IssuedCertificate, ServerCertificate, ServerCertificateRequest } from './signer/issue.js';
 

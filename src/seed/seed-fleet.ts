@@ -16,6 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { sql } from 'drizzle-orm';
 import { insertAuditEvent } from '../db/audit-queries.js';
 import type { Database } from '../db/client.js';
+import { insertCrlPending } from '../db/client-certificate-queries.js';
 import { adjustCounters, emptyCounts } from '../db/counter-queries.js';
 import { HISTORY_PARTITIONS_AHEAD_DAYS, historyPartitionDays, prepareHistoryPartitions } from '../db/history-queries.js';
 import { migrate } from '../db/migrate.js';
@@ -246,6 +247,9 @@ export async function seedFleet(
         `bulk seed: the kept counters disagree with a recount of the devices (${wrong.map((s) => `${s} kept ${kept[s]}, counted ${recount[s]}`).join('; ')})`,
       );
     }
+    // Seeded revocations reach the CRL as the app's do: a pending mark (without ids: the next CRL
+    // reads every revoked certificate again), signed by a running core within its CRL window.
+    if (certificates.REVOKED > 0) await insertCrlPending(tx, null);
     await insertAuditEvent(tx, {
       actor: 'system:bulk-seed',
       action: 'fleet.seeded',

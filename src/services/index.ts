@@ -27,6 +27,8 @@ export interface ServiceSettings {
   enrollmentLimits: EnrollmentLimits;
   /** 'imported': while the security model is off, imported devices without a valid certificate get secure data in the clear. */
   legacySecureDataRelease: 'off' | 'imported';
+  /** The CRL window: a revocation is in the CRL served at most this long after it commits (default 1 s). */
+  crlWindowMs?: number;
   /** Overrides for how unverified attempts are gathered (tests use short intervals). */
   unverifiedAttempts?: Partial<UnverifiedAttemptLogOptions>;
 }
