@@ -13,12 +13,18 @@
  *      hold under the open-file limit (ulimit -n minus 1,000: 19,000 under 20,000), with the heap
  *      per idle dashboard and the server's RSS at fleet scale (bench/fanout.bench.ts, child
  *      processes on the seeded database; quick: 200).
- *   3. Connection results through the mTLS gateway vs a bare https server, and kept-alive vs the same
- *      server recording each result with one INSERT (bench/gateway.bench.ts, on the scratch database).
+ *   3. Connection results through the mTLS gateway vs a bare https server (goal ≥ 0.8 × with a new
+ *      handshake and with resumed sessions), and kept-alive vs the same server recording each result
+ *      with one INSERT (goal ≥ 1.5 ×) (bench/gateway.bench.ts, on the scratch database).
  *   4. Certificate issuance through approveClients vs raw signing and node-forge (bench/issuance.bench.ts).
  *   5. Sustained check-ins: the highest open-loop rate of resumed-session reconnections held for 60 s,
  *      certfleet vs the bare https server, in devices at a 15-minute check-in (bench/sustained.bench.ts).
- *   6. certfleet's CA against Puppet Server's as a peer: signing one at a time and in batches, revoking
+ *   6. Connection history at scale, partitioned vs the layout before drizzle/0009: group-commit
+ *      throughput with an empty and a full history, a device's history page, retention per day
+ *      (bench/history.bench.ts, in two scratch databases of its own next to DATABASE_URL's).
+ *   7. Revocation one at a time with a CRL of 50,000 entries vs an empty one, and how soon the CRL
+ *      names each revocation (bench/revocation.bench.ts; two scratch databases of its own).
+ *   8. certfleet's CA against Puppet Server's as a peer: signing one at a time and in batches, revoking
  *      (bench/peer.bench.ts, on a scratch database of its own). Only where puppetserver is installed:
  *      elsewhere (CI) it prints one line, and its row says skipped; it never fails the suite.
  *
@@ -26,7 +32,7 @@
  * bench/results/suite.json and the table at the top of BENCHMARKS.md (between the markers); the
  * quick run writes its JSON to a scratch directory and changes no recorded result.
  *
- * Usage: npm run bench [-- --quick] [--devices N] [--keep] [--only api,fanout,gateway,issuance,sustained,peer]
+ * Usage: npm run bench [-- --quick] [--devices N] [--keep] [--only api,fanout,gateway,issuance,sustained,history,revocation,peer]
  *
  * The table the suite prints and writes into BENCHMARKS.md is made in suite-table.ts.
  */
@@ -49,7 +55,7 @@ import { markdown, tableRows, writeBenchmarksMd } from './suite-table.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
-const BENCHES = ['api', 'fanout', 'gateway', 'issuance', 'sustained', 'peer'] as const;
+const BENCHES = ['api', 'fanout', 'gateway', 'issuance', 'sustained', 'history', 'revocation', 'peer'] as const;
 type Bench = (typeof BENCHES)[number];
 
 interface Plan {
@@ -66,6 +72,8 @@ interface Plan {
   gateway: string[];
   issuance: string[];
   sustained: string[];
+  history: string[];
+  revocation: string[];
   /** bench/peer.bench.ts: certfleet's CA against Puppet Server's, when puppetserver is installed. */
   peer: string[];
 }
@@ -103,7 +111,10 @@ function plan(argv: string[]): Plan {
     ...fanoutPlan(quick),
     gateway: quick ? ['--quick'] : [],
     issuance: quick ? ['--quick', '--no-breakdown'] : ['--count', '2000', '--no-breakdown'],
+    revocation: quick ? ['--quick'] : [],
     sustained: quick ? ['--quick'] : [],
+    // 30 days of history, one row per device per day (full: 30 million rows per layout).
+    history: quick ? ['--quick'] : ['--devices', String(devices)],
     peer: quick ? ['--quick'] : [],
   };
 }
@@ -280,7 +291,7 @@ async function main(): Promise<number> {
       ran.push('api');
       load.push(loadavg());
     }
-    for (const name of ['fanout', 'gateway', 'issuance', 'sustained', 'peer'] as const) {
+    for (const name of ['fanout', 'gateway', 'issuance', 'sustained', 'history', 'revocation', 'peer'] as const) {
       if (!p.only.has(name)) continue;
       const script = join('bench', `${name}.bench.ts`);
       if (!existsSync(join(root, script))) {

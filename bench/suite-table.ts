@@ -133,13 +133,16 @@ export function tableRows(results: Record<string, any>): Row[] {
   }
   const gw = results.gateway;
   if (gw) {
+    /** certfleet / bare https with client-certificate auth: new handshakes and resumed sessions ≥ 0.8 ×. */
+    const GATEWAY_GOALS: Record<string, number> = { handshake: 0.8, resumed: 0.8 };
     const names: Record<string, string> = {
       handshake: 'a new TLS handshake per result',
       resumed: 'resumed TLS sessions',
       keepalive: 'kept-alive connections',
     };
     for (const mode of gw.modes ?? []) {
-      const goal: number | undefined = mode.goal?.ratioAtLeast;
+      // The suite holds these modes to its own goals (issue 14), whatever goal the gateway run recorded.
+      const goal: number | undefined = GATEWAY_GOALS[mode.mode] ?? mode.goal?.ratioAtLeast;
       rows.push({
         what: `connection results recorded per second through the mTLS gateway, ${names[mode.mode] ?? mode.mode}`,
         measured: `${fmt(mode.certfleet.medianRate, 0)} /s`,
@@ -194,6 +197,27 @@ export function tableRows(results: Record<string, any>): Row[] {
       met: iss.goals.endToEndOverForge.met,
     });
   }
+  const rev = results.revocation;
+  if (rev) {
+    // Two cores in one run, interleaved rounds: the same revocations with a CRL of K entries and with an empty one.
+    const k = rev.full.revokedBefore.toLocaleString('en-US');
+    rows.push({
+      what: `${rev.revocations} revocations one at a time through \`revokeClientCertificate\`, CRL already naming ${k}`,
+      measured: `${fmt(rev.full.seconds)} s`,
+      baseline: `the same on a core whose CRL is empty: ${fmt(rev.empty.seconds)} s`,
+      ratio: `${fmt(rev.ratio)} × (rounds ${fmt(rev.roundRatioMin)}–${fmt(rev.roundRatioMax)})`,
+      goal: `≤ ${fmt(rev.goal, 1)} ×`,
+      met: rev.ratio <= rev.goal,
+    });
+    rows.push({
+      what: `time from a revocation's response until the stored CRL names it (max over both cores; CRL ${fmt(rev.full.crlBytes / 2 ** 20)} MiB at ${rev.full.crlEntriesAfter.toLocaleString('en-US')} entries)`,
+      measured: `${fmt(rev.reflectMaxMs, 0)} ms`,
+      baseline: `the CRL window (CRL_WINDOW_MS): ${rev.windowMs} ms`,
+      ratio: `${fmt(rev.reflectMaxMs / rev.windowMs)} ×`,
+      goal: '≤ 1.0 ×',
+      met: rev.reflectMaxMs <= rev.windowMs,
+    });
+  }
   const sus = results.sustained;
   if (sus) {
     // Open loop on resumed TLS sessions: the highest rate held (bench/sustained.bench.ts).
@@ -213,6 +237,44 @@ export function tableRows(results: Record<string, any>): Row[] {
       baseline: `bare https: ${fmt(sus.bare.devicesAt15MinCheckIn, 0)} devices`,
       ratio: `${fmt(sus.ratio)} ×`,
       goal: 'report',
+      met: null,
+    });
+  }
+  const hist = results.history;
+  if (hist) {
+    const t = hist.throughput;
+    const scale = `${hist.devices.toLocaleString('en-US')} devices × ${hist.days} days = ${hist.rowsPerLayout.toLocaleString('en-US')} history rows`;
+    rows.push({
+      what: `connection results per second by group commit, partitioned history, with ${scale}`,
+      measured: `${fmt(t.new.full, 0)} /s`,
+      baseline: `the same, history empty: ${fmt(t.new.empty, 0)} /s`,
+      ratio: `${fmt(hist.ratios.newFullOverEmpty)} ×`,
+      goal: '≥ 0.9 ×',
+      met: hist.ratios.newFullOverEmpty >= 0.9,
+    });
+    rows.push({
+      what: `connection results per second by group commit with ${scale}, partitioned`,
+      measured: `${fmt(t.new.full, 0)} /s`,
+      baseline: `the layout before drizzle/0009 (one table): ${fmt(t.old.full, 0)} /s`,
+      ratio: `${fmt(hist.ratios.newOverOldFull)} ×`,
+      goal: 'report',
+      met: null,
+    });
+    rows.push({
+      what: `a device's history page (21 rows, newest first) with ${scale}, partitioned (median)`,
+      measured: `${fmt(hist.page.newMedianMs)} ms`,
+      baseline: `one table: ${fmt(hist.page.oldMedianMs)} ms`,
+      ratio: `${fmt(hist.ratios.pageNewOverOld)} ×`,
+      goal: 'report',
+      met: null,
+    });
+    const r = hist.retention;
+    rows.push({
+      what: `history retention per day of data (${hist.devices.toLocaleString('en-US')} rows a day): dropping a partition of ${r.days} days`,
+      measured: `${fmt((r.new.seconds * 1000) / r.days, 1)} ms a day`,
+      baseline: `batched \`DELETE\` along the primary key, one day: ${fmt(r.old.seconds, 2)} s`,
+      ratio: `${fmt(hist.ratios.retentionPerDayOldOverNew, 0)} × faster`,
+      goal: 'report (O(partitions))',
       met: null,
     });
   }

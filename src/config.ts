@@ -40,6 +40,8 @@ export interface Config {
   agentProxyProtocolFrom: string[];
   /** How often expired certificates are swept and the CRL checked, in milliseconds. */
   sweepIntervalMs: number;
+  /** A revocation is named in the CRL served at most this many milliseconds after it commits (the CRL window). */
+  crlWindowMs: number;
   /** At most one summary push per this many milliseconds per replica. */
   summaryPushMs: number;
   /** After a SIGTERM, /readyz answers 503 this long, still serving, before the listeners close. */
@@ -265,6 +267,7 @@ export function loadConfig(env: Env = process.env): Config {
 
   const clientCertDays = intIn(env, 'CLIENT_CERT_DAYS', 1, 3650, 365);
   const sweepIntervalMs = intIn(env, 'SWEEP_INTERVAL_MS', 100, 3_600_000, 15_000);
+  const crlWindowMs = intIn(env, 'CRL_WINDOW_MS', 50, 60_000, 1000);
   const summaryPushMs = intIn(env, 'SUMMARY_PUSH_MS', 0, 60_000, 250);
   const connectionHistoryDays = intIn(env, 'CONNECTION_HISTORY_DAYS', 1, 3650, 30);
   const connectionHistoryPerDevice = intIn(env, 'CONNECTION_HISTORY_PER_DEVICE', 1, 10_000, 100);
@@ -298,6 +301,7 @@ export function loadConfig(env: Env = process.env): Config {
     agentHostnames: agentHostnames.length > 0 ? agentHostnames : ['localhost', '127.0.0.1', '::1', hostname()],
     agentProxyProtocolFrom,
     sweepIntervalMs,
+    crlWindowMs,
     summaryPushMs,
     shutdownDrainMs: intIn(env, 'SHUTDOWN_DRAIN_MS', 0, 300_000, 5_000),
     connectionHistoryDays,

@@ -127,6 +127,7 @@ export async function startCore(
       clientCertDays: config.clientCertDays,
       autoApproveNetworks: config.autoApproveNetworks,
       connectionHistoryDays: config.connectionHistoryDays,
+      databaseKind: database.kind,
       connectionHistoryPerDevice: config.connectionHistoryPerDevice,
       enrollmentLimits: {
         maxPendingPerAgent: config.enrollMaxPendingPerAgent,
@@ -134,10 +135,12 @@ export async function startCore(
         perAddressPerMinute: config.enrollRatePerMinute,
       },
       legacySecureDataRelease: config.secureDataLegacyRelease,
+      crlWindowMs: config.crlWindowMs,
       unverifiedAttempts: opts.unverifiedAttempts,
     });
     closers.push(['unverified attempt log', () => services.unverified.stop()]);
     await services.revocation.refreshCrlIfDue();
+    closers.push(['CRL reissue', services.revocation.start()]);
     await services.maintenance.expireCertificates();
     closers.push(['maintenance', services.maintenance.start(config.sweepIntervalMs)]);
     const live = createLiveHub({

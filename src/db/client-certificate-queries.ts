@@ -3,8 +3,9 @@ import type { DbExecutor } from './client.js';
 import { keysetBoundsSql, keysetOrder, keysetWhere, type Keyset } from './keyset.js';
 import { containsPattern } from './like.js';
 import type { ClientCertificateRow } from './device-queries.js';
+import { executePrepared } from './prepared.js';
 import { rowsOf } from './rows.js';
-import { clientCertificates, devices, revocationList, secureData } from './schema.js';
+import { clientCertificates, crlPendingRevocations, devices, revocationList, secureData } from './schema.js';
 import type { ClientCertificateStatus } from '../domain/statuses.js';
 import type { RevocationReason } from '../domain/revocation.js';
 
@@ -232,15 +233,13 @@ export async function approveCertificates(
  * name. Only those columns: whole rows carry two PEMs each, which at a million devices made this
  * read of every CRL reissue several times slower (a sort spilled to disk, megabytes sent).
  */
-export async function listRevokedUnexpired(
-  db: DbExecutor,
-  now: Date,
-): Promise<Pick<ClientCertificateRow, 'serialNumber' | 'revokedAt' | 'revocationReason'>[]> {
+export async function listRevokedUnexpired(db: DbExecutor, now: Date): Promise<RevokedEntry[]> {
   return db
     .select({
       serialNumber: clientCertificates.serialNumber,
       revokedAt: clientCertificates.revokedAt,
       revocationReason: clientCertificates.revocationReason,
+      notAfter: clientCertificates.notAfter,
     })
     .from(clientCertificates)
     .where(and(eq(clientCertificates.status, 'REVOKED'), gt(clientCertificates.notAfter, now)))
@@ -265,6 +264,89 @@ export async function saveRevocationList(tx: DbExecutor, row: Omit<RevocationLis
     .insert(revocationList)
     .values({ id: 1, ...row })
     .onConflictDoUpdate({ target: revocationList.id, set: row });
+}
+
+/** CRL_REISSUE_LOCK is the advisory lock key (any constant) a CRL's signer holds: one replica signs a given reissue. */
+export const CRL_REISSUE_LOCK = 0x63_72_6c_31;
+
+/** insertCrlPending records, in the revoking transaction, that the CRL must be reissued to name what it revoked (null: read them all again). */
+export async function insertCrlPending(tx: DbExecutor, certificateIds: readonly number[] | null): Promise<void> {
+  await tx.insert(crlPendingRevocations).values({ certificateIds: certificateIds === null ? null : [...certificateIds] });
+}
+
+/**
+ * lockCrlReissue takes the CRL signer's lock until the transaction ends: with wait, after whoever
+ * holds it; without, only if it is free (false: another replica is signing).
+ */
+export async function lockCrlReissue(tx: DbExecutor, wait: boolean): Promise<boolean> {
+  const result = await tx.execute(
+    wait
+      ? sql`select true as locked from pg_advisory_xact_lock(${CRL_REISSUE_LOCK})`
+      : sql`select pg_try_advisory_xact_lock(${CRL_REISSUE_LOCK}) as locked`,
+  );
+  return rowsOf<{ locked: boolean }>(result)[0]?.locked === true;
+}
+
+/** listCrlPending lists the pending revocations' marks committed so far, with the certificates each revoked. */
+export async function listCrlPending(db: DbExecutor): Promise<{ id: number; certificateIds: number[] | null }[]> {
+  return db.select({ id: crlPendingRevocations.id, certificateIds: crlPendingRevocations.certificateIds }).from(crlPendingRevocations);
+}
+
+/** RevokedEntry is what a CRL entry needs of a revoked certificate, and when it may leave the CRL (notAfter). */
+export type RevokedEntry = Pick<ClientCertificateRow, 'serialNumber' | 'revokedAt' | 'revocationReason' | 'notAfter'>;
+
+/** listRevokedByIds reads the CRL entries of the given certificates that are revoked and unexpired. */
+export async function listRevokedByIds(db: DbExecutor, ids: readonly number[], now: Date): Promise<RevokedEntry[]> {
+  if (ids.length === 0) return [];
+  return db
+    .select({
+      serialNumber: clientCertificates.serialNumber,
+      revokedAt: clientCertificates.revokedAt,
+      revocationReason: clientCertificates.revocationReason,
+      notAfter: clientCertificates.notAfter,
+    })
+    .from(clientCertificates)
+    .where(and(inArray(clientCertificates.id, [...ids]), eq(clientCertificates.status, 'REVOKED'), gt(clientCertificates.notAfter, now)));
+}
+
+/** deleteCrlPending deletes the marks a stored CRL covers. */
+export async function deleteCrlPending(tx: DbExecutor, ids: readonly number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await tx.delete(crlPendingRevocations).where(inArray(crlPendingRevocations.id, [...ids]));
+}
+
+/**
+ * getRevocationListHead reads the current CRL's number and times without its PEM (megabytes at tens
+ * of thousands of entries), and how long ago, by the database's clock, the oldest revocation it may
+ * not name yet was committed (null: none pending).
+ */
+export async function getRevocationListHead(
+  db: DbExecutor,
+): Promise<{ crl: Omit<RevocationListRow, 'crlPem' | 'id'> | null; pendingAgeMs: number | null }> {
+  const result = await db.execute(sql`
+    select r.crl_number, r.this_update, r.next_update,
+      (select extract(epoch from clock_timestamp() - min(p.at)) * 1000 from crl_pending_revocations p) as pending_age_ms
+    from (select 1) one left join revocation_list r on r.id = 1`);
+  const row = rowsOf<Record<string, unknown>>(result)[0]!;
+  const age = row.pending_age_ms === null || row.pending_age_ms === undefined ? null : Math.max(0, Number(row.pending_age_ms));
+  if (row.crl_number === null || row.crl_number === undefined) return { crl: null, pendingAgeMs: age };
+  return {
+    crl: {
+      crlNumber: Number(row.crl_number),
+      thisUpdate: new Date(row.this_update as string | Date),
+      nextUpdate: new Date(row.next_update as string | Date),
+    },
+    pendingAgeMs: age,
+  };
+}
+
+/** getRevocationListPem reads the PEM of the current CRL with its number (null: none issued). */
+export async function getRevocationListPem(db: DbExecutor): Promise<{ crlNumber: number; crlPem: string } | null> {
+  const [row] = await db
+    .select({ crlNumber: revocationList.crlNumber, crlPem: revocationList.crlPem })
+    .from(revocationList)
+    .where(eq(revocationList.id, 1));
+  return row ?? null;
 }
 
 /** upsertSecureData stores a sealed secret under its name. */
@@ -307,40 +389,71 @@ export interface KeyProof {
   key: { id: number; status: ClientCertificateStatus; serialNumber: string | null } | null;
 }
 
+/** CertificateRecord is what the core has on file about an issued certificate, found by its serial number. */
+export interface CertificateRecord {
+  status: ClientCertificateStatus;
+  /** The agent id of the device it was issued to (whoever presents it). */
+  agentId: string | null;
+}
+
+/** ConnectionCheck is what one agent connection needs from the database, read on every request. */
+export interface ConnectionCheck {
+  /** The device of the agent id and what it has on file for the presented key; null when the agent id is not known. */
+  proof: KeyProof | null;
+  /** The certificate of the serial number asked for, whoever it was issued to; null when none was asked for or none has it. */
+  certificate: CertificateRecord | null;
+}
+
+// One jsonb parameter whatever the number of items, so one prepared statement serves every batch.
+// Every item gets its row (left joins): at most one device per agent id, one request per
+// (device, key) and one certificate per serial number, so never more than one.
+const CONNECTION_CHECKS_SQL = `
+  select i.ord, d.id as device_id, d.imported,
+         exists (select 1 from client_certificates c where c.device_id = d.id) as has_key,
+         exists (select 1 from client_certificates c where c.device_id = d.id and c.serial_number is not null) as has_issued,
+         k.id as key_id, k.status as key_status, k.serial_number as key_serial,
+         s.id as cert_id, s.status as cert_status, sd.agent_id as cert_agent_id
+  from jsonb_to_recordset($1::jsonb) as i(ord int, agent_id text, fp text, serial text)
+  left join devices d on d.agent_id = i.agent_id
+  left join client_certificates k on k.device_id = d.id and k.public_key_fingerprint = i.fp
+  left join client_certificates s on s.serial_number = i.serial
+  left join devices sd on sd.id = s.device_id`;
+
 /**
- * getKeyProofs looks up, for several (agent id, key fingerprint) pairs in one query, the device of
- * each agent id and what the core has on file about that key for it; null where the agent id is
- * not known. A null fingerprint (no certificate presented) matches no key.
+ * getConnectionChecks reads, for several connections in one prepared statement, the device of each
+ * agent id and what the core has on file about the presented key for it (a null fingerprint, no
+ * certificate presented, matches no key), and the record of the certificate of each serial number
+ * given (only the status and its device's agent id, not the row with its two PEMs).
  */
-export async function getKeyProofs(
+export async function getConnectionChecks(
   db: DbExecutor,
-  items: readonly { agentId: string; fingerprint: string | null }[],
-): Promise<(KeyProof | null)[]> {
+  items: readonly { agentId: string; fingerprint: string | null; serialNumber: string | null }[],
+): Promise<ConnectionCheck[]> {
   if (items.length === 0) return [];
-  const input = JSON.stringify(items.map((i, ord) => ({ ord, agent_id: i.agentId, fp: i.fingerprint })));
-  const result = await db.execute(sql`
-    select i.ord, d.id as device_id, d.imported,
-           exists (select 1 from client_certificates c where c.device_id = d.id) as has_key,
-           exists (select 1 from client_certificates c where c.device_id = d.id and c.serial_number is not null) as has_issued,
-           k.id as key_id, k.status as key_status, k.serial_number as key_serial
-    from jsonb_to_recordset(${input}::jsonb) as i(ord int, agent_id text, fp text)
-    join devices d on d.agent_id = i.agent_id
-    left join client_certificates k on k.device_id = d.id and k.public_key_fingerprint = i.fp`);
-  const out: (KeyProof | null)[] = items.map(() => null);
-  for (const r of rowsOf<Record<string, unknown>>(result)) {
+  const input = JSON.stringify(items.map((i, ord) => ({ ord, agent_id: i.agentId, fp: i.fingerprint, serial: i.serialNumber })));
+  const rows = await executePrepared<Record<string, unknown>>(db, CONNECTION_CHECKS_SQL, [input]);
+  const out: ConnectionCheck[] = items.map(() => ({ proof: null, certificate: null }));
+  const isNull = (v: unknown) => v === null || v === undefined;
+  for (const r of rows) {
     out[Number(r.ord)] = {
-      deviceId: Number(r.device_id),
-      imported: r.imported === true,
-      hasKeyOnFile: r.has_key === true,
-      hasIssuedCertificate: r.has_issued === true,
-      key:
-        r.key_id === null || r.key_id === undefined
-          ? null
-          : {
-              id: Number(r.key_id),
-              status: r.key_status as ClientCertificateStatus,
-              serialNumber: (r.key_serial ?? null) as string | null,
-            },
+      proof: isNull(r.device_id)
+        ? null
+        : {
+            deviceId: Number(r.device_id),
+            imported: r.imported === true,
+            hasKeyOnFile: r.has_key === true,
+            hasIssuedCertificate: r.has_issued === true,
+            key: isNull(r.key_id)
+              ? null
+              : {
+                  id: Number(r.key_id),
+                  status: r.key_status as ClientCertificateStatus,
+                  serialNumber: (r.key_serial ?? null) as string | null,
+                },
+          },
+      certificate: isNull(r.cert_id)
+        ? null
+        : { status: r.cert_status as ClientCertificateStatus, agentId: (r.cert_agent_id ?? null) as string | null },
     };
   }
   return out;

@@ -96,6 +96,12 @@ export async function grantServerRole(tx: Tx, role: string): Promise<void> {
     const denied = DEFAULT_TABLE_PRIVILEGES.filter((p) => !allowed.includes(p));
     if (denied.length > 0) await tx.execute(sql`revoke ${sql.raw(denied.join(', '))} on table ${s}.${sql.identifier(table)} from ${r}`);
   }
+  // The history's partitions are made and dropped by the owner's functions (drizzle/0009), revoked
+  // from PUBLIC: the server may call them, as it may delete history rows.
+  await tx.execute(sql`revoke all on function ${s}.certfleet_prepare_connection_history(timestamptz, timestamptz, integer) from ${r}`);
+  await tx.execute(sql`revoke all on function ${s}.certfleet_drop_connection_history(timestamptz) from ${r}`);
+  await tx.execute(sql`grant execute on function ${s}.certfleet_prepare_connection_history(timestamptz, timestamptz, integer) to ${r}`);
+  await tx.execute(sql`grant execute on function ${s}.certfleet_drop_connection_history(timestamptz) to ${r}`);
   // Only the schema's owner may grant on it (on PostgreSQL 15 and later the database owner owns
   // "public"); elsewhere PUBLIC's USAGE, or the operator's grant, lets the server in.
   const [usage] = rowsOf<{ grantable: boolean }>(

@@ -2,6 +2,7 @@ import { and, asc, eq, getTableColumns, inArray, or, sql, type SQL } from 'drizz
 import type { DbExecutor } from './client.js';
 import { keysetBoundsSql, keysetWhere, keysetOrder, type Keyset } from './keyset.js';
 import { counterAdjustment, emptyCounts, type StatusCounts } from './counter-queries.js';
+import { executePrepared, executePreparedSql } from './prepared.js';
 import { rowsOf } from './rows.js';
 import { clientCertificates, connectionResults, coreSettings, devices } from './schema.js';
 import type { AuthStatus, FailureReason } from '../domain/statuses.js';
@@ -67,13 +68,16 @@ export async function lockDevicesByAgentIds(
   agentIds: readonly string[],
 ): Promise<{ devices: DeviceRow[]; securityEnabled: boolean | undefined }> {
   if (agentIds.length === 0) return { devices: [], securityEnabled: undefined };
+  // One jsonb parameter whatever the number of agents: the same text every time, so it runs as a prepared statement.
   const rows = await tx
     .select({ device: devices, securityEnabled: coreSettings.clientCertificateSecurityEnabled })
     .from(devices)
     .innerJoin(coreSettings, eq(coreSettings.id, 1))
-    .where(inArray(devices.agentId, [...agentIds]))
+    .where(sql`${devices.agentId} in (select jsonb_array_elements_text(${JSON.stringify(agentIds)}::jsonb))`)
     .orderBy(asc(devices.id))
-    .for('update', { of: devices });
+    .for('update', { of: devices })
+    .prepare('lockDevicesByAgentIds')
+    .execute();
   return { devices: rows.map((r) => r.device), securityEnabled: rows[0]?.securityEnabled };
 }
 
@@ -229,17 +233,48 @@ export async function updateDevice(tx: DbExecutor, id: number, set: Partial<type
   return row!;
 }
 
+/** A verified connection result as the group commit appends it. */
+export type NewConnectionResult = Pick<
+  typeof connectionResults.$inferInsert,
+  'deviceId' | 'at' | 'source' | 'result' | 'failureReason' | 'agentVersion' | 'certificateSerialNumber' | 'certificateNotAfter' | 'remoteAddress'
+>;
+
+// The rows travel as one jsonb parameter, whatever their number: one prepared statement serves every batch.
+const INSERT_CONNECTION_RESULTS_SQL = `
+  insert into connection_results
+    (device_id, at, source, result, failure_reason, agent_version, certificate_serial_number, certificate_not_after, remote_address)
+  select v.device_id, v.at, v.source, v.result, v.failure_reason, v.agent_version, v.certificate_serial_number,
+         v.certificate_not_after, v.remote_address
+  from jsonb_to_recordset($1::jsonb) as v(
+    device_id bigint, at timestamptz, source text, result text, failure_reason text, agent_version varchar,
+    certificate_serial_number varchar, certificate_not_after timestamptz, remote_address varchar, ord bigint)
+  order by v.ord
+  returning id`;
+
 /**
- * insertConnectionResults appends several results in one statement and returns them in the order
- * given: identity values are drawn row by row in VALUES order, so sorting by id restores it.
+ * insertConnectionResults appends several verified results in one statement and returns their ids
+ * in the order given: identity values are drawn row by row in the SELECT's order, so sorting the ids
+ * restores it.
  */
-export async function insertConnectionResults(
-  tx: DbExecutor,
-  rows: (typeof connectionResults.$inferInsert)[],
-): Promise<ConnectionResultRow[]> {
+export async function insertConnectionResults(tx: DbExecutor, rows: readonly NewConnectionResult[]): Promise<number[]> {
   if (rows.length === 0) return [];
-  const inserted = await tx.insert(connectionResults).values(rows).returning();
-  return inserted.sort((a, b) => a.id - b.id);
+  const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
+  const values = JSON.stringify(
+    rows.map((r, ord) => ({
+      ord,
+      device_id: r.deviceId,
+      at: iso(r.at),
+      source: r.source,
+      result: r.result,
+      failure_reason: r.failureReason ?? null,
+      agent_version: r.agentVersion ?? null,
+      certificate_serial_number: r.certificateSerialNumber ?? null,
+      certificate_not_after: iso(r.certificateNotAfter),
+      remote_address: r.remoteAddress ?? null,
+    })),
+  );
+  const inserted = await executePrepared<{ id: string | number }>(tx, INSERT_CONNECTION_RESULTS_SQL, [values]);
+  return inserted.map((r) => Number(r.id)).sort((a, b) => a - b);
 }
 
 /**
@@ -254,7 +289,7 @@ export async function updateDevicesAfterResults(
 ): Promise<void> {
   const moveCounters = counterAdjustment(counters);
   if (rows.length === 0) {
-    if (moveCounters) await tx.execute(moveCounters);
+    if (moveCounters) await executePreparedSql(tx, moveCounters);
     return;
   }
   const iso = (d: Date | null) => (d === null ? null : d.toISOString());
@@ -277,7 +312,8 @@ export async function updateDevicesAfterResults(
     })),
   );
   // One parameter, whatever the number of devices: the rows travel as JSON and are unpacked by the server.
-  await tx.execute(sql`
+  // Two texts only (with or without counters): both run as prepared statements.
+  await executePreparedSql(tx, sql`
     ${moveCounters ? sql`with moved_counters as (${moveCounters})` : sql``}
     update devices d set
       auth_status = v.auth_status,

@@ -1,23 +1,26 @@
 import { sql } from 'drizzle-orm';
 import type { DbExecutor } from './client.js';
+import { executePreparedSql } from './prepared.js';
 import { rowsOf } from './rows.js';
 import { connectionResults } from './schema.js';
 import type { AuthStatus, ConnectionSource, FailureReason, UnverifiedReason } from '../domain/statuses.js';
 
 // Bounding connection_results (at a million devices reporting every 15 minutes, ~100 million rows
-// a day) without ever scanning the table. Both deletes walk an existing btree:
+// a day) without ever scanning it:
 //
-// - by age, the primary key: ids are drawn in insert order and `at` is the recording time, so the
-//   oldest rows are the ones with the lowest ids. Each statement looks at the next `batch` rows
-//   by id and stops the walk at the first batch that holds nothing old. No index on `at`: a btree
-//   would add a third index to the hottest insert path, and a BRIN index on `at` decays here,
-//   because the per-device cap frees single rows all over the table, new rows refill those holes,
-//   and a BRIN range's min/max only ever widens, until every range matches "at < cutoff".
-// - per device, connection_results_device_id_idx (device_id, id desc): each device's newest
-//   `keep` entries sit together in one or two leaf pages, and what lies beyond them is the excess.
+// - by age, whole partitions: the table is partitioned by RANGE on `at` (drizzle/0009), in partitions
+//   of whole UTC days (historyPartitionDays) made ahead by the maintenance rounds (prepareHistoryPartitions), and retention
+//   drops those that end before the cutoff (dropHistoryBefore): a catalog change per partition,
+//   whatever its number of rows. A DEFAULT partition takes what falls outside every partition (a
+//   clock far off, rounds that did not run for days), so an insert never fails for lack of one; it
+//   is normally empty, and retention deletes its old rows by a scan of it alone.
+// - per device, connection_results_device_id_idx (device_id, id desc), one btree per partition:
+//   each device's entries are read from the index alone (one descent per partition), and what lies
+//   beyond its newest `keep` is the excess.
 //
-// Neither ever deletes the row a device's last_connection_id points at (its newest result, also
-// kept in the device row), so a device long silent keeps its last attempt in its history.
+// The per-device cap never deletes the row a device's last_connection_id points at (its newest
+// result, also kept in the device row). Retention does: a device silent for longer than the
+// retention has an empty history, and its last attempt stays in the device row (lastConnection).
 
 /** ids as one bigint[] parameter, whatever their number (so one plan serves every batch). */
 function bigintArray(ids: readonly number[]): string {
@@ -29,15 +32,19 @@ function bigintArray(ids: readonly number[]): string {
 
 /**
  * pruneDeviceHistory deletes, for each given device, its connection results beyond the newest
- * `keep` (by id), in one statement for all of them; returns how many rows it deleted. Its cost is
- * about `keep` + the excess index entries per device, read from connection_results_device_id_idx;
- * it is meant to run inside the transaction that recorded the devices' new results (their rows
- * locked), after their last_connection_id was written.
+ * `keep` (by id), in one statement for all of them; returns how many rows it deleted. It reads, per
+ * device, its entries of connection_results_device_id_idx in each partition (one index descent per
+ * partition, then about `keep` + the excess entries, from the index alone: the ids are all it
+ * needs), and deletes the excess by id, one probe of each partition's primary key per deleted row.
+ * Its cost follows the devices written and the partitions, not the history's size. It is meant to
+ * run inside the transaction that recorded the devices' new results (their rows locked), after
+ * their last_connection_id was written.
  */
 export async function pruneDeviceHistory(tx: DbExecutor, deviceIds: number[], keep: number): Promise<number> {
   if (!Number.isSafeInteger(keep) || keep < 1) throw new RangeError(`keep must be a whole number of at least 1 (got ${keep})`);
   if (deviceIds.length === 0) return 0;
-  const result = await tx.execute(sql`
+  // Runs in every group commit: a prepared statement (its text never changes).
+  const rows = await executePreparedSql<{ deleted: number }>(tx, sql`
     with doomed as (
       select x.id
       from devices d
@@ -56,52 +63,64 @@ export async function pruneDeviceHistory(tx: DbExecutor, deviceIds: number[], ke
       returning 1
     )
     select count(*)::int as deleted from gone`);
-  return Number(rowsOf<{ deleted: number }>(result)[0]?.deleted ?? 0);
+  return Number(rows[0]?.deleted ?? 0);
+}
+
+/** HISTORY_PARTITIONS_AHEAD_DAYS: the maintenance rounds keep partitions ready this far past now. */
+export const HISTORY_PARTITIONS_AHEAD_DAYS = 3;
+
+/**
+ * historyPartitionDays is the length of a new history partition for a retention of retentionDays:
+ * about a tenth of it (3 days at the default 30), at least a day. Every partition costs each query
+ * that reads a device's history (a page, the per-device cap) one index descent and its planner some
+ * work, so they are kept to some ten with data; retention then overshoots by at most a partition
+ * (10 %, the history is kept 30 to 33 days), which stays cheap to drop whole.
+ */
+export function historyPartitionDays(retentionDays: number): number {
+  return Math.max(1, Math.ceil(retentionDays / 10));
+}
+
+/** HistoryPartition is one range partition of connection_results: [lower, upper). */
+export interface HistoryPartition {
+  name: string;
+  lower: Date;
+  upper: Date;
+}
+
+/** listHistoryPartitions lists the range partitions of connection_results, oldest first (the DEFAULT one is not listed). */
+export async function listHistoryPartitions(db: DbExecutor): Promise<HistoryPartition[]> {
+  const rows = rowsOf<{ partition: string; lower_bound: string | Date; upper_bound: string | Date }>(
+    await db.execute(sql`
+      select partition::text as partition, lower_bound, upper_bound
+      from certfleet_connection_history_partitions()
+      where lower_bound is not null
+      order by lower_bound`),
+  );
+  return rows.map((r) => ({ name: r.partition, lower: new Date(r.lower_bound), upper: new Date(r.upper_bound) }));
 }
 
 /**
- * pruneHistoryOlderThan deletes the connection results recorded before cutoff, except each
- * device's newest, walking the primary key `batch` rows per statement (each its own transaction
- * when db is not a transaction) until a statement finds nothing older; returns how many it deleted.
- * Rows another transaction holds are skipped (the next run takes them), so it never waits for, or
- * deadlocks with, the connection writers or another replica doing the same.
+ * prepareHistoryPartitions creates the partitions of `days` UTC days that [from, until) still lacks
+ * (existing ones stay as they are); rows of a new partition's range found in the DEFAULT partition
+ * move into it. Returns how many it created. Creating a partition locks the table briefly: run it
+ * under a lock_timeout (the maintenance round does), so that it gives up rather than queue writers.
  */
-export async function pruneHistoryOlderThan(db: DbExecutor, cutoff: Date, batch: number): Promise<number> {
-  if (!Number.isSafeInteger(batch) || batch < 1) throw new RangeError(`batch must be a whole number of at least 1 (got ${batch})`);
-  const before = cutoff.toISOString();
-  let afterId = 0;
-  let total = 0;
-  for (;;) {
-    const result = await db.execute(sql`
-      with examined as materialized (
-        select id, device_id, at from connection_results
-        where id > ${afterId}
-        order by id
-        limit ${batch}
-      ), doomed as (
-        select c.id from connection_results c
-        where c.id = any(array(
-          select e.id from examined e
-          where e.at < ${before}::timestamptz
-            -- A scalar subquery, not a join: one primary-key probe per old row, never a pass over devices.
-            and e.id is distinct from (select d.last_connection_id from devices d where d.id = e.device_id)))
-        for update skip locked
-      ), gone as (
-        delete from connection_results
-        where id = any(array(select id from doomed))
-        returning 1
-      )
-      select (select count(*) from examined)::int as examined,
-             (select count(*) from examined where at < ${before}::timestamptz)::int as old,
-             (select max(id) from examined)::text as last_id,
-             (select count(*) from gone)::int as deleted`);
-    const step = rowsOf<{ examined: number; old: number; last_id: string | null; deleted: number }>(result)[0]!;
-    total += Number(step.deleted);
-    // A short batch is the end of the table; a batch with nothing old is past the cutoff (ids
-    // follow time, give or take the clocks of replicas, which a batch's width absorbs).
-    if (Number(step.examined) < batch || Number(step.old) === 0 || step.last_id === null) return total;
-    afterId = Number(step.last_id);
-  }
+export async function prepareHistoryPartitions(db: DbExecutor, from: Date, until: Date, days: number): Promise<number> {
+  const result = await db.execute(
+    sql`select certfleet_prepare_connection_history(${from.toISOString()}::timestamptz, ${until.toISOString()}::timestamptz, ${days}::int) as created`,
+  );
+  return Number(rowsOf<{ created: number }>(result)[0]?.created ?? 0);
+}
+
+/**
+ * dropHistoryBefore drops the history partitions that end at or before cutoff (every row in them is
+ * older) and deletes the DEFAULT partition's rows older than cutoff: its cost follows the number of
+ * partitions, not of rows. A partition that straddles the cutoff stays whole until it is all older.
+ */
+export async function dropHistoryBefore(db: DbExecutor, cutoff: Date): Promise<{ partitions: number; defaultRows: number }> {
+  const result = await db.execute(sql`select dropped, deleted from certfleet_drop_connection_history(${cutoff.toISOString()}::timestamptz)`);
+  const row = rowsOf<{ dropped: number; deleted: string | number }>(result)[0];
+  return { partitions: Number(row?.dropped ?? 0), defaultRows: Number(row?.deleted ?? 0) };
 }
 
 /** UnverifiedAttemptRow is one attempt kept in a device's history without moving the device. */

@@ -5,6 +5,7 @@ import {
   check,
   index,
   pgTable,
+  primaryKey,
   smallint,
   text,
   timestamp,
@@ -78,10 +79,14 @@ export const devices = pgTable(
   ],
 );
 
+// Partitioned by RANGE on `at` (drizzle/0009, written by hand: drizzle-kit knows no partitions):
+// partitions of whole UTC days made ahead by the maintenance rounds (history-partitions.ts), a
+// DEFAULT partition for whatever falls outside them, retention by dropping whole partitions.
 export const connectionResults = pgTable(
   'connection_results',
   {
-    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    // Unique by its identity sequence; the primary key must hold the partition key, hence (id, at).
+    id: bigint('id', { mode: 'number' }).notNull().generatedAlwaysAsIdentity(),
     deviceId: bigint('device_id', { mode: 'number' })
       .notNull()
       .references(() => devices.id, { onDelete: 'cascade' }),
@@ -99,6 +104,7 @@ export const connectionResults = pgTable(
     remoteAddress: varchar('remote_address', { length: 64 }),
   },
   (t) => [
+    primaryKey({ name: 'connection_results_pkey', columns: [t.id, t.at] }),
     // A device's history, newest first; it also finds what the per-device cap deletes. Its order is
     // "id desc nulls last": a query must say the same (not a bare "desc") to read it without a sort.
     index('connection_results_device_id_idx').on(t.deviceId, t.id.desc()),
@@ -221,7 +227,7 @@ export const clientCertificateStatusLedger = pgTable(
   (t) => [check('client_certificate_status_ledger_status_check', sql`${t.status} in (${inList(CLIENT_CERTIFICATE_STATUSES)})`)],
 );
 
-/** One row: the current CRL, reissued on every revocation and before it would expire. */
+/** One row: the current CRL, reissued within the CRL window of a revocation (crlPendingRevocations) and before it would expire. */
 export const revocationList = pgTable(
   'revocation_list',
   {
@@ -233,6 +239,19 @@ export const revocationList = pgTable(
   },
   (t) => [check('revocation_list_single_row', sql`${t.id} = 1`)],
 );
+
+/**
+ * One row per committed revocation the current CRL may not name yet (a revoking transaction inserts
+ * one; the CRL's signer deletes those it saw when it stores the CRL it signed after them). Insert-only
+ * for revokers, so a revocation never waits for a signature or for another revocation; "at" is the
+ * database's clock, so that replicas agree on how old the oldest one is.
+ */
+export const crlPendingRevocations = pgTable('crl_pending_revocations', {
+  id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  at: ts('at').notNull().default(sql`clock_timestamp()`),
+  /** The certificates it revoked, so that the next CRL adds them to the last one's entries; null: read every revoked certificate again. */
+  certificateIds: bigint('certificate_ids', { mode: 'number' }).array(),
+});
 
 /** Secrets the core hands to devices; values sealed (AES-256-GCM) and bound to their name. */
 export const secureData = pgTable('secure_data', {

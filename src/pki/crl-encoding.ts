@@ -14,8 +14,8 @@ export interface TbsCertListFields {
   crlNumber: bigint;
   thisUpdate: Date;
   nextUpdate: Date;
-  /** reasonCode undefined writes no reason, which is how RFC 5280 wants "unspecified". */
-  entries: { serialNumber: string; revokedAt: Date; reasonCode: CrlReasonCode | undefined }[];
+  /** reasonCode undefined writes no reason, which is how RFC 5280 wants "unspecified"; or entries encoded by encodeRevokedCertificate. */
+  entries: { serialNumber: string; revokedAt: Date; reasonCode: CrlReasonCode | undefined }[] | { encoded: readonly Buffer[] };
 }
 
 const OID_CRL_NUMBER = Buffer.from('0603551d14', 'hex'); // 2.5.29.20
@@ -32,7 +32,9 @@ const REASON_EXTENSIONS: Record<CrlReasonCode, Buffer> = {
 
 /** encodeTbsCertList writes a v2 TBSCertList with the authority key identifier and CRL number extensions. */
 export function encodeTbsCertList(f: TbsCertListFields): Buffer {
-  const revoked = f.entries.map((entry) => encodeRevokedCertificate(entry.serialNumber, entry.revokedAt, entry.reasonCode));
+  const revoked = Array.isArray(f.entries)
+    ? f.entries.map((entry) => encodeRevokedCertificate(entry.serialNumber, entry.revokedAt, entry.reasonCode))
+    : (f.entries as { encoded: readonly Buffer[] }).encoded;
   return encodeTlv(
     TAG.SEQUENCE,
     VERSION_2,
@@ -53,8 +55,9 @@ export function encodeTbsCertList(f: TbsCertListFields): Buffer {
   );
 }
 
+/** encodeRevokedCertificate writes one revokedCertificates entry; the serial canonical (no sign octet), at most 20 octets. */
 // One allocation per entry (plus its serial and time): this runs once per revoked certificate.
-function encodeRevokedCertificate(serial: string, revokedAt: Date, reasonCode: CrlReasonCode | undefined): Buffer {
+export function encodeRevokedCertificate(serial: string, revokedAt: Date, reasonCode: CrlReasonCode | undefined): Buffer {
   // The canonical serial drops the sign octet; DER needs it back when the top bit is set.
   const octets = Buffer.from(serial, 'hex');
   const pad = octets[0] & 0x80 ? 1 : 0;

@@ -26,5 +26,7 @@ export {
   type ServerCertificate,
   type PresentedCertificate,
   type CrlOptions,
+  type CrlEntry,
+  encodeCrlEntry,
 } from './signer.js';
 export { encryptForCertificate } from './jwe.js';

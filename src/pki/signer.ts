@@ -1,7 +1,7 @@
 // The CA's signing verbs, composed over one loaded CA: the certificate is read and the key imported once,
 // at start-up, and each verb (signer/issue.ts, signer/inspect.ts, signer/crl.ts) receives the result.
 import { createCrl, type CrlOptions } from './signer/crl.js';
-import { inspectPresentedCertificate, type PresentedCertificate } from './signer/inspect.js';
+import { inspectPresentedCertificate, type InspectOptions, type PresentedCertificate } from './signer/inspect.js';
 import {
   issueClientCertificate,
   issueServerCertificate,
@@ -12,8 +12,9 @@ import {
 } from './signer/issue.js';
 import { loadCa, type CaKeyPair } from './signer/loaded-ca.js';
 
-export type { CrlOptions } from './signer/crl.js';
-export type { PresentedCertificate } from './signer/inspect.js';
+export type { CrlEntry, CrlOptions } from './signer/crl.js';
+export { encodeCrlEntry } from './signer/crl.js';
+export type { InspectOptions, PresentedCertificate } from './signer/inspect.js';
 export type { ClientCertificateRequest, IssuedCertificate, ServerCertificate, ServerCertificateRequest } from './signer/issue.js';
 
 /** CaSigner signs with the CA key, imported once into WebCrypto so each signature is a native call. */
@@ -24,7 +25,7 @@ export interface CaSigner {
   readonly subject: string;
   issueClientCertificate(req: ClientCertificateRequest): Promise<IssuedCertificate>;
   issueServerCertificate(opts: ServerCertificateRequest): Promise<ServerCertificate>;
-  inspectPresentedCertificate(der: Buffer): PresentedCertificate;
+  inspectPresentedCertificate(der: Buffer, opts?: InspectOptions): PresentedCertificate;
   createCrl(opts: CrlOptions): Promise<string>;
 }
 
@@ -36,7 +37,7 @@ export async function createCaSigner(pair: CaKeyPair): Promise<CaSigner> {
     subject: ca.subject,
     issueClientCertificate: (req) => issueClientCertificate(ca, req),
     issueServerCertificate: (opts) => issueServerCertificate(ca, opts),
-    inspectPresentedCertificate: (der) => inspectPresentedCertificate(ca, der),
+    inspectPresentedCertificate: (der, opts) => inspectPresentedCertificate(ca, der, opts),
     createCrl: (opts) => createCrl(ca, opts),
   };
 }

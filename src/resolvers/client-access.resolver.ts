@@ -5,6 +5,7 @@ import type { ClientCertificateStatus as Status } from '../domain/statuses.js';
 import {
   BulkApprovePayload,
   BulkRejectPayload,
+  BulkRevokePayload,
   ClientAccessRequestFilter,
   ClientCertificate,
   ClientCertificateConnection,
@@ -94,7 +95,7 @@ export class ClientAccessResolver {
 
   @Mutation(() => ClientCertificate, {
     description:
-      'Revokes an APPROVED certificate: a new CRL is issued, and a device authenticated with it turns to AUTHENTICATION_FAILED (CERTIFICATE_REVOKED). SECURITY_ADMIN only (FORBIDDEN otherwise). Errors: BAD_USER_INPUT (not an id), NOT_FOUND, CONFLICT (not APPROVED; extensions.status says what it is).',
+      'Revokes an APPROVED certificate: a device authenticated with it turns to AUTHENTICATION_FAILED (CERTIFICATE_REVOKED) at once, and the CRL names it within the CRL window (CRL_WINDOW_MS, 1 s by default). SECURITY_ADMIN only (FORBIDDEN otherwise). Errors: BAD_USER_INPUT (not an id), NOT_FOUND, CONFLICT (not APPROVED; extensions.status says what it is).',
   })
   revokeClientCertificate(
     @Arg('id', () => ID, { description: 'The id of the request whose certificate to revoke.' }) id: string,
@@ -107,6 +108,24 @@ export class ClientAccessResolver {
     @Ctx() ctx: GraphQLContext,
   ) {
     return ctx.services.clientAccess.revoke(ctx.caller, id, reason ?? 'UNSPECIFIED');
+  }
+
+  @Mutation(() => BulkRevokePayload, {
+    description:
+      'Revokes up to 500 APPROVED certificates at once, in one transaction, with one reason; each id that cannot be revoked is listed under failed (NOT_FOUND, CONFLICT when not APPROVED, BAD_USER_INPUT when not an id), the others are revoked as revokeClientCertificate would, and the CRL names them within the CRL window. SECURITY_ADMIN only (FORBIDDEN otherwise). Errors: BAD_USER_INPUT (more than 500 ids).',
+  })
+  revokeClientCertificates(
+    @Arg('ids', () => [ID], { description: 'The ids of the requests whose certificates to revoke: at most 500; a repeated id counts once.' })
+    ids: string[],
+    @Arg('reason', () => RevocationReason, {
+      nullable: true,
+      defaultValue: 'UNSPECIFIED',
+      description: 'Why, for every one of them; written on the CRL.',
+    })
+    reason: Reason | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return ctx.services.clientAccess.revokeMany(ctx.caller, ids, reason ?? 'UNSPECIFIED');
   }
 
   @Query(() => [SecureDataItem], {

@@ -100,7 +100,8 @@ export class BulkItemError {
   id!: string;
 
   @Field(() => String, {
-    description: 'The error code, as a single call would have returned it: BAD_USER_INPUT (not an id), NOT_FOUND or REQUEST_NOT_PENDING.',
+    description:
+      'The error code, as a single call would have returned it: BAD_USER_INPUT (not an id), NOT_FOUND, REQUEST_NOT_PENDING (approve, reject) or CONFLICT (revoke: not APPROVED).',
   })
   code!: string;
 
@@ -125,6 +126,15 @@ export class BulkRejectPayload {
   rejected!: ClientCertificate[];
 
   @Field(() => [BulkItemError], { description: 'The ids that were not rejected, each with its reason.' })
+  failed!: BulkItemError[];
+}
+
+@ObjectType({ description: 'What revokeClientCertificates did: the certificates it revoked and the ids it could not.' })
+export class BulkRevokePayload {
+  @Field(() => [ClientCertificate], { description: 'The certificates revoked by this call, now REVOKED, in id order.' })
+  revoked!: ClientCertificate[];
+
+  @Field(() => [BulkItemError], { description: 'The ids that were not revoked, each with its reason.' })
   failed!: BulkItemError[];
 }
 

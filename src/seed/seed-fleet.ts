@@ -16,9 +16,12 @@ import { performance } from 'node:perf_hooks';
 import { sql } from 'drizzle-orm';
 import { insertAuditEvent } from '../db/audit-queries.js';
 import type { Database } from '../db/client.js';
+import { insertCrlPending } from '../db/client-certificate-queries.js';
 import { adjustCounters, emptyCounts } from '../db/counter-queries.js';
+import { HISTORY_PARTITIONS_AHEAD_DAYS, historyPartitionDays, prepareHistoryPartitions } from '../db/history-queries.js';
 import { migrate } from '../db/migrate.js';
 import { rowsOf } from '../db/rows.js';
+import { DAY_MS } from '../domain/time.js';
 import { AUTH_STATUSES, CLIENT_CERTIFICATE_STATUSES, type AuthStatus, type ClientCertificateStatus, type FailureReason } from '../domain/statuses.js';
 import { notifyReplicas } from '../events/postgres-bus.js';
 import type { Batch } from './columns.js';
@@ -122,6 +125,15 @@ export async function seedFleet(
     reasonCum: cumulative(reasons.map((r) => FAILURE_REASON_MIX[r]!)),
     pool: await buildKeyPool(seed, now, certificateDays),
   };
+
+  // The history's days get their partitions first (as the maintenance rounds make them at the
+  // default retention of 30 days), instead of all landing in the DEFAULT partition.
+  await prepareHistoryPartitions(
+    db,
+    new Date(now - (historyDays + 1) * DAY_MS),
+    new Date(now + HISTORY_PARTITIONS_AHEAD_DAYS * DAY_MS),
+    historyPartitionDays(30),
+  );
 
   const loopStarted = performance.now();
   const byStatus = emptyCounts();
@@ -235,6 +247,9 @@ export async function seedFleet(
         `bulk seed: the kept counters disagree with a recount of the devices (${wrong.map((s) => `${s} kept ${kept[s]}, counted ${recount[s]}`).join('; ')})`,
       );
     }
+    // Seeded revocations reach the CRL as the app's do: a pending mark (without ids: the next CRL
+    // reads every revoked certificate again), signed by a running core within its CRL window.
+    if (certificates.REVOKED > 0) await insertCrlPending(tx, null);
     await insertAuditEvent(tx, {
       actor: 'system:bulk-seed',
       action: 'fleet.seeded',

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import DataLoader from 'dataloader';
 import {
-  getCertificatesWithAgentBySerials,
-  getKeyProofs,
+  getConnectionChecks,
   getSecureData,
   listSecureDataNames,
   upsertSecureData,
+  type ConnectionCheck,
   type KeyProof,
 } from '../db/client-certificate-queries.js';
 import { insertAuditEvent } from '../db/audit-queries.js';
@@ -55,8 +55,16 @@ export interface AgentClaim {
   agentId: string;
   /** null when the client sent none (secure data may omit it). */
   agentVersion: string | null;
-  /** The DER of the certificate presented over TLS (whose key TLS proved the client holds), if any. */
+  /**
+   * The DER of the certificate presented over TLS (whose key TLS proved the client holds), if any.
+   * The gateway hands over the same Buffer for every request of one connection: it is inspected once.
+   */
   presentedCertificate: Buffer | null;
+  /**
+   * The TLS handshake verified presentedCertificate's chain to the core CA with no error (the
+   * gateway's socket.authorized): the CA's signature is then not verified again. Absent: verified here.
+   */
+  chainVerifiedByTls?: boolean;
   /** The client's address as the gateway saw it. */
   remoteAddress: string;
 }
@@ -71,7 +79,13 @@ interface CheckedClaim extends Omit<AgentClaim, 'agentId' | 'agentVersion'> {
 function checkClaim(claim: AgentClaim): CheckedClaim {
   const agentVersion = claim.agentVersion === null ? null : checkAgentVersion(claim.agentVersion);
   const agentId = checkAgentId(claim.agentId);
-  return { agentId, agentVersion, presentedCertificate: claim.presentedCertificate, remoteAddress: claim.remoteAddress };
+  return {
+    agentId,
+    agentVersion,
+    presentedCertificate: claim.presentedCertificate,
+    chainVerifiedByTls: claim.chainVerifiedByTls === true,
+    remoteAddress: claim.remoteAddress,
+  };
 }
 
 /** What the core makes of a claim: the device it names, whether it proved a key on file, and the verdict. */
@@ -113,38 +127,42 @@ export function createAgentAuthService(
   // loads of one turn of the event loop become one query (nothing is cached between turns, so
   // each connection still sees the database as it is).
   const batchPerTurn = { cache: false, maxBatchSize: 500, batchScheduleFn: (run: () => void) => setImmediate(run) };
-  const keyProof = new DataLoader<{ agentId: string; fingerprint: string | null }, KeyProof | null>(
-    async (items) => getKeyProofs(db, items),
-    batchPerTurn,
-  );
-  const certificateBySerial = new DataLoader<string, Awaited<ReturnType<typeof getCertificatesWithAgentBySerials>>[number] | null>(
-    async (serials) => {
-      const rows = new Map((await getCertificatesWithAgentBySerials(db, serials)).map((r) => [r.cert.serialNumber, r]));
-      return serials.map((s) => rows.get(s) ?? null);
-    },
+  const connectionChecks = new DataLoader<{ agentId: string; fingerprint: string | null; serialNumber: string | null }, ConnectionCheck>(
+    async (items) => getConnectionChecks(db, items),
     batchPerTurn,
   );
 
-  function inspect(der: Buffer | null): PresentedCertificate | 'unreadable' | null {
+  // What inspect made of each presented DER, by the Buffer itself: the gateway hands over one Buffer per
+  // connection, so a kept-alive connection's certificate is parsed once, not on every request. Only the
+  // certificate's own contents are kept here; everything the database says is read on every request.
+  const inspected = new WeakMap<Buffer, { chainVerifiedByTls: boolean; result: PresentedCertificate | 'unreadable' }>();
+
+  function inspect(der: Buffer | null, chainVerifiedByTls: boolean): PresentedCertificate | 'unreadable' | null {
     if (!der) return null;
+    const known = inspected.get(der);
+    if (known !== undefined && known.chainVerifiedByTls === chainVerifiedByTls) return known.result;
+    let result: PresentedCertificate | 'unreadable';
     try {
-      return deps.signer.inspectPresentedCertificate(der);
+      result = deps.signer.inspectPresentedCertificate(der, { chainVerifiedByTls });
     } catch {
-      return 'unreadable';
+      result = 'unreadable';
     }
+    inspected.set(der, { chainVerifiedByTls, result });
+    return result;
   }
 
   async function assess(claim: CheckedClaim): Promise<Assessment> {
     const { agentId, agentVersion } = claim;
-    const p = inspect(claim.presentedCertificate);
+    const p = inspect(claim.presentedCertificate, claim.chainVerifiedByTls === true);
     const presented = p === 'unreadable' ? null : p;
     const chained = presented !== null && presented.chainsToCa && presented.hasClientAuth;
-    // One round trip for both: the device and what it has on file for this key, and (for one of
+    // One statement for both: the device and what it has on file for this key, and (for one of
     // our certificates) the record of that certificate, whoever it was issued to.
-    const [device, record] = await Promise.all([
-      keyProof.load({ agentId, fingerprint: presented?.publicKeyFingerprint ?? null }),
-      chained ? certificateBySerial.load(presented.serialNumber) : null,
-    ]);
+    const { proof: device, certificate: record } = await connectionChecks.load({
+      agentId,
+      fingerprint: presented?.publicKeyFingerprint ?? null,
+      serialNumber: chained ? presented.serialNumber : null,
+    });
     let certificate: CertificateFacts | null = null;
     if (p === 'unreadable') {
       // Not even a certificate: nothing about it can be trusted.
@@ -158,7 +176,7 @@ export function createAgentAuthService(
         notBefore: presented.notBefore,
         notAfter: presented.notAfter,
         issuedByThisCore: chained,
-        recordStatus: chained ? (record?.cert.status ?? null) : null,
+        recordStatus: chained ? (record?.status ?? null) : null,
         subjectAgentId: chained ? (boundTo === subjectAgentId ? boundTo : '') : subjectAgentId,
       };
     }

@@ -34,7 +34,8 @@ export interface Retired {
  * the certificate from AUTHENTICATION_SUCCEEDED to AUTHENTICATION_FAILED (CERTIFICATE_REVOKED, or
  * CERTIFICATE_EXPIRED), move the kept counters by the same numbers, and announce every move
  * (deviceAuthStatusChanged, summaryChanged) once the transaction commits. A revoked certificate is
- * also named in a new CRL, audited and announced as a clientAccessDecided REVOKED.
+ * also audited, announced as a clientAccessDecided REVOKED, and named in the CRL within the CRL
+ * window (the gateway reads the status, not the CRL, so the device is refused at once).
  *
  * Supersession fails the device too, although the device now has a valid certificate: the chart
  * describes the device's newest connection, and that connection was made with a certificate that
@@ -48,7 +49,7 @@ export interface Retired {
 export async function retireCertificates(
   tx: Tx,
   outbox: Outbox,
-  crl: { reissueCrl(tx: DbExecutor, now: Date): Promise<void> },
+  crl: { markRevoked(tx: DbExecutor, outbox: Outbox, certificateIds: readonly number[]): Promise<void> },
   retirement: Retirement,
   now: Date,
 ): Promise<Retired> {
@@ -70,7 +71,9 @@ export async function retireCertificates(
     byReason.set(reason, (byReason.get(reason) ?? 0) + 1);
   }
   outbox.count((m) => byReason.forEach((n, reason) => m.certificatesRevoked(n, reason)));
-  await crl.reissueCrl(tx, now);
+  // The status flips here, in the caller's transaction; the CRL follows within its window, signed off
+  // this request's path, once for every revocation of that window (revocation-service.ts).
+  await crl.markRevoked(tx, outbox, certificates.map((c) => c.id));
   const failed = await failDevicesLastSeenWith(tx, certificates.map((c) => c.id), now);
   await countFailedDevices(tx, outbox, failed, now);
   const failedIds = new Set(failed.map((d) => d.id));

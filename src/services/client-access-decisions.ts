@@ -19,9 +19,23 @@ export interface BulkApproveResult {
   failed: { id: string; code: string; message: string }[];
 }
 
+export interface BulkRevokeResult {
+  revoked: ClientCertificateView[];
+  failed: { id: string; code: string; message: string }[];
+}
+
 export interface BulkRejectResult {
   rejected: ClientCertificateView[];
   failed: { id: string; code: string; message: string }[];
+}
+
+function notApproved(row: ClientCertificateRow): AppError {
+  return new AppError('CONFLICT', `request ${row.id} is ${row.status}; only an APPROVED certificate can be revoked`, { status: row.status });
+}
+
+function checkReason(reason: RevocationReason): RevocationReason {
+  if (!REVOCATION_REASONS.includes(reason)) throw badInput(`unknown revocation reason ${reason}`, 'reason');
+  return reason;
 }
 
 function notPending(row: ClientCertificateRow): AppError {
@@ -176,6 +190,44 @@ export function createDecisions(deps: ServiceDeps & IssuanceDeps) {
       return { rejected: views, failed: [...failed, ...rejected.lockFailed] };
     },
 
+    /**
+     * revokeMany revokes in bulk with one reason, in one transaction (one CRL mark for all); each id
+     * that cannot be revoked fails alone, with the code a single revoke would have returned.
+     */
+    async revokeMany(caller: Caller, ids: string[], reason: RevocationReason = 'UNSPECIFIED'): Promise<BulkRevokeResult> {
+      requireAdmin(caller);
+      checkReason(reason);
+      const failed: BulkRevokeResult['failed'] = [];
+      const wanted = bulkIds(ids, failed);
+      const now = deps.clock();
+      const revoked = await transact(deps, async (tx, outbox) => {
+        // Per attempt: a transaction run again must not list its failures twice.
+        const lockFailed: BulkRevokeResult['failed'] = [];
+        const rows = await lockCertificatesByIds(tx, [...wanted.keys()]);
+        const found = new Map(rows.map((r) => [r.id, r]));
+        const approved: number[] = [];
+        for (const [dbId, id] of wanted) {
+          const row = found.get(dbId);
+          if (!row) lockFailed.push({ id, code: 'NOT_FOUND', message: `client certificate request "${id}" not found` });
+          else if (row.status !== 'APPROVED') {
+            const e = notApproved(row);
+            lockFailed.push({ id, code: e.code, message: e.message });
+          } else approved.push(dbId);
+        }
+        const { certificates } = await retireCertificates(
+          tx,
+          outbox,
+          deps.revocation,
+          { kind: 'revoke', certificateIds: approved, reason, by: caller.subject },
+          now,
+        );
+        return { rows: certificates.sort((a, b) => a.id - b.id), lockFailed };
+      });
+      const views = revoked.rows.map(clientCertificateView);
+      if (views.length > 0) logDecision('client certificate revoked', 'clientAccess.revoked', caller, views, { reason });
+      return { revoked: views, failed: [...failed, ...revoked.lockFailed] };
+    },
+
     /** reject refuses a PENDING request, with an optional reason kept for the audit. */
     async reject(caller: Caller, id: string, reason?: string | null): Promise<ClientCertificateView> {
       const note = rejectNote(reason);
@@ -188,18 +240,14 @@ export function createDecisions(deps: ServiceDeps & IssuanceDeps) {
     },
 
     /**
-     * revoke withdraws an approved certificate through retireCertificates: a new CRL is issued and a
-     * device authenticated with it turns to AUTHENTICATION_FAILED (CERTIFICATE_REVOKED) in the same
-     * transaction.
+     * revoke withdraws an approved certificate through retireCertificates: a device authenticated
+     * with it turns to AUTHENTICATION_FAILED (CERTIFICATE_REVOKED) in the same transaction, and the
+     * CRL names it within the CRL window.
      */
     async revoke(caller: Caller, id: string, reason: RevocationReason = 'UNSPECIFIED'): Promise<ClientCertificateView> {
-      if (!REVOCATION_REASONS.includes(reason)) throw badInput(`unknown revocation reason ${reason}`, 'reason');
+      checkReason(reason);
       const view = await decide(caller, id, async (tx, row, outbox, now) => {
-        if (row.status !== 'APPROVED') {
-          throw new AppError('CONFLICT', `request ${row.id} is ${row.status}; only an APPROVED certificate can be revoked`, {
-            status: row.status,
-          });
-        }
+        if (row.status !== 'APPROVED') throw notApproved(row);
         const { certificates } = await retireCertificates(
           tx,
           outbox,

@@ -12,7 +12,7 @@ import { checkPage, pageOf, readPage, type Page, type PageArgs } from './paginat
 import type { RevocationService } from './revocation-service.js';
 import { clientCertificateView, type ClientCertificateView } from './views.js';
 
-export { MAX_BULK_APPROVALS, type BulkApproveResult, type BulkRejectResult } from './client-access-decisions.js';
+export { MAX_BULK_APPROVALS, type BulkApproveResult, type BulkRejectResult, type BulkRevokeResult } from './client-access-decisions.js';
 export type { EnrollInput, EnrollmentLimits } from './client-access-enrollment.js';
 
 /**

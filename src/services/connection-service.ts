@@ -219,20 +219,20 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
     const steps: { row: DeviceRow; previous: AuthStatus }[] = [];
     batch.forEach((p, i) => {
       const before = current.get(byAgent.get(p.agentId)!.id)!;
-      const attempt = inserted[i]!;
+      const attemptId = inserted[i]!;
       const row: DeviceRow = {
         ...before,
         authStatus: p.verdict.result,
         failureReason: p.verdict.failureReason,
         agentVersion: p.agentVersion ?? before.agentVersion,
-        lastConnectionId: attempt.id,
+        lastConnectionId: attemptId,
         lastAttemptAt: p.at,
         lastSource: p.source,
         lastResult: p.verdict.result,
         lastFailureReason: p.verdict.failureReason,
         lastAgentVersion: p.agentVersion,
-        lastCertificateSerial: attempt.certificateSerialNumber,
-        lastCertificateNotAfter: attempt.certificateNotAfter,
+        lastCertificateSerial: p.certificate?.serialNumber ?? null,
+        lastCertificateNotAfter: p.certificate?.notAfter ?? null,
         lastRemoteAddress: p.remoteAddress,
         updatedAt: p.at,
       };

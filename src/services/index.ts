@@ -18,13 +18,17 @@ import { createUnverifiedAttemptLog, type UnverifiedAttemptLogOptions } from './
 export interface ServiceSettings {
   clientCertDays: number;
   autoApproveNetworks: string[];
-  /** Connection results older than this many days are deleted by the maintenance rounds. */
+  /** Connection results older than this many days are dropped (whole partitions) by the maintenance rounds. */
   connectionHistoryDays: number;
+  /** On a PostgreSQL server the maintenance rounds of several replicas take turns (an advisory lock). */
+  databaseKind?: 'embedded' | 'postgres';
   /** At most this many connection results are kept per device (pruneDeviceHistory, as results are recorded). */
   connectionHistoryPerDevice: number;
   enrollmentLimits: EnrollmentLimits;
   /** 'imported': while the security model is off, imported devices without a valid certificate get secure data in the clear. */
   legacySecureDataRelease: 'off' | 'imported';
+  /** The CRL window: a revocation is in the CRL served at most this long after it commits (default 1 s). */
+  crlWindowMs?: number;
   /** Overrides for how unverified attempts are gathered (tests use short intervals). */
   unverifiedAttempts?: Partial<UnverifiedAttemptLogOptions>;
 }

@@ -7,6 +7,8 @@ export interface Outbox {
   publish(event: AppEvent): void;
   /** count records into the metrics after the commit, so a rolled-back or retried attempt counts nothing. */
   count(record: (metrics: MetricsSink) => void): void;
+  /** afterCommit runs fn once the transaction commits (never for a rolled-back or retried attempt); fn must not throw. */
+  afterCommit(fn: () => void): void;
 }
 
 // PostgreSQL may abort a transaction that did nothing wrong (deadlock, serialization failure); it is safe to run again.
@@ -31,13 +33,15 @@ export async function transact<T>(
   for (let attempt = 1; ; attempt++) {
     const events: AppEvent[] = [];
     const counts: ((metrics: MetricsSink) => void)[] = [];
+    const after: (() => void)[] = [];
     try {
       const result = await deps.db.transaction((tx) =>
-        fn(tx, { publish: (e) => events.push(e), count: (record) => counts.push(record) }),
+        fn(tx, { publish: (e) => events.push(e), count: (record) => counts.push(record), afterCommit: (f) => after.push(f) }),
       );
       for (const e of events) deps.bus.publish(e);
       const metrics = deps.metrics ?? noMetrics;
       for (const record of counts) record(metrics);
+      for (const f of after) f();
       return result;
     } catch (err) {
       const state = sqlState(err);

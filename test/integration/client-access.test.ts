@@ -22,6 +22,7 @@ import {
 import { agentsOf, createAgent, errorOf, type TestAgent } from '../support/agent.js';
 import { startCoreWithTokens } from '../support/core-with-tokens.js';
 import { errorCode, startTestCore, type TestCore } from '../support/test-core.js';
+import { crlNaming } from '../support/crl.js';
 
 const DAY = 24 * 3600_000;
 
@@ -227,9 +228,13 @@ describe('Manage client access: agents over mutual TLS, approvals, revocation, s
     const after = await summary();
     expect([after.succeeded, after.failed]).toEqual([before.succeeded - 1, before.failed + 1]);
 
-    const crl = await a.raw('GET', '/agent/v1/crl');
-    expect(crl.status).toBe(200);
-    writeFileSync(join(work, 'crl.pem'), String(crl.body));
+    // The CRL follows within its window (CRL_WINDOW_MS), as the gateway serves it.
+    const crlPem = await crlNaming(async () => {
+      const crl = await a.raw('GET', '/agent/v1/crl');
+      expect(crl.status).toBe(200);
+      return String(crl.body);
+    }, [cert.serialNumber!]);
+    writeFileSync(join(work, 'crl.pem'), crlPem);
     writeFileSync(join(work, 'ca.pem'), tc.core.authority.certificatePem);
     const text = execFileSync('openssl', ['crl', '-in', join(work, 'crl.pem'), '-CAfile', join(work, 'ca.pem'), '-noout', '-text'], {
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,6 +1,14 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getDeviceByAgentId, listConnectionHistories, updateDevice, type DeviceRow } from '../../src/db/device-queries.js';
-import { pruneDeviceHistory, pruneHistoryOlderThan } from '../../src/db/history-queries.js';
+import {
+  dropHistoryBefore,
+  historyPartitionDays,
+  listHistoryPartitions,
+  prepareHistoryPartitions,
+  pruneDeviceHistory,
+} from '../../src/db/history-queries.js';
+import { rowsOf } from '../../src/db/rows.js';
 import { createLogger } from '../../src/logger.js';
 import { createConnectionService } from '../../src/services/connection-service.js';
 import { HISTORY_PRUNE_EVERY_MS } from '../../src/services/maintenance-service.js';
@@ -27,7 +35,15 @@ describe('bounded connection history', () => {
 
   const db = () => tc.core.database.db;
   const now = () => new Date(Date.now() + offsetMs);
-  const walks = () => tc.queries.filter((q) => q.includes('with examined as')).length;
+  const drops = () => tc.queries.filter((q) => q.includes('certfleet_drop_connection_history')).length;
+  const dayOf = (d: Date) => Math.floor(d.getTime() / DAY) * DAY;
+  /** whereAre names the partition that holds each given history id (by the table's own routing). */
+  async function whereAre(ids: number[]): Promise<string[]> {
+    const rows = rowsOf<{ id: string; part: string }>(
+      await db().execute(sql`select id::text, tableoid::regclass::text as part from connection_results where id = any(${`{${ids.join(',')}}`}::bigint[]) order by id`),
+    );
+    return rows.map((r) => r.part);
+  }
 
   /** record records `times` results for an agent, one after another, at the core's current time. */
   async function record(agentId: string, times = 1): Promise<void> {
@@ -49,30 +65,35 @@ describe('bounded connection history', () => {
 
   // The tests share one timeline that only moves forward, as a real clock does: ids grow with time.
 
-  it('pruneHistoryOlderThan deletes in batches, one statement per batch, until a batch holds nothing old', async () => {
-    offsetMs = -200 * DAY;
-    await record('batch-a', 4);
-    await record('batch-b', 3);
-    offsetMs = -150 * DAY;
-    await record('batch-a', 2);
-    const aBefore = await historyIds('batch-a');
-    const bBefore = await historyIds('batch-b');
+  it('an attempt far in the future or the past lands in the default partition, and moves into its partition once made', async () => {
+    offsetMs = 400 * DAY;
+    await record('skewed-future');
+    offsetMs = -400 * DAY;
+    await record('skewed-past');
+    offsetMs = 0;
+    const [future] = await historyIds('skewed-future');
+    const [past] = await historyIds('skewed-past');
+    expect(await whereAre([future!, past!])).toEqual(['connection_results_default', 'connection_results_default']);
 
-    const before = walks();
-    expect(await pruneHistoryOlderThan(db(), new Date(now().getTime() - 20 * DAY), 2)).toBe(4 + 2);
-    // 9 rows, 2 per statement: the walk goes on while a batch is full and holds something old.
-    expect(walks() - before).toBe(5);
-    expect(await historyIds('batch-a')).toEqual(aBefore.slice(0, 2));
-    // batch-b's results are all old, but its newest is what its device row points at.
-    expect(await historyIds('batch-b')).toEqual([bBefore[0]]);
-
-    // Nothing more to delete: one statement finds that out.
-    const again = walks();
-    expect(await pruneHistoryOlderThan(db(), new Date(now().getTime() - 20 * DAY), 10_000)).toBe(0);
-    expect(walks() - again).toBe(1);
+    // Preparing the future day moves its row out of DEFAULT into the new partition; ids and rows unchanged.
+    const futureDay = new Date(dayOf(new Date(Date.now() + 400 * DAY)));
+    const rowBefore = (await listConnectionHistories(db(), [(await device('skewed-future')).id], { limit: 5, order: 'desc' })).values().next().value;
+    expect(await prepareHistoryPartitions(db(), futureDay, new Date(futureDay.getTime() + DAY), 1)).toBe(1);
+    expect(await whereAre([future!])).toEqual([`connection_results_p${futureDay.toISOString().slice(0, 10).replaceAll('-', '')}`]);
+    const rowAfter = (await listConnectionHistories(db(), [(await device('skewed-future')).id], { limit: 5, order: 'desc' })).values().next().value;
+    expect(rowAfter).toEqual(rowBefore);
+    // Nothing left to make: a second call creates none.
+    expect(await prepareHistoryPartitions(db(), futureDay, new Date(futureDay.getTime() + DAY), 1)).toBe(0);
+    // That far partition would keep the next round from filling the days before it: drop it again.
+    await db().execute(sql.raw(`drop table connection_results_p${futureDay.toISOString().slice(0, 10).replaceAll('-', '')}`));
+    // Refused: a partition length out of range.
+    await expect(prepareHistoryPartitions(db(), futureDay, new Date(futureDay.getTime() + DAY), 0)).rejects.toThrow();
   });
 
-  it('a maintenance round deletes results older than CONNECTION_HISTORY_DAYS, keeping newer ones and each device\'s newest', async () => {
+  it('a maintenance round drops the partitions older than CONNECTION_HISTORY_DAYS and nothing younger; the device rows keep the last attempt', async () => {
+    // Partitions for the past the timeline is about to write into (the migration made only today onwards).
+    const start = new Date(dayOf(new Date(Date.now() - 100 * DAY)));
+    expect(await prepareHistoryPartitions(db(), start, new Date(), 1)).toBeGreaterThanOrEqual(99);
     offsetMs = -100 * DAY;
     await record('age-busy', 3);
     await record('age-silent', 2);
@@ -80,27 +101,37 @@ describe('bounded connection history', () => {
     await record('age-busy', 2);
     offsetMs = -60 * DAY;
     const busyBefore = await historyIds('age-busy');
-    const silentBefore = await historyIds('age-silent');
     const devicesBefore = [await device('age-busy'), await device('age-silent')];
+    const partsBefore = await listHistoryPartitions(db());
+    // The round's cutoff is 30 days before its clock: 90 days before real time.
+    const cutoff = now().getTime() - 30 * DAY;
 
-    await tc.core.services.maintenance.runOnce();
+    expect(await tc.core.services.maintenance.runOnce()).toBe(true);
 
+    const partsAfter = await listHistoryPartitions(db());
+    const gone = partsBefore.filter((p) => !partsAfter.some((q) => q.name === p.name));
+    // Every partition that ended by the cutoff went, and only those: one that straddles it stays whole.
+    expect(gone.length).toBeGreaterThanOrEqual(9);
+    expect(gone.every((p) => p.upper.getTime() <= cutoff)).toBe(true);
+    expect(partsAfter.every((p) => p.upper.getTime() > cutoff)).toBe(true);
+    expect(partsAfter[0]!.lower.getTime()).toBeLessThanOrEqual(cutoff);
     // The busy device's results from 40 days before the round are gone; the two from 10 days before stay.
     expect(await historyIds('age-busy')).toEqual(busyBefore.slice(0, 2));
-    // The silent device's newest result is old too, but it is what its row points at: it stays.
-    expect(await historyIds('age-silent')).toEqual([silentBefore[0]]);
-    // Device rows are not touched: status and last_* as before.
+    // The silent device's history is empty: retention drops whole days, its newest attempt included.
+    expect(await historyIds('age-silent')).toEqual([]);
+    // Device rows are not touched: status and last_* (the last attempt) as before.
     expect([await device('age-busy'), await device('age-silent')]).toEqual(devicesBefore);
-    expect(tc.logs.some((l) => l.includes('connection result(s) older than 30 days deleted'))).toBe(true);
+    expect(tc.logs.some((l) => /connection history older than 30 days deleted: \d+ partition\(s\) dropped/.test(l))).toBe(true);
 
-    // The history field reads the pruned table: the silent device still shows its last attempt.
+    // The API: the silent device still shows its last attempt (from its row), with an empty history.
     const token = await tc.token('viewer', ['VIEWER']);
     const silent = await tc.gql(DeviceDocument, { id: String(devicesBefore[1]!.id), historyFirst: 5 }, token);
     expect(silent.errors).toBeUndefined();
-    expect(silent.data?.device?.connectionHistory.edges).toHaveLength(1);
+    expect(silent.data?.device?.connectionHistory.edges).toHaveLength(0);
     expect(silent.data?.device?.connectionHistory.pageInfo.hasNextPage).toBe(false);
     expect(silent.data?.device?.lastConnection?.result).toBe('AUTHENTICATION_FAILED');
-    // Paging goes on from a cursor as before.
+    expect(silent.data?.device?.lastConnection?.at).toBe(devicesBefore[1]!.lastAttemptAt!.toISOString());
+    // Paging goes on from a cursor as before, across partitions.
     const busyId = String(devicesBefore[0]!.id);
     const firstPage = await tc.gql(DeviceDocument, { id: busyId, historyFirst: 1 }, token);
     expect(firstPage.data?.device?.connectionHistory.pageInfo.hasNextPage).toBe(true);
@@ -112,15 +143,25 @@ describe('bounded connection history', () => {
     expect(rest.errors).toBeUndefined();
     expect(rest.data?.device?.connectionHistory.edges).toHaveLength(1);
     expect(rest.data?.device?.connectionHistory.pageInfo.hasNextPage).toBe(false);
+
+    // Rows in DEFAULT older than the cutoff are deleted too (here: the skewed past attempt, 400 days old).
+    expect(await historyIds('skewed-past')).toEqual([]);
   });
 
-  it('walks the history at most once per interval, whatever the sweep interval', async () => {
-    const before = walks();
+  it('looks at the partitions at most once per interval, whatever the sweep interval', async () => {
+    const before = drops();
     await tc.core.services.maintenance.runOnce();
-    expect(walks()).toBe(before);
+    expect(drops()).toBe(before);
     offsetMs += HISTORY_PRUNE_EVERY_MS + MINUTE;
     await tc.core.services.maintenance.runOnce();
-    expect(walks()).toBeGreaterThan(before);
+    expect(drops()).toBeGreaterThan(before);
+  });
+
+  it('dropHistoryBefore drops nothing younger than its cutoff, and again nothing on a second call', async () => {
+    const parts = await listHistoryPartitions(db());
+    const cutoff = new Date(parts[0]!.upper.getTime() - 1);
+    expect(await dropHistoryBefore(db(), cutoff)).toEqual({ partitions: 0, defaultRows: 0 });
+    expect(await listHistoryPartitions(db())).toEqual(parts);
   });
 
   it('pruneDeviceHistory keeps exactly the newest `keep` results of each given device, in one statement, and leaves other devices alone', async () => {
@@ -151,17 +192,15 @@ describe('bounded connection history', () => {
     await expect(pruneDeviceHistory(db(), ids, 0)).rejects.toThrow(RangeError);
   });
 
-  it('neither prune deletes the result a device row points at, even when it is not the newest by id', async () => {
+  it('the per-device cap does not delete the result a device row points at, even when it is not the newest by id', async () => {
     offsetMs = -45 * DAY;
     await record('pointer', 3);
     const [newest, , oldest] = await historyIds('pointer');
     const { id } = await device('pointer');
-    // Not a state the connection service writes (a bulk import might); the prunes hold even so.
+    // Not a state the connection service writes (a bulk import might); the cap holds even so.
     await updateDevice(db(), id, { lastConnectionId: oldest! });
     expect(await pruneDeviceHistory(db(), [id], 1)).toBe(1);
     expect(await historyIds('pointer')).toEqual([newest, oldest]);
-    await pruneHistoryOlderThan(db(), new Date(now().getTime() + MINUTE), 10_000);
-    expect(await historyIds('pointer')).toEqual([oldest]);
   });
 
   it('bounds each device inside the group-commit transaction that records its results', async () => {
@@ -198,5 +237,41 @@ describe('bounded connection history', () => {
     const ids = await historyIds('chatty-1');
     expect(ids).toHaveLength(100);
     expect((await device('chatty-1')).lastConnectionId).toBe(ids[0]);
+  });
+
+  it('the migration made daily partitions from today to a few days ahead, and a round keeps them ahead (last: it moves the clock on)', async () => {
+    const today = dayOf(new Date());
+    const parts = await listHistoryPartitions(db());
+    const ahead = parts.filter((p) => p.upper.getTime() > today);
+    // Today and at least three days after it, each a whole UTC day, one after another.
+    expect(ahead.length).toBeGreaterThanOrEqual(4);
+    expect(ahead[0]!.lower.getTime()).toBeLessThanOrEqual(today);
+    for (const [i, p] of ahead.entries()) {
+      expect(p.upper.getTime() - p.lower.getTime()).toBe(DAY);
+      if (i > 0) expect(p.lower).toEqual(ahead[i - 1]!.upper);
+      expect(p.name).toBe(`connection_results_p${p.lower.toISOString().slice(0, 10).replaceAll('-', '')}`);
+    }
+    // Ten days on, a round makes what is missing from its today to three days past it, and drops nothing young.
+    offsetMs = 10 * DAY;
+    try {
+      await tc.core.services.maintenance.runOnce();
+      const after = await listHistoryPartitions(db());
+      expect(after.at(-1)!.upper.getTime()).toBeGreaterThanOrEqual(dayOf(now()) + 4 * DAY);
+      // From its today on, in partitions of historyPartitionDays(30) = 3 days, one after another;
+      // the days it skipped (no round ran) stay with DEFAULT.
+      const made = after.filter((p) => p.lower.getTime() >= dayOf(now()));
+      expect(historyPartitionDays(30)).toBe(3);
+      expect(made.map((p) => [p.lower.getTime() - dayOf(now()), p.upper.getTime() - dayOf(now())])).toEqual([
+        [0, 3 * DAY],
+        [3 * DAY, 6 * DAY],
+      ]);
+      expect(after.some((p) => p.lower.getTime() === dayOf(now()) - DAY)).toBe(false);
+      // It dropped the partitions that ended 30 days before its clock, and none after.
+      const cutoff = now().getTime() - 30 * DAY;
+      const young = parts.filter((p) => p.upper.getTime() > cutoff).map((p) => p.name);
+      expect(after.filter((p) => p.upper.getTime() <= now().getTime()).map((p) => p.name)).toEqual(young);
+    } finally {
+      offsetMs = 0;
+    }
   });
 });

@@ -32,6 +32,7 @@ import {
   SummaryDocument,
 } from '../generated/graphql.js';
 import { databaseKind, startTestCore, type TestCore } from '../support/test-core.js';
+import { crlNaming } from '../support/crl.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const DEVICES = 5000;
@@ -146,6 +147,8 @@ describe('bulk seed into a database a core is running on', () => {
     );
     for (const r of perDevice) expect([r.status, r.min, r.max]).toEqual([r.status, ...(r.status === 'NO_AUTHENTICATION_INFO' ? [0, 0] : [3, 3])]);
     expect(await count(db, sql`select count(*) as n from connection_results`)).toBe(report.historyRows);
+    // Each day's rows in a partition of their own days, none left to the DEFAULT partition.
+    expect(await count(db, sql`select count(*) as n from connection_results_default`)).toBe(0);
     // History spreads over the last 7 days, never ahead of now nor before the device existed.
     expect(
       await count(
@@ -271,8 +274,8 @@ describe('bulk seed into a database a core is running on', () => {
     const after = (await tc.gql(SummaryDocument, {}, admin)).data!.authStatusSummary;
     expect([after.succeeded, after.failed]).toEqual([before.succeeded - 1, before.failed + 1]);
     await expectCountersRight(tc.core.database);
-    // The CRL the gateway hands out (GET /agent/v1/crl), reissued by the revocation.
-    const pem = await tc.core.services.revocation.currentCrlPem();
+    // The CRL the gateway hands out (GET /agent/v1/crl), reissued within the CRL window of the revocation.
+    const pem = await crlNaming(() => tc.core.services.revocation.currentCrlPem(), [target!.serial_number]);
     const der = Buffer.from(pem.replace(/-----[A-Z0-9 ]+-----|\s/g, ''), 'base64');
     const revokedUnexpired = await rows<{ serial_number: string }>(
       tc.core.database,

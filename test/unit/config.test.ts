@@ -35,6 +35,7 @@ describe('loadConfig', () => {
       agentHostnames: ['localhost', '127.0.0.1', '::1', hostname()],
       agentProxyProtocolFrom: [],
       sweepIntervalMs: 15_000,
+      crlWindowMs: 1000,
       summaryPushMs: 250,
       connectionHistoryDays: 30,
       connectionHistoryPerDevice: 100,
@@ -107,6 +108,7 @@ describe('loadConfig', () => {
       AGENT_HOSTNAMES: 'core.example.com,10.1.2.3',
       AGENT_PROXY_PROTOCOL_FROM: '10.0.0.5/32, fd00:1::/64',
       SWEEP_INTERVAL_MS: '1000',
+      CRL_WINDOW_MS: '250',
     });
     expect(config).toMatchObject({
       clientCertDays: 30,
@@ -114,6 +116,7 @@ describe('loadConfig', () => {
       agentHostnames: ['core.example.com', '10.1.2.3'],
       agentProxyProtocolFrom: ['10.0.0.5/32', 'fd00:1::/64'],
       sweepIntervalMs: 1000,
+      crlWindowMs: 250,
     });
   });
 
@@ -239,6 +242,7 @@ describe('loadConfig', () => {
     { variable: 'CLIENT_CERT_DAYS', env: { CLIENT_CERT_DAYS: '0' } },
     { variable: 'CLIENT_CERT_DAYS', env: { CLIENT_CERT_DAYS: '3651' } },
     { variable: 'SWEEP_INTERVAL_MS', env: { SWEEP_INTERVAL_MS: 'soon' } },
+    { variable: 'CRL_WINDOW_MS', env: { CRL_WINDOW_MS: '10' } },
     { variable: 'AUTO_APPROVE_NETWORKS', env: { AUTO_APPROVE_NETWORKS: '10.0.0.0/33' } },
     { variable: 'AUTO_APPROVE_NETWORKS', env: { AUTO_APPROVE_NETWORKS: '10.0.0.0/8,everyone' } },
     { variable: 'AGENT_HOSTNAMES', env: { AGENT_HOSTNAMES: 'core host' } },

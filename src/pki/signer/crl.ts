@@ -1,13 +1,25 @@
 import type { RevocationReason } from '../../domain/revocation.js';
 import { encodeSignedCertificate } from '../certificate-encoding.js';
-import { encodeTbsCertList, type CrlReasonCode } from '../crl-encoding.js';
+import { encodeRevokedCertificate, encodeTbsCertList, type CrlReasonCode } from '../crl-encoding.js';
 import { encodePem } from '../pem.js';
 import { normalizeSerialNumber } from '../serial-number.js';
 import type { LoadedCa } from './loaded-ca.js';
 
-/** CrlOptions is the content of one CRL: every revoked, unexpired serial, and its number and update times. */
+/** CrlEntry is one revoked certificate as a CRL names it. */
+export interface CrlEntry {
+  serialNumber: string;
+  revokedAt: Date;
+  reason: RevocationReason;
+}
+
+/**
+ * CrlOptions is the content of one CRL: every revoked, unexpired serial, and its number and update
+ * times. The entries come as they are (checked, and distinct, here) or already encoded by
+ * encodeCrlEntry (the caller keeps them distinct): a CRL reissued with a few more entries than the
+ * last need not encode tens of thousands again.
+ */
 export interface CrlOptions {
-  entries: { serialNumber: string; revokedAt: Date; reason: RevocationReason }[];
+  entries: CrlEntry[] | { encoded: readonly Buffer[] };
   crlNumber: number;
   thisUpdate: Date;
   nextUpdate: Date;
@@ -22,6 +34,23 @@ const REASON_CODES: Record<RevocationReason, CrlReasonCode | undefined> = {
 };
 const MAX_SERIAL_OCTETS = 20;
 
+function checkEntry(entry: CrlEntry) {
+  const serialNumber = normalizeSerialNumber(entry.serialNumber);
+  if (serialNumber.length > MAX_SERIAL_OCTETS * 2) {
+    throw new RangeError(`serial number ${serialNumber} is longer than ${MAX_SERIAL_OCTETS} octets`);
+  }
+  if (!Object.hasOwn(REASON_CODES, entry.reason)) {
+    throw new RangeError(`unknown revocation reason ${JSON.stringify(entry.reason)}`);
+  }
+  return { serialNumber, revokedAt: entry.revokedAt, reasonCode: REASON_CODES[entry.reason] };
+}
+
+/** encodeCrlEntry checks and encodes one entry of a CRL (its serial normalised, at most 20 octets), for CrlOptions' encoded entries. */
+export function encodeCrlEntry(entry: CrlEntry): { serialNumber: string; der: Buffer } {
+  const checked = checkEntry(entry);
+  return { serialNumber: checked.serialNumber, der: encodeRevokedCertificate(checked.serialNumber, checked.revokedAt, checked.reasonCode) };
+}
+
 /** createCrl signs a v2 CRL of the given entries, PEM; serials are normalised and must be distinct and at most 20 octets. */
 export async function createCrl(ca: LoadedCa, opts: CrlOptions): Promise<string> {
   if (!Number.isSafeInteger(opts.crlNumber) || opts.crlNumber < 0) {
@@ -30,21 +59,18 @@ export async function createCrl(ca: LoadedCa, opts: CrlOptions): Promise<string>
   if (!(opts.nextUpdate.getTime() > opts.thisUpdate.getTime())) {
     throw new RangeError('nextUpdate must come after thisUpdate');
   }
-  const seen = new Set<string>();
-  const entries = opts.entries.map((entry) => {
-    const serialNumber = normalizeSerialNumber(entry.serialNumber);
-    if (serialNumber.length > MAX_SERIAL_OCTETS * 2) {
-      throw new RangeError(`serial number ${serialNumber} is longer than ${MAX_SERIAL_OCTETS} octets`);
-    }
-    if (seen.has(serialNumber)) {
-      throw new RangeError(`serial number ${serialNumber} is listed twice`);
-    }
-    seen.add(serialNumber);
-    if (!Object.hasOwn(REASON_CODES, entry.reason)) {
-      throw new RangeError(`unknown revocation reason ${JSON.stringify(entry.reason)}`);
-    }
-    return { serialNumber, revokedAt: entry.revokedAt, reasonCode: REASON_CODES[entry.reason] };
-  });
+  let encoded: readonly Buffer[];
+  if (Array.isArray(opts.entries)) {
+    const seen = new Set<string>();
+    encoded = opts.entries.map((entry) => {
+      const checked = checkEntry(entry);
+      if (seen.has(checked.serialNumber)) {
+        throw new RangeError(`serial number ${checked.serialNumber} is listed twice`);
+      }
+      seen.add(checked.serialNumber);
+      return encodeRevokedCertificate(checked.serialNumber, checked.revokedAt, checked.reasonCode);
+    });
+  } else encoded = (opts.entries as { encoded: readonly Buffer[] }).encoded;
   const tbs = encodeTbsCertList({
     signatureAlgorithm: ca.signing.algorithmIdentifier,
     issuerDer: ca.parts.subjectDer,
@@ -52,7 +78,7 @@ export async function createCrl(ca: LoadedCa, opts: CrlOptions): Promise<string>
     crlNumber: BigInt(opts.crlNumber),
     thisUpdate: opts.thisUpdate,
     nextUpdate: opts.nextUpdate,
-    entries,
+    entries: { encoded },
   });
   const crl = encodeSignedCertificate(tbs, ca.signing.algorithmIdentifier, ca.signing.sign(tbs));
   return encodePem(crl, 'X509 CRL');

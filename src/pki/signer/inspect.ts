@@ -6,6 +6,18 @@ import { publicKeyFingerprint } from '../key-policy.js';
 import { canonicalSerialFromOctets } from '../serial-number.js';
 import type { LoadedCa } from './loaded-ca.js';
 
+/** InspectOptions says what the TLS layer already established about the certificate. */
+export interface InspectOptions {
+  /**
+   * The TLS handshake that presented this certificate verified its chain to this very CA with no
+   * error at all (Node's `socket.authorized` on a listener whose only `ca` is this CA; OpenSSL keeps
+   * the verdict in the session, so it holds for a resumed session too). Then the CA's signature is
+   * not verified again here; the issuer and algorithm are still compared byte for byte. Absent or
+   * false: the signature is verified here, as for a certificate the TLS layer did not vouch for.
+   */
+  chainVerifiedByTls?: boolean;
+}
+
 /** PresentedCertificate is what a TLS client certificate says about itself, and whether this CA vouches for it. */
 export interface PresentedCertificate {
   /** The issuer DN equals the CA subject byte for byte and the CA key verifies the signature; false for the CA certificate itself. */
@@ -27,7 +39,7 @@ export interface PresentedCertificate {
 const CLIENT_AUTH_OID = '1.3.6.1.5.5.7.3.2';
 
 /** inspectPresentedCertificate reads a TLS client certificate's DER and says whether this CA signed it; unreadable DER is CERTIFICATE_INVALID. */
-export function inspectPresentedCertificate(ca: LoadedCa, der: Buffer): PresentedCertificate {
+export function inspectPresentedCertificate(ca: LoadedCa, der: Buffer, opts: InspectOptions = {}): PresentedCertificate {
   let parts: CertificateParts;
   try {
     parts = readCertificateParts(der);
@@ -35,12 +47,13 @@ export function inspectPresentedCertificate(ca: LoadedCa, der: Buffer): Presente
     const why = err instanceof DerError ? err.message : 'not a DER X.509 certificate';
     throw new PkiError('CERTIFICATE_INVALID', `the presented certificate is unreadable: ${why}`);
   }
-  // Straight from the DER to one native verify: this runs on every agent connection.
+  // Straight from the DER to one native verify, unless OpenSSL already verified this chain to this CA
+  // in the handshake (then a second verify could only agree).
   const chainsToCa =
     !ca.der.equals(der) &&
     parts.issuerDer.equals(ca.parts.subjectDer) &&
     parts.signatureAlgorithmDer.equals(ca.signing.algorithmIdentifier) &&
-    ca.signing.verify(parts.tbsDer, parts.signature);
+    (opts.chainVerifiedByTls === true || ca.signing.verify(parts.tbsDer, parts.signature));
   // Rare and of any algorithm: hand it to OpenSSL whole, and only when the names say it may be self-signed.
   const selfSigned = parts.issuerDer.equals(parts.subjectDer) && verifiesWithOwnKey(der);
   return {

@@ -73,24 +73,46 @@ const SESSION_TIMEOUT_SECONDS = 3600;
 // At most 32 bytes (SSL_MAX_SID_CTX_LENGTH); it scopes session-ID resumption to this service.
 const SESSION_ID_CONTEXT = 'certfleet-agent-gateway-v1';
 
-const peerCertificates = new WeakMap<TLSSocket, Buffer | null>();
+interface PeerCertificate {
+  der: Buffer;
+  /** OpenSSL verified the chain to the listener's CA in the handshake, with no error (socket.authorized). */
+  chainVerified: boolean;
+}
 
-/**
- * presentedCertificate is the DER of the certificate the client presented over TLS, or null. It is read once
- * per connection: the listener disables renegotiation, so it cannot change under us.
- */
-export function presentedCertificate(req: IncomingMessage): Buffer | null {
+const peerCertificates = new WeakMap<TLSSocket, PeerCertificate | null>();
+
+// Read once per connection: the listener disables renegotiation, so neither can change under us.
+function peerCertificateOf(req: IncomingMessage): PeerCertificate | null {
   const socket = req.socket as TLSSocket;
-  let der = peerCertificates.get(socket);
-  if (der === undefined) {
+  let peer = peerCertificates.get(socket);
+  if (peer === undefined) {
     // On a resumed session OpenSSL restores the peer certificate from the session, so this holds for both
     // full and abbreviated handshakes (test/unit/server/agent-gateway.test.ts proves it for TLS 1.2 and 1.3).
     // getPeerX509Certificate hands over the DER without building getPeerCertificate's whole object.
     const raw = socket.getPeerX509Certificate()?.raw;
-    der = raw && raw.length > 0 ? Buffer.from(raw) : null;
-    peerCertificates.set(socket, der);
+    // socket.authorized is SSL_get_verify_result, which a resumed session carries over from the handshake that
+    // made it (test/integration/gateway-tls-verdict.test.ts). Any error, even one that only says "expired",
+    // is no verdict at all: OpenSSL keeps only the last error of a chain, so the services check those themselves.
+    peer = raw && raw.length > 0 ? { der: Buffer.from(raw), chainVerified: socket.authorized === true } : null;
+    peerCertificates.set(socket, peer);
   }
-  return der;
+  return peer;
+}
+
+/**
+ * presentedCertificate is the DER of the certificate the client presented over TLS, or null. It is read once
+ * per connection (the same Buffer for every request on it).
+ */
+export function presentedCertificate(req: IncomingMessage): Buffer | null {
+  return peerCertificateOf(req)?.der ?? null;
+}
+
+/**
+ * chainVerifiedByTls says whether the handshake of the request's connection verified the presented
+ * certificate's chain to the core CA (the listener's only `ca`) without any error.
+ */
+export function chainVerifiedByTls(req: IncomingMessage): boolean {
+  return peerCertificateOf(req)?.chainVerified ?? false;
 }
 
 /**
@@ -107,7 +129,8 @@ export async function startTlsListener(opts: TlsListenerOptions): Promise<Runnin
     key: opts.tls.privateKeyPem,
     cert: opts.tls.certificatePem,
     ca: opts.tls.caCertificatePem,
-    // Asked, not required, and not verified by TLS: the services verify it and record why it failed.
+    // Asked, not required, and not refused by TLS: the services check it (on OpenSSL's verdict of the chain
+    // when it found no error at all) and record why it failed.
     requestCert: true,
     rejectUnauthorized: false,
     minVersion: 'TLSv1.2',

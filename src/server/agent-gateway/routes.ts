@@ -19,7 +19,7 @@ import {
   truncate,
   type Reply,
 } from './http-kit.js';
-import { presentedCertificate } from './listener.js';
+import { chainVerifiedByTls, presentedCertificate } from './listener.js';
 
 /**
  * AgentGatewayServices is everything the gateway asks of the core, in the services' own signatures: the
@@ -64,6 +64,7 @@ function createRoutes(services: AgentGatewayServices): Route[] {
       agentId: stringField(body, 'agentId'),
       agentVersion: stringField(body, 'agentVersion'),
       presentedCertificate: presentedCertificate(req),
+      chainVerifiedByTls: chainVerifiedByTls(req),
       remoteAddress: remoteAddressOf(req),
     });
     return json(result.httpStatus, { status: result.status, reason: result.reason });
@@ -121,6 +122,7 @@ function createRoutes(services: AgentGatewayServices): Route[] {
           agentVersion,
           name: param,
           presentedCertificate: presentedCertificate(req),
+          chainVerifiedByTls: chainVerifiedByTls(req),
           remoteAddress: remoteAddressOf(req),
         });
         if (result.kind === 'jwe') return { status: 200, body: result.body, contentType: 'application/jose' };

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createCaSigner,
   createCertificateAuthority,
+  encodeCrlEntry,
   normalizeSerialNumber,
   parseCertificateRequest,
   type CaSigner,
@@ -522,6 +523,33 @@ describe('createCrl', () => {
       ['ff01', x509.X509CrlReason.cessationOfOperation],
       ['7c', undefined],
     ]);
+  });
+
+  it('signs the same entries from entries encoded once (encodeCrlEntry), as a reissue that adds a few to the last CRL does', async () => {
+    const entries = [
+      { serialNumber: revoked.serialNumber, revokedAt: thisUpdate, reason: 'KEY_COMPROMISE' as const },
+      { serialNumber: '00ff01', revokedAt: thisUpdate, reason: 'CESSATION_OF_OPERATION' as const },
+      { serialNumber: '7c', revokedAt: thisUpdate, reason: 'UNSPECIFIED' as const },
+    ];
+    const plain = await signer.createCrl({ entries, crlNumber: 7, thisUpdate, nextUpdate });
+    const encoded = entries.map(encodeCrlEntry);
+    // Serials come back normalised (the key a caller keeps entries distinct by).
+    expect(encoded.map((e) => e.serialNumber)).toEqual([revoked.serialNumber, 'ff01', '7c']);
+    const fromEncoded = await signer.createCrl({ entries: { encoded: encoded.map((e) => e.der) }, crlNumber: 7, thisUpdate, nextUpdate });
+    // ECDSA signatures differ from one signing to the next; what is signed does not.
+    const tbs = (pem: string) => {
+      // CertificateList ::= SEQUENCE { tbsCertList, signatureAlgorithm, signature }: the first TLV inside.
+      const der = Buffer.from(new x509.X509Crl(pem).rawData);
+      const skip = (at: number) => (der[at + 1]! & 0x80 ? 2 + (der[at + 1]! & 0x7f) : 2);
+      const inner = skip(0);
+      const lenOctets = der[inner + 1]! & 0x80 ? der[inner + 1]! & 0x7f : 0;
+      const len = lenOctets === 0 ? der[inner + 1]! : der.readUIntBE(inner + 2, lenOctets);
+      return der.subarray(inner, inner + skip(inner) + len).toString('hex');
+    };
+    expect(tbs(fromEncoded)).toBe(tbs(plain));
+    await dir.write('crl-encoded.pem', fromEncoded);
+    expect(openssl(['crl', '-in', 'crl-encoded.pem', '-CAfile', 'ca.pem', '-noout'], dir.path).output).toMatch(/verify OK/);
+    expect(() => encodeCrlEntry({ serialNumber: '01'.repeat(21), revokedAt: thisUpdate, reason: 'UNSPECIFIED' })).toThrow(RangeError);
   });
 
   it('makes openssl refuse the revoked certificate and accept the other', async () => {

@@ -181,7 +181,7 @@ describe('routes', () => {
     expect(res.status).toBe(403);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
     expect(res.body).toEqual({ status: 'AUTHENTICATION_FAILED', reason: 'CERTIFICATE_REVOKED' });
-    expect(fake.last('authenticate')).toEqual({ source, agentId: 'agent-1', agentVersion: '9.6', presentedCertificate: null, remoteAddress: '127.0.0.1' });
+    expect(fake.last('authenticate')).toEqual({ source, agentId: 'agent-1', agentVersion: '9.6', presentedCertificate: null, chainVerifiedByTls: false, remoteAddress: '127.0.0.1' });
   });
 
   it('serves secure data as application/jose, identity from the query string', async () => {
@@ -215,6 +215,7 @@ describe('routes', () => {
       agentVersion: null,
       name: 'a name/with slash',
       presentedCertificate: null,
+      chainVerifiedByTls: false,
       remoteAddress: '127.0.0.1',
     });
   });
