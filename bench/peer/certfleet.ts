@@ -269,7 +269,7 @@ export async function countRevoked(t: CertfleetTarget): Promise<number> {
  * valid for a year, serials '7f' + 30 hex digits of a counter starting at `from` (canonical and
  * positive; random serials clashing with them is not a practical worry), all on the device of
  * `onRequestId` with a distinct fingerprint each. The next CRL the core issues names them, as it would
- * real ones. Returns how many rows it added.
+ * real ones (a pending mark without ids asks for a full CRL). Returns how many rows it added.
  */
 export async function seedRevoked(t: CertfleetTarget, onRequestId: string, total: number, from: number): Promise<number> {
   const add = Math.max(0, total - (await countRevoked(t)));
@@ -287,5 +287,8 @@ export async function seedRevoked(t: CertfleetTarget, onRequestId: string, total
      where c.id = $3`,
     [from, from + add - 1, Number(onRequestId)],
   );
+  // A pending mark without ids makes the next CRL a full one, naming these rows too (the CRL is
+  // otherwise extended by the ids each revocation marks; drizzle/0010).
+  await t.query('insert into crl_pending_revocations default values', []);
   return add;
 }
