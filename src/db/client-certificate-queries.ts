@@ -228,6 +228,14 @@ export async function approveCertificates(
     .returning();
 }
 
+// What a CRL entry needs of a revoked certificate: never whole rows, which carry two PEMs each.
+const REVOKED_ENTRY_COLUMNS = {
+  serialNumber: clientCertificates.serialNumber,
+  revokedAt: clientCertificates.revokedAt,
+  revocationReason: clientCertificates.revocationReason,
+  notAfter: clientCertificates.notAfter,
+};
+
 /**
  * listRevokedUnexpired lists what a CRL entry needs of each revoked certificate the CRL must still
  * name. Only those columns: whole rows carry two PEMs each, which at a million devices made this
@@ -235,12 +243,7 @@ export async function approveCertificates(
  */
 export async function listRevokedUnexpired(db: DbExecutor, now: Date): Promise<RevokedEntry[]> {
   return db
-    .select({
-      serialNumber: clientCertificates.serialNumber,
-      revokedAt: clientCertificates.revokedAt,
-      revocationReason: clientCertificates.revocationReason,
-      notAfter: clientCertificates.notAfter,
-    })
+    .select(REVOKED_ENTRY_COLUMNS)
     .from(clientCertificates)
     .where(and(eq(clientCertificates.status, 'REVOKED'), gt(clientCertificates.notAfter, now)))
     .orderBy(asc(clientCertificates.id));
@@ -299,12 +302,7 @@ export type RevokedEntry = Pick<ClientCertificateRow, 'serialNumber' | 'revokedA
 export async function listRevokedByIds(db: DbExecutor, ids: readonly number[], now: Date): Promise<RevokedEntry[]> {
   if (ids.length === 0) return [];
   return db
-    .select({
-      serialNumber: clientCertificates.serialNumber,
-      revokedAt: clientCertificates.revokedAt,
-      revocationReason: clientCertificates.revocationReason,
-      notAfter: clientCertificates.notAfter,
-    })
+    .select(REVOKED_ENTRY_COLUMNS)
     .from(clientCertificates)
     .where(and(inArray(clientCertificates.id, [...ids]), eq(clientCertificates.status, 'REVOKED'), gt(clientCertificates.notAfter, now)));
 }
