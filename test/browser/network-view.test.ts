@@ -151,10 +151,11 @@ describe('console: network view and device detail', () => {
     // Someone else's key claiming this device: kept in its history as unverified, never applied.
     const impostor = agents.make(target.agent.agentId, { deviceName: 'impostor', agentVersion: '2024.1' });
     await impostor.connect();
-    // Unverified attempts may be written after the answer (batched on PostgreSQL): wait until the API has it.
+    // Unverified attempts are written after the answer, gathered for up to a second (the log's flushMs):
+    // wait until the API has it, for longer than that second (poll's own default is one second too).
     const targetId = (await apiDevices(tc, admin, { search: target.name })).devices[0]!.id;
     await expect
-      .poll(async () => (await tc.gql(DeviceDocument, { id: targetId }, admin)).data!.device!.unverifiedAttempts)
+      .poll(async () => (await tc.gql(DeviceDocument, { id: targetId }, admin)).data!.device!.unverifiedAttempts, { timeout: 5_000 })
       .toBe(1);
     const c = await openConsole(browser, tc.url, admin, `/devices?q=${encodeURIComponent(target.name)}`);
     try {
