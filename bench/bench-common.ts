@@ -209,3 +209,13 @@ export function runBenchMain(moduleUrl: string, usage: string, main: () => Promi
     process.exit(1);
   });
 }
+
+/** rssOf reads a process's resident memory from /proc (Linux), or NaN. */
+export function rssOf(pid: number): number {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}

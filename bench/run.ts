@@ -39,7 +39,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,9 +48,10 @@ import { isMain } from '../src/cli/is-main.js';
 import { loadConfig, redactUrl } from '../src/config.js';
 import { issueToken } from '../src/server/auth.js';
 import { runApiBench } from './api.bench.js';
-import { machine, sourceVersion, UsageError } from './bench-common.js';
+import { machine, rssOf, sourceVersion, UsageError } from './bench-common.js';
 import { FD_HEADROOM, fdLimits, largestSubscriberCount } from './fanout/measure.js';
 import { markdown, tableRows, writeBenchmarksMd } from './suite-table.js';
+import { freePort } from '../src/faults/ports.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -156,18 +156,6 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<void>
   });
 }
 
-/** freePort asks the system for a port nobody listens on. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /** waitForHealth waits until the core answers its readiness URL, or fails if it exits first. */
 async function waitForHealth(url: string, exited: Promise<number | null>): Promise<void> {
   let gone: number | null | undefined;
@@ -183,16 +171,6 @@ async function waitForHealth(url: string, exited: Promise<number | null>): Promi
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`the core did not answer ${url} within 120 s`);
-}
-
-/** rssOf reads a process's resident memory from /proc (Linux), or NaN. */
-function rssOf(pid: number): number {
-  try {
-    const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : NaN;
-  } catch {
-    return NaN;
-  }
 }
 
 function readJson(file: string): any {

@@ -7,9 +7,7 @@
 // so the benchmark's HTTP client does not share its event loop); on the embedded database (one
 // process only) it runs in the benchmark's process.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
-import { createServer, type AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
@@ -18,8 +16,9 @@ import { loadConfig } from '../../src/config.js';
 import { startCore } from '../../src/main.js';
 import { issueToken } from '../../src/server/auth.js';
 import { childrenOf, readNode, readRoot, TAG } from '../../src/pki/der.js';
-import { benchCoreEnv } from '../bench-common.js';
+import { benchCoreEnv, rssOf } from '../bench-common.js';
 import { enrollPending, pool } from '../issuance/core.js';
+import { freePort } from '../../src/faults/ports.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -39,26 +38,6 @@ export interface CertfleetTarget {
   /** rssBytes is the core process's resident memory (this process's when the core runs in it). */
   rssBytes(): number;
   close(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function rssOf(pid: number): number {
-  try {
-    const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : NaN;
-  } catch {
-    return NaN;
-  }
 }
 
 /** inProcessCore starts a core in this process (the embedded database when databaseUrl is unset). */

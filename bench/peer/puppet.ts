@@ -14,6 +14,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { puppetCaClient, type PuppetCaClient } from './puppet-ca-client.js';
+import { rssOf } from '../bench-common.js';
 
 const INSTALL_DIR = '/usr/share/puppetserver';
 const JAR = join(INSTALL_DIR, 'puppetserver.jar');
@@ -104,16 +105,6 @@ function run(cmd: string, args: string[], what: string) {
   } catch (err) {
     const e = err as { stderr?: string; stdout?: string; message: string };
     throw new Error(`${what} failed: ${(e.stderr || e.stdout || e.message).slice(0, 800)}`);
-  }
-}
-
-/** rssOf reads a process's resident memory from /proc, or NaN. */
-function rssOf(pid: number): number {
-  try {
-    const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : NaN;
-  } catch {
-    return NaN;
   }
 }
 
