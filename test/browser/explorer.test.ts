@@ -113,13 +113,16 @@ describe('the GraphQL explorer at /graphql', () => {
       await c.page.locator('.graphiql-doc-explorer').getByRole('link', { name: 'authStatusSummary', exact: true }).waitFor();
 
       // Monaco's language services ran in their bundled workers, from the core (had they failed to
-      // start, Monaco would have run them on the page with only a warning).
-      expect(workers).toEqual(
-        expect.arrayContaining([
-          expect.stringMatching(/^\/assets\/editor\.worker-[\w-]+\.js$/),
-          expect.stringMatching(/^\/assets\/graphql\.worker-[\w-]+\.js$/),
-        ]),
-      );
+      // start, Monaco would have run them on the page with only a warning). The GraphQL worker starts
+      // once the schema is in, which may come after the first result: wait for it.
+      await expect
+        .poll(() => [...workers], { timeout: 10_000 })
+        .toEqual(
+          expect.arrayContaining([
+            expect.stringMatching(/^\/assets\/editor\.worker-[\w-]+\.js$/),
+            expect.stringMatching(/^\/assets\/graphql\.worker-[\w-]+\.js$/),
+          ]),
+        );
       expect(await explorerViolations(c.page)).toEqual([]);
       await c.screenshot('explorer');
       expectQuiet(c);
