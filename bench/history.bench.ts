@@ -75,6 +75,8 @@ async function open(layout: Layout, baseUrl: string, stamp: string, admin: postg
     if (folder) rmSync(folder, { recursive: true, force: true });
   }
   const raw = postgres(url, { max: 1, onnotice: () => {} });
+  // The devices row of today (drizzle/0011, history_count) in both: the connection service writes it.
+  if (layout === 'old') await raw`alter table devices add column history_count integer`;
   return { layout, name, url, database, raw, firstDevice: 0, lastDevice: 0 };
 }
 
@@ -84,8 +86,8 @@ async function seedDevices(side: Side, n: number): Promise<void> {
   await r`set synchronous_commit = off`;
   const [range] = await r<{ lo: string; hi: string }[]>`
     with made as (
-      insert into devices (name, agent_id, agent_version, auth_status, failure_reason)
-      select 'bench-' || g, 'bench-agent-' || g, '2024.3', 'AUTHENTICATION_FAILED', 'NO_CERTIFICATE'
+      insert into devices (name, agent_id, agent_version, auth_status, failure_reason, history_count)
+      select 'bench-' || g, 'bench-agent-' || g, '2024.3', 'AUTHENTICATION_FAILED', 'NO_CERTIFICATE', 0
       from generate_series(1, ${n}::int) g
       returning id)
     select min(id)::text as lo, max(id)::text as hi from made`;
@@ -119,6 +121,8 @@ async function seedHistory(side: Side, days: number, partitionDays: number, toda
       from generate_series(${side.firstDevice}::bigint, ${side.lastDevice}::bigint) g`;
   }
   await r`set session_replication_role = origin`.catch(() => undefined);
+  // Each device's count of results, as the server keeps it: the rows just loaded (the empty phase's were truncated).
+  await r`update devices set history_count = ${days}::int`;
   log(`  ${side.layout}: ${days} days loaded in ${((performance.now() - started) / 1000).toFixed(1)} s; building indexes`);
   await r`set maintenance_work_mem = '256MB'`;
   await r.unsafe(`alter table connection_results add constraint connection_results_pkey primary key (${side.layout === 'new' ? 'id, at' : 'id'})`);
@@ -134,10 +138,12 @@ async function throughput(side: Side, count: number): Promise<number> {
     bus: createInProcessEventBus(() => undefined),
     clock: () => new Date(),
     log: createLogger('silent'),
-    groupCommit: {
-      pruneHistory: (tx: Tx, ids: number[]) =>
-        side.layout === 'new' ? pruneDeviceHistory(tx, ids, KEEP) : oldPruneDeviceHistory(tx, ids, KEEP),
-    },
+    // The old layout caps every device of every batch, as the server did then; the partitioned one
+    // only the devices whose history_count passes the cap (drizzle/0011), as the server does now.
+    groupCommit:
+      side.layout === 'new'
+        ? { pruneHistory: (tx: Tx, ids: number[]) => pruneDeviceHistory(tx, ids, KEEP), historyPerDevice: KEEP }
+        : { pruneHistory: (tx: Tx, ids: number[]) => oldPruneDeviceHistory(tx, ids, KEEP) },
   });
   const span = side.lastDevice - side.firstDevice + 1;
   const started = performance.now();

@@ -278,8 +278,8 @@ export async function insertConnectionResults(tx: DbExecutor, rows: readonly New
 }
 
 /**
- * updateDevicesAfterResults writes the connection state (status, reason, versions, last_* columns)
- * of several devices in one statement, and moves the counters by `counters` in the same statement
+ * updateDevicesAfterResults writes the connection state (status, reason, versions, last_* columns,
+ * history_count) of several devices in one statement, and moves the counters by `counters` in the same statement
  * (see counterAdjustment). The rows must be locked by the caller's transaction.
  */
 export async function updateDevicesAfterResults(
@@ -309,6 +309,7 @@ export async function updateDevicesAfterResults(
       last_certificate_not_after: iso(r.lastCertificateNotAfter),
       last_remote_address: r.lastRemoteAddress,
       updated_at: iso(r.updatedAt),
+      history_count: r.historyCount,
     })),
   );
   // One parameter, whatever the number of devices: the rows travel as JSON and are unpacked by the server.
@@ -328,12 +329,13 @@ export async function updateDevicesAfterResults(
       last_certificate_serial = v.last_certificate_serial,
       last_certificate_not_after = v.last_certificate_not_after,
       last_remote_address = v.last_remote_address,
-      updated_at = v.updated_at
+      updated_at = v.updated_at,
+      history_count = v.history_count
     from jsonb_to_recordset(${values}::jsonb) as v(
       id bigint, auth_status text, failure_reason text, agent_version varchar, last_connection_id bigint,
       last_attempt_at timestamptz, last_source text, last_result text, last_failure_reason text,
       last_agent_version varchar, last_certificate_serial varchar, last_certificate_not_after timestamptz,
-      last_remote_address varchar, updated_at timestamptz)
+      last_remote_address varchar, updated_at timestamptz, history_count integer)
     where d.id = v.id`);
 }
 

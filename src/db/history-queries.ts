@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { DbExecutor } from './client.js';
 import { executePreparedSql } from './prepared.js';
 import { rowsOf } from './rows.js';
@@ -34,36 +34,72 @@ function bigintArray(ids: readonly number[]): string {
  * pruneDeviceHistory deletes, for each given device, its connection results beyond the newest
  * `keep` (by id), in one statement for all of them; returns how many rows it deleted. It reads, per
  * device, its entries of connection_results_device_id_idx in each partition (one index descent per
- * partition, then about `keep` + the excess entries, from the index alone: the ids are all it
- * needs), and deletes the excess by id, one probe of each partition's primary key per deleted row.
- * Its cost follows the devices written and the partitions, not the history's size. It is meant to
- * run inside the transaction that recorded the devices' new results (their rows locked), after
+ * partition, then all the device's entries, from the index alone: the ids are all it needs), and
+ * deletes the excess by id, one probe of each partition's primary key per deleted row. It also sets
+ * each device's history_count to the rows it leaves (when the row does not say so already). Its cost
+ * follows the devices given and the partitions, not the history's size; the group commit gives it
+ * only the devices whose history_count passes `keep` or is unknown (historyCapNeeded). It is meant
+ * to run inside the transaction that recorded the devices' new results (their rows locked), after
  * their last_connection_id was written.
  */
 export async function pruneDeviceHistory(tx: DbExecutor, deviceIds: number[], keep: number): Promise<number> {
   if (!Number.isSafeInteger(keep) || keep < 1) throw new RangeError(`keep must be a whole number of at least 1 (got ${keep})`);
   if (deviceIds.length === 0) return 0;
   // Runs in every group commit: a prepared statement (its text never changes).
-  const rows = await executePreparedSql<{ deleted: number }>(tx, sql`
-    with doomed as (
-      select x.id
+  const rows = await executePreparedSql<{ deleted: number }>(tx, pruneDeviceHistorySql(deviceIds, keep));
+  return Number(rows[0]?.deleted ?? 0);
+}
+
+/** pruneDeviceHistorySql is pruneDeviceHistory's statement (bench/history/statements.ts explains it). */
+export function pruneDeviceHistorySql(deviceIds: readonly number[], keep: number): SQL {
+  return sql`
+    with seen as (
+      select d.id, d.last_connection_id, d.history_count, x.ids
       from devices d
       cross join lateral (
-        select c.id from connection_results c
-        where c.device_id = d.id
-        -- "nulls last" as in the index (id is never null): a plain "desc" would sort instead.
-        order by c.id desc nulls last
-        offset ${keep}
+        select array(
+          select c.id from connection_results c
+          where c.device_id = d.id
+          -- "nulls last" as in the index (id is never null): a plain "desc" would sort instead.
+          order by c.id desc nulls last) as ids
       ) x
       where d.id = any(${bigintArray(deviceIds)}::bigint[])
-        and x.id is distinct from d.last_connection_id
+    ), doomed as (
+      select s.id as device_id, u.id
+      from seen s cross join lateral unnest(s.ids[${keep} + 1:]) as u(id)
+      where u.id is distinct from s.last_connection_id
     ), gone as (
       delete from connection_results
       where id = any(array(select id from doomed))
+      returning device_id
+    ), counted as (
+      -- What each device keeps: every entry but the deleted ones (counted from doomed, which names
+      -- exactly what the delete removes: the delete's own rows are not visible to this statement).
+      select s.id, cardinality(s.ids) - (select count(*) from doomed o where o.device_id = s.id)::int as kept, s.history_count
+      from seen s
+    ), recounted as (
+      update devices d set history_count = k.kept
+      from counted k
+      where d.id = k.id and k.kept is distinct from k.history_count
       returning 1
     )
-    select count(*)::int as deleted from gone`);
-  return Number(rows[0]?.deleted ?? 0);
+    select (select count(*) from gone)::int as deleted, (select count(*) from recounted)::int as recounted`;
+}
+
+/**
+ * historyCountAfter is a device's history_count once `added` results are appended and the cap has
+ * run (with `keep`, when the caller caps): the count a group commit writes with the device row. A
+ * device past the cap is written at `keep`, what the cap leaves it (the cap then corrects it if it
+ * leaves fewer); an unknown count stays unknown (the cap counts it).
+ */
+export function historyCountAfter(count: number | null, added: number, keep: number | undefined): number | null {
+  if (count === null) return null;
+  return keep === undefined ? count + added : Math.min(count + added, keep);
+}
+
+/** historyCapNeeded says whether a device with this count, `added` results appended, needs the cap to run. */
+export function historyCapNeeded(count: number | null, added: number, keep: number): boolean {
+  return count === null || count + added > keep;
 }
 
 /** HISTORY_PARTITIONS_AHEAD_DAYS: the maintenance rounds keep partitions ready this far past now. */
@@ -151,7 +187,13 @@ export async function recordUnverifiedAttempts(
 ): Promise<void> {
   if (!Number.isSafeInteger(keep) || keep < 1) throw new RangeError(`keep must be a whole number of at least 1 (got ${keep})`);
   if (counts.length === 0) return;
-  const byDevice = JSON.stringify(counts.map((c) => ({ id: c.deviceId, n: c.count, at: c.lastAt.toISOString() })));
+  // The rows appended go into each device's history_count (never lower than its rows: the delete
+  // below may leave it high, which the group commit's cap corrects).
+  const appended = new Map<number, number>();
+  for (const r of rows) appended.set(r.deviceId, (appended.get(r.deviceId) ?? 0) + 1);
+  const byDevice = JSON.stringify(
+    counts.map((c) => ({ id: c.deviceId, n: c.count, at: c.lastAt.toISOString(), h: appended.get(c.deviceId) ?? 0 })),
+  );
   await tx.execute(sql`
     with locked as (
       select id from devices where id = any(array(select (v->>'id')::bigint from jsonb_array_elements(${byDevice}::jsonb) v))
@@ -160,8 +202,9 @@ export async function recordUnverifiedAttempts(
     )
     update devices d set
       unverified_attempts = d.unverified_attempts + v.n,
-      last_unverified_at = greatest(d.last_unverified_at, v.at)
-    from jsonb_to_recordset(${byDevice}::jsonb) as v(id bigint, n bigint, at timestamptz)
+      last_unverified_at = greatest(d.last_unverified_at, v.at),
+      history_count = d.history_count + v.h
+    from jsonb_to_recordset(${byDevice}::jsonb) as v(id bigint, n bigint, at timestamptz, h integer)
     where d.id = v.id and d.id in (select id from locked)`);
   if (rows.length > 0) {
     await tx.insert(connectionResults).values(

@@ -4,6 +4,7 @@ import {
   boolean,
   check,
   index,
+  integer,
   pgTable,
   primaryKey,
   smallint,
@@ -54,6 +55,13 @@ export const devices = pgTable(
     /** Connection results about this device that proved no key on file: counted, never applied. */
     unverifiedAttempts: bigint('unverified_attempts', { mode: 'number' }).notNull().default(0),
     lastUnverifiedAt: ts('last_unverified_at'),
+    /**
+     * How many connection results the device has, or more (never fewer); null when unknown (devices
+     * from before drizzle/0011, the bulk seed). The group commit runs the per-device cap only for
+     * devices whose count passes CONNECTION_HISTORY_PER_DEVICE or is unknown, and the cap sets it
+     * exactly; retention drops rows without it, which leaves it high: a needless cap, which corrects it.
+     */
+    historyCount: integer('history_count'),
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },

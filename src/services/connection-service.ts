@@ -6,6 +6,7 @@ import {
   type DeviceRow,
 } from '../db/device-queries.js';
 import type { Tx } from '../db/client.js';
+import { historyCapNeeded, historyCountAfter } from '../db/history-queries.js';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import type { AgentVersion } from '../domain/agent-version.js';
 import { CONNECTION_SOURCES, type AuthStatus, type ConnectionSource } from '../domain/statuses.js';
@@ -58,8 +59,14 @@ export interface RecordedConnection {
 export interface GroupCommitOptions {
   /** At most this many results in one transaction; the rest wait for the next. */
   maxBatch: number;
-  /** pruneHistory, when given, trims the history of the batch's devices inside the same transaction. */
+  /**
+   * pruneHistory, when given, trims the history of the batch's devices inside the same transaction
+   * (pruneDeviceHistory): of those whose history_count passes historyPerDevice or is unknown, or of
+   * all of them when historyPerDevice is not given.
+   */
   pruneHistory?: (tx: Tx, deviceIds: number[]) => Promise<unknown>;
+  /** The cap pruneHistory keeps to (CONNECTION_HISTORY_PER_DEVICE). */
+  historyPerDevice?: number;
 }
 
 export const DEFAULT_MAX_BATCH = 500;
@@ -99,6 +106,7 @@ interface Pending {
 export function createConnectionService(deps: ServiceDeps & { groupCommit?: Partial<GroupCommitOptions> }) {
   const maxBatch = deps.groupCommit?.maxBatch ?? DEFAULT_MAX_BATCH;
   const pruneHistory = deps.groupCommit?.pruneHistory;
+  const historyPerDevice = pruneHistory ? deps.groupCommit?.historyPerDevice : undefined;
   const metrics = deps.metrics ?? noMetrics;
   const queue: Pending[] = [];
   let writing = false;
@@ -252,8 +260,25 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
     });
 
     // 5. One statement writes every device's final state and moves the counters; the history
-    //    bound goes out with it (on PostgreSQL in the same round trip).
-    await Promise.all([updateDevicesAfterResults(tx, [...current.values()], deltas), pruneHistory?.(tx, ids)]);
+    //    bound goes out with it (on PostgreSQL in the same round trip), for the devices whose count
+    //    of results passes the cap (or is unknown) only: the others' histories are not read at all.
+    //    Their counts are written as the cap leaves them (it corrects those it leaves lower).
+    const added = new Map<number, number>();
+    for (const p of batch) {
+      const id = byAgent.get(p.agentId)!.id;
+      added.set(id, (added.get(id) ?? 0) + 1);
+    }
+    const capped: number[] = [];
+    for (const [id, row] of current) {
+      const before = byAgent.get(row.agentId!)!.historyCount;
+      const n = added.get(id) ?? 0;
+      current.set(id, { ...row, historyCount: historyCountAfter(before, n, historyPerDevice) });
+      if (historyPerDevice === undefined || historyCapNeeded(before, n, historyPerDevice)) capped.push(id);
+    }
+    await Promise.all([
+      updateDevicesAfterResults(tx, [...current.values()], deltas),
+      capped.length > 0 ? pruneHistory?.(tx, capped) : undefined,
+    ]);
     if (Object.values(deltas).some((d) => d !== 0)) outbox.publish({ type: 'summaryChanged' });
     return steps.map(({ row, previous }, i) => ({
       device: deviceView(row, securityEnabled),

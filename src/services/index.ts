@@ -54,7 +54,10 @@ export function createServices(
   // Each batch of connection results trims its devices' history to the newest connectionHistoryPerDevice.
   const connections = createConnectionService({
     ...deps,
-    groupCommit: { pruneHistory: (tx, ids) => pruneDeviceHistory(tx, ids, deps.connectionHistoryPerDevice) },
+    groupCommit: {
+      pruneHistory: (tx, ids) => pruneDeviceHistory(tx, ids, deps.connectionHistoryPerDevice),
+      historyPerDevice: deps.connectionHistoryPerDevice,
+    },
   });
   const revocation = createRevocationService(deps);
   const unverified = createUnverifiedAttemptLog(deps, deps.unverifiedAttempts);

@@ -63,6 +63,7 @@ const deviceRow = (over: Partial<DeviceRow> = {}): DeviceRow => ({
   imported: false,
   unverifiedAttempts: 0,
   lastUnverifiedAt: null,
+  historyCount: 1,
   createdAt: AT,
   updatedAt: AT,
   ...over,

@@ -1,0 +1,229 @@
+/**
+ * The group commit's statements one by one, with an empty history and with a seeded one, in the same
+ * run (issue 14 part 3: why the check-in rate falls as the history grows). Two scratch databases on
+ * DATABASE_URL's server (made and dropped here), the same devices in both; one gets `days` days of
+ * history, `perDay` rows per device per day. Then batches of `batch` random devices are written in
+ * a transaction each, alternately into either database, with the statements of the connection
+ * service's writeKnown run one after the other (not pipelined) and timed: the lock, the history
+ * INSERT, the devices UPDATE, the per-device cap (pruneDeviceHistory) and the commit. Last, one
+ * batch's cap under EXPLAIN (ANALYZE, BUFFERS) in both.
+ *
+ * Each batch runs in two cap modes, interleaved: "all" caps every device of the batch (as before
+ * drizzle/0011), "count" only those whose history_count passes the cap (as the server now does).
+ * The seeded devices' history_count is set to the rows seeded.
+ *
+ * Usage: DATABASE_URL=… npx tsx bench/history/statements.ts [--devices N] [--days D] [--per-day P]
+ *   [--batches B] [--batch S] [--keep K] [--retention R]
+ *   N 300,000, D 30, P 1, B 40 per database and mode, S 500, K 100, R 30 (the partitions made are
+ *   those of R days' retention, whatever D: --days 2 --per-day 50 is a fleet at its cap of 100). Scratch databases are named
+ *   $BENCH_DB_PREFIX (certfleet_histprof) _empty/_full_<stamp>. Prints; writes nothing.
+ */
+import { parseArgs } from 'node:util';
+import postgres from 'postgres';
+import { PgDialect } from 'drizzle-orm/pg-core';
+import { openDatabase, type Database, type Tx } from '../../src/db/client.js';
+import { insertConnectionResults, lockDevicesByAgentIds, updateDevicesAfterResults } from '../../src/db/device-queries.js';
+import { historyCapNeeded, historyCountAfter, historyPartitionDays, prepareHistoryPartitions, pruneDeviceHistory, pruneDeviceHistorySql } from '../../src/db/history-queries.js';
+import { migrate } from '../../src/db/migrate.js';
+import { positiveNumber, runBenchMain } from '../bench-common.js';
+
+const DAY_MS = 86_400_000;
+const USAGE = 'usage: npx tsx bench/history/statements.ts [--devices N] [--days D] [--per-day P] [--batches B] [--batch S] [--keep K] [--retention R]';
+const STEPS = ['lock', 'insert', 'update', 'prune', 'commit'] as const;
+type Step = (typeof STEPS)[number];
+/** all: the cap runs for every device of the batch (as before drizzle/0011); count: only past the cap by history_count (the server now). */
+const MODES = ['all', 'count'] as const;
+type Mode = (typeof MODES)[number];
+
+interface Side {
+  label: 'empty' | 'full';
+  name: string;
+  database: Database;
+  raw: postgres.Sql;
+  first: number;
+  last: number;
+  times: Record<Mode, Record<Step, number[]>>;
+  deleted: Record<Mode, number>;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length === 0 ? NaN : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+class Rollback extends Error {}
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
+async function open(label: Side['label'], baseUrl: string, prefix: string, stamp: string, admin: postgres.Sql, n: number): Promise<Side> {
+  const name = `${prefix}_${label}_${stamp}`;
+  await admin.unsafe(`create database "${name}"`);
+  const u = new URL(baseUrl);
+  u.pathname = `/${name}`;
+  const database = await openDatabase({ dataDir: '/nonexistent', databaseUrl: u.toString(), poolSize: 2 });
+  await migrate(database.db);
+  const raw = postgres(u.toString(), { max: 1, onnotice: () => {} });
+  await raw`set synchronous_commit = off`;
+  const [range] = await raw<{ lo: string; hi: string }[]>`
+    with made as (
+      insert into devices (name, agent_id, agent_version, auth_status, failure_reason, history_count)
+      select 'bench-' || g, 'bench-agent-' || g, '2024.3', 'AUTHENTICATION_FAILED', 'NO_CLIENT_CERTIFICATE', 0
+      from generate_series(1, ${n}::int) g
+      returning id)
+    select min(id)::text as lo, max(id)::text as hi from made`;
+  await raw`update auth_status_counters set count = count + ${n}::bigint where status = 'AUTHENTICATION_FAILED'`;
+  const times = Object.fromEntries(MODES.map((m) => [m, Object.fromEntries(STEPS.map((s) => [s, []]))])) as unknown as Side['times'];
+  return { label, name, database, raw, first: Number(range!.lo), last: Number(range!.hi), times, deleted: { all: 0, count: 0 } };
+}
+
+/** As bench/history.bench.ts seeds it, with perDay rows per device per day spread over the day. */
+async function seed(side: Side, days: number, perDay: number, retention: number, today: number): Promise<void> {
+  const r = side.raw;
+  // The partitions a server with this retention has, whether the seeded days fill them or not.
+  const partitionDays = historyPartitionDays(retention);
+  const span = Math.max(days, retention);
+  await prepareHistoryPartitions(side.database.db, new Date(today - Math.ceil(span / partitionDays) * partitionDays * DAY_MS), new Date(today), partitionDays);
+  await r`alter table connection_results drop constraint connection_results_pkey`;
+  await r`drop index connection_results_device_id_idx`;
+  await r`set session_replication_role = replica`.catch(() => undefined);
+  for (let k = days; k >= 1; k--) {
+    const day = new Date(today - k * DAY_MS).toISOString();
+    await r`
+      insert into connection_results (device_id, at, source, result, failure_reason, agent_version, remote_address)
+      select g, ${day}::timestamptz + (j * (86400 / ${perDay}::int) + g % (86400 / ${perDay}::int)) * interval '1 second',
+             'SECURE_CONNECTION', 'AUTHENTICATION_FAILED', 'NO_CLIENT_CERTIFICATE', '2024.3', '10.0.0.1'
+      from generate_series(0, ${perDay - 1}::int) j, generate_series(${side.first}::bigint, ${side.last}::bigint) g
+      order by j, g`;
+  }
+  await r`set session_replication_role = origin`.catch(() => undefined);
+  await r`update devices set history_count = ${days * perDay}::int`;
+  await r`set maintenance_work_mem = '256MB'`;
+  await r`alter table connection_results add constraint connection_results_pkey primary key (id, at)`;
+  await r`create index connection_results_device_id_idx on connection_results (device_id, id desc nulls last)`;
+  await r`vacuum analyze connection_results`;
+  await r`vacuum analyze devices`;
+}
+
+/** One group commit of `size` random devices, its statements timed one by one. */
+async function batchOnce(side: Side, mode: Mode, size: number, keep: number, record: boolean): Promise<void> {
+  const span = side.last - side.first + 1;
+  const agentIds = [...new Set(Array.from({ length: size }, () => `bench-agent-${1 + Math.floor(Math.random() * span)}`))];
+  const t: Partial<Record<Step, number>> = {};
+  let mark = performance.now();
+  const lap = (s: Step) => {
+    const now = performance.now();
+    t[s] = now - mark;
+    mark = now;
+  };
+  let deleted = 0;
+  await side.database.db.transaction(async (tx: Tx) => {
+    mark = performance.now();
+    const locked = await lockDevicesByAgentIds(tx, agentIds);
+    lap('lock');
+    const at = new Date();
+    const ids = await insertConnectionResults(
+      tx,
+      locked.devices.map((d) => ({ deviceId: d.id, at, source: 'SECURE_CONNECTION', result: 'AUTHENTICATION_FAILED', failureReason: 'NO_CLIENT_CERTIFICATE', agentVersion: '2024.3', remoteAddress: '10.0.0.2' })),
+    );
+    lap('insert');
+    await updateDevicesAfterResults(
+      tx,
+      locked.devices.map((d, i) => ({ ...d, historyCount: historyCountAfter(d.historyCount, 1, keep), lastConnectionId: ids[i]!, lastAttemptAt: at, lastSource: 'SECURE_CONNECTION', lastResult: 'AUTHENTICATION_FAILED', lastFailureReason: 'NO_CLIENT_CERTIFICATE', lastAgentVersion: '2024.3', lastRemoteAddress: '10.0.0.2', updatedAt: at })),
+    );
+    lap('update');
+    const capped = locked.devices.filter((d) => mode === 'all' || historyCapNeeded(d.historyCount, 1, keep)).map((d) => d.id);
+    deleted = await pruneDeviceHistory(tx, capped, keep);
+    lap('prune');
+  });
+  lap('commit');
+  if (!record) return;
+  for (const s of STEPS) side.times[mode][s].push(t[s]!);
+  side.deleted[mode] += deleted;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      devices: { type: 'string' },
+      days: { type: 'string' },
+      'per-day': { type: 'string' },
+      batches: { type: 'string' },
+      batch: { type: 'string' },
+      keep: { type: 'string' },
+      retention: { type: 'string' },
+    },
+    strict: true,
+  });
+  const devices = values.devices ? positiveNumber(values.devices, '--devices') : 300_000;
+  const days = values.days ? positiveNumber(values.days, '--days') : 30;
+  const perDay = values['per-day'] ? positiveNumber(values['per-day'], '--per-day') : 1;
+  const batches = values.batches ? positiveNumber(values.batches, '--batches') : 40;
+  const size = values.batch ? positiveNumber(values.batch, '--batch') : 500;
+  const keep = values.keep ? positiveNumber(values.keep, '--keep') : 100;
+  const retention = values.retention ? positiveNumber(values.retention, '--retention') : 30;
+  const baseUrl = process.env.DATABASE_URL;
+  if (!baseUrl) throw new Error('needs DATABASE_URL (PostgreSQL)');
+  const prefix = process.env.BENCH_DB_PREFIX ?? 'certfleet_histprof';
+  if (!/^[a-z0-9_]+$/.test(prefix)) throw new Error('BENCH_DB_PREFIX: lower-case letters, digits and _ only');
+  const stamp = `${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}_${process.pid}`;
+  const log = (s: string) => process.stdout.write(`${s}\n`);
+  const admin = postgres(baseUrl, { max: 1, onnotice: () => {} });
+  const sides: Side[] = [];
+  try {
+    sides.push(await open('empty', baseUrl, prefix, stamp, admin, devices));
+    sides.push(await open('full', baseUrl, prefix, stamp, admin, devices));
+    const [empty, full] = sides as [Side, Side];
+    const today = Math.floor(Date.now() / DAY_MS) * DAY_MS;
+    let t0 = performance.now();
+    await seed(full, days, perDay, retention, today);
+    log(`seeded ${(devices * days * perDay).toLocaleString('en-US')} rows (${devices} devices × ${days} days × ${perDay}) in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    await empty.raw`vacuum analyze devices`;
+    for (let i = 0; i < 5; i++) for (const s of sides) for (const m of MODES) await batchOnce(s, m, size, keep, false);
+    t0 = performance.now();
+    for (let i = 0; i < batches; i++) {
+      for (const s of i % 2 ? [full, empty] : [empty, full]) for (const m of i % 4 < 2 ? MODES : [...MODES].reverse()) await batchOnce(s, m, size, keep, true);
+    }
+    log(`${batches} batches of ${size} per database and cap mode in ${((performance.now() - t0) / 1000).toFixed(1)} s; median ms per batch (mean);`);
+    log('cap "all": every device of the batch (before drizzle/0011), "count": those past the cap by history_count');
+    const cols: [Side, Mode][] = [[empty, 'all'], [full, 'all'], [empty, 'count'], [full, 'count']];
+    log(`  ${'step'.padEnd(8)} ${cols.map(([sd, m]) => `${sd.label}/${m}`.padStart(14)).join(' ')}`);
+    for (const s of [...STEPS, 'total'] as const) {
+      const of = (side: Side, m: Mode) => {
+        const t = side.times[m];
+        return s === 'total' ? t.lock.map((_, i) => sum(STEPS.map((x) => t[x][i]!))) : t[s];
+      };
+      const cell = (side: Side, m: Mode) => `${median(of(side, m)).toFixed(1)} (${(sum(of(side, m)) / batches).toFixed(1)})`.padStart(14);
+      log(`  ${s.padEnd(8)} ${cols.map(([sd, m]) => cell(sd, m)).join(' ')}`);
+    }
+    log(`  rows deleted by the cap: ${cols.map(([sd, m]) => `${sd.label}/${m} ${sd.deleted[m]}`).join(', ')}`);
+    for (const s of sides) {
+      const plan = await s.raw.begin(async (q) => {
+        const span = s.last - s.first + 1;
+        const ids = Array.from({ length: size }, () => s.first + Math.floor(Math.random() * span));
+        // Each device one result more first, as in a group commit (in a device at its cap, one row to delete).
+        await q`
+          insert into connection_results (device_id, at, source, result, failure_reason, agent_version, remote_address)
+          select g, now(), 'SECURE_CONNECTION', 'AUTHENTICATION_FAILED', 'NO_CLIENT_CERTIFICATE', '2024.3', '10.0.0.2'
+          from unnest(${`{${ids.join(',')}}`}::bigint[]) g`;
+        // The cap's statement as the server runs it (its parameters inline: EXPLAIN takes none).
+        const { sql: text, params } = new PgDialect().sqlToQuery(pruneDeviceHistorySql(ids, keep));
+        const inline = text.replace(/\$(\d+)/g, (_, n: string) => {
+          const v = params[Number(n) - 1];
+          return typeof v === 'number' ? String(v) : `'${String(v)}'`;
+        });
+        const r = await q.unsafe(`explain (analyze, buffers, costs off) ${inline}`);
+        // Thrown to roll the deletes back.
+        throw new Rollback(r.map((x) => String(Object.values(x)[0])).join('\n'));
+      }).catch((err: Error) => (err instanceof Rollback ? err.message : `(explain failed: ${err.message})`));
+      log(`\n== the cap (pruneDeviceHistory), every device of one batch of ${size}, ${s.label} history:\n${plan}`);
+    }
+  } finally {
+    for (const s of sides) {
+      await s.raw.end({ timeout: 5 }).catch(() => undefined);
+      await s.database.close().catch(() => undefined);
+      await admin.unsafe(`drop database if exists "${s.name}" with (force)`).catch((err: Error) => log(`could not drop ${s.name}: ${err.message}`));
+    }
+    await admin.end({ timeout: 5 });
+  }
+}
+
+runBenchMain(import.meta.url, USAGE, main);
