@@ -75,8 +75,9 @@ export function pruneDeviceHistorySql(deviceIds: readonly number[], keep: number
     ), counted as (
       -- What each device keeps: every entry but the deleted ones (counted from doomed, which names
       -- exactly what the delete removes: the delete's own rows are not visible to this statement).
-      select s.id, cardinality(s.ids) - (select count(*) from doomed o where o.device_id = s.id)::int as kept, s.history_count
+      select s.id, cardinality(s.ids) - coalesce(o.n, 0)::int as kept, s.history_count
       from seen s
+      left join (select device_id, count(*) as n from doomed group by device_id) o on o.device_id = s.id
     ), recounted as (
       update devices d set history_count = k.kept
       from counted k
