@@ -205,7 +205,6 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
     const deltas: Partial<StatusCounts> = {};
     const add = (status: AuthStatus, n: number) => (deltas[status] = (deltas[status] ?? 0) + n);
     const current = new Map<number, DeviceRow>([...byAgent.values()].map((d) => [d.id, d]));
-    const ids = [...current.keys()];
 
     // 3. Append the history, in arrival order: the ids come back in the same order.
     const inserted = await insertConnectionResults(
@@ -262,7 +261,9 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
     // 5. One statement writes every device's final state and moves the counters; the history
     //    bound goes out with it (on PostgreSQL in the same round trip), for the devices whose count
     //    of results passes the cap (or is unknown) only: the others' histories are not read at all.
-    //    Their counts are written as the cap leaves them (it corrects those it leaves lower).
+    //    Their counts are written as the cap leaves them (it corrects those it leaves lower). The
+    //    UPDATE is sent first, so the cap's correction comes after it; in the other order a count
+    //    would only stay high (or unknown): one more cap later, never a device over it.
     const added = new Map<number, number>();
     for (const p of batch) {
       const id = byAgent.get(p.agentId)!.id;
