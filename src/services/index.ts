@@ -52,9 +52,13 @@ export function createServices(
   security = createSecurityService(deps);
   const devices = createDeviceService(deps);
   // Each batch of connection results trims its devices' history to the newest connectionHistoryPerDevice.
+  // On a PostgreSQL server (a pool of connections) the next batch starts while the previous commits.
   const connections = createConnectionService({
     ...deps,
-    groupCommit: { pruneHistory: (tx, ids) => pruneDeviceHistory(tx, ids, deps.connectionHistoryPerDevice) },
+    groupCommit: {
+      pruneHistory: (tx, ids) => pruneDeviceHistory(tx, ids, deps.connectionHistoryPerDevice),
+      overlap: deps.databaseKind === 'postgres' ? 2 : 1,
+    },
   });
   const revocation = createRevocationService(deps);
   const unverified = createUnverifiedAttemptLog(deps, deps.unverifiedAttempts);
