@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import { openDatabase, type Database, type Tx } from '../../src/db/client.js';
-import { insertConnectionResults, lockDevicesByAgentIds, updateDevicesAfterResults } from '../../src/db/device-queries.js';
+import { insertConnectionResultsOfAgents, lockDevicesByAgentIds, updateDevicesAfterResults } from '../../src/db/device-queries.js';
 import { historyCapNeeded, historyCountAfter, historyPartitionDays, prepareHistoryPartitions, pruneDeviceHistory, pruneDeviceHistorySql } from '../../src/db/history-queries.js';
 import { migrate } from '../../src/db/migrate.js';
 import { positiveNumber, runBenchMain } from '../bench-common.js';
@@ -120,14 +120,15 @@ async function batchOnce(side: Side, mode: Mode, size: number, keep: number, rec
     const locked = await lockDevicesByAgentIds(tx, agentIds);
     lap('lock');
     const at = new Date();
-    const ids = await insertConnectionResults(
+    // By agent id, as the server sends it (there right behind the lock, in the same round trip; here after it, timed alone).
+    const inserted = await insertConnectionResultsOfAgents(
       tx,
-      locked.devices.map((d) => ({ deviceId: d.id, at, source: 'SECURE_CONNECTION', result: 'AUTHENTICATION_FAILED', failureReason: 'NO_CLIENT_CERTIFICATE', agentVersion: '2024.3', remoteAddress: '10.0.0.2' })),
+      locked.devices.map((d) => ({ agentId: d.agentId!, at, source: 'SECURE_CONNECTION', result: 'AUTHENTICATION_FAILED', failureReason: 'NO_CLIENT_CERTIFICATE', agentVersion: '2024.3', remoteAddress: '10.0.0.2' })),
     );
     lap('insert');
     await updateDevicesAfterResults(
       tx,
-      locked.devices.map((d, i) => ({ ...d, historyCount: historyCountAfter(d.historyCount, 1, keep), lastConnectionId: ids[i]!, lastAttemptAt: at, lastSource: 'SECURE_CONNECTION', lastResult: 'AUTHENTICATION_FAILED', lastFailureReason: 'NO_CLIENT_CERTIFICATE', lastAgentVersion: '2024.3', lastRemoteAddress: '10.0.0.2', updatedAt: at })),
+      locked.devices.map((d, i) => ({ ...d, historyCount: historyCountAfter(d.historyCount, 1, keep), lastConnectionId: inserted[i]!.id, lastAttemptAt: at, lastSource: 'SECURE_CONNECTION', lastResult: 'AUTHENTICATION_FAILED', lastFailureReason: 'NO_CLIENT_CERTIFICATE', lastAgentVersion: '2024.3', lastRemoteAddress: '10.0.0.2', updatedAt: at })),
     );
     lap('update');
     const capped = locked.devices.filter((d) => mode === 'all' || historyCapNeeded(d.historyCount, 1, keep)).map((d) => d.id);

@@ -239,42 +239,60 @@ export type NewConnectionResult = Pick<
   'deviceId' | 'at' | 'source' | 'result' | 'failureReason' | 'agentVersion' | 'certificateSerialNumber' | 'certificateNotAfter' | 'remoteAddress'
 >;
 
-// The rows travel as one jsonb parameter, whatever their number: one prepared statement serves every batch.
-const INSERT_CONNECTION_RESULTS_SQL = `
+/** A verified connection result named by its device's agent id (see insertConnectionResultsOfAgents). */
+export type NewAgentConnectionResult = Omit<NewConnectionResult, 'deviceId'> & { agentId: string };
+
+// The rows travel as one jsonb parameter, whatever their number: one prepared statement serves every
+// batch. Each row goes to the device of its agent id (devices_agent_id_key); a row whose agent id no
+// device has is not inserted.
+const INSERT_CONNECTION_RESULTS_OF_AGENTS_SQL = `
   insert into connection_results
     (device_id, at, source, result, failure_reason, agent_version, certificate_serial_number, certificate_not_after, remote_address)
-  select v.device_id, v.at, v.source, v.result, v.failure_reason, v.agent_version, v.certificate_serial_number,
+  select d.id, v.at, v.source, v.result, v.failure_reason, v.agent_version, v.certificate_serial_number,
          v.certificate_not_after, v.remote_address
   from jsonb_to_recordset($1::jsonb) as v(
-    device_id bigint, at timestamptz, source text, result text, failure_reason text, agent_version varchar,
+    agent_id text, at timestamptz, source text, result text, failure_reason text, agent_version varchar,
     certificate_serial_number varchar, certificate_not_after timestamptz, remote_address varchar, ord bigint)
+  join devices d on d.agent_id = v.agent_id
   order by v.ord
-  returning id`;
+  returning id, device_id`;
+
+const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
+
+function resultJson(r: Omit<NewConnectionResult, 'deviceId'>, ord: number) {
+  return {
+    ord,
+    at: iso(r.at),
+    source: r.source,
+    result: r.result,
+    failure_reason: r.failureReason ?? null,
+    agent_version: r.agentVersion ?? null,
+    certificate_serial_number: r.certificateSerialNumber ?? null,
+    certificate_not_after: iso(r.certificateNotAfter),
+    remote_address: r.remoteAddress ?? null,
+  };
+}
 
 /**
- * insertConnectionResults appends several verified results in one statement and returns their ids
- * in the order given: identity values are drawn row by row in the SELECT's order, so sorting the ids
- * restores it.
+ * insertConnectionResultsOfAgents appends several verified results in one statement, each to the
+ * device of its agent id (a row whose agent id no device has is left out), and returns the rows
+ * inserted in the order given, each with its device: identity values are drawn row by row in the
+ * SELECT's order, so sorting by id restores it. It needs no device id, so a group commit can send
+ * it right behind lockDevicesByAgentIds, in the same round trip; the caller checks that every row
+ * went to a device it locked.
  */
-export async function insertConnectionResults(tx: DbExecutor, rows: readonly NewConnectionResult[]): Promise<number[]> {
+export async function insertConnectionResultsOfAgents(
+  tx: DbExecutor,
+  rows: readonly NewAgentConnectionResult[],
+): Promise<{ id: number; deviceId: number }[]> {
   if (rows.length === 0) return [];
-  const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
-  const values = JSON.stringify(
-    rows.map((r, ord) => ({
-      ord,
-      device_id: r.deviceId,
-      at: iso(r.at),
-      source: r.source,
-      result: r.result,
-      failure_reason: r.failureReason ?? null,
-      agent_version: r.agentVersion ?? null,
-      certificate_serial_number: r.certificateSerialNumber ?? null,
-      certificate_not_after: iso(r.certificateNotAfter),
-      remote_address: r.remoteAddress ?? null,
-    })),
+  const values = JSON.stringify(rows.map((r, ord) => ({ ...resultJson(r, ord), agent_id: r.agentId })));
+  const inserted = await executePrepared<{ id: string | number; device_id: string | number }>(
+    tx,
+    INSERT_CONNECTION_RESULTS_OF_AGENTS_SQL,
+    [values],
   );
-  const inserted = await executePrepared<{ id: string | number }>(tx, INSERT_CONNECTION_RESULTS_SQL, [values]);
-  return inserted.map((r) => Number(r.id)).sort((a, b) => a - b);
+  return inserted.map((r) => ({ id: Number(r.id), deviceId: Number(r.device_id) })).sort((a, b) => a.id - b.id);
 }
 
 /**
@@ -292,7 +310,6 @@ export async function updateDevicesAfterResults(
     if (moveCounters) await executePreparedSql(tx, moveCounters);
     return;
   }
-  const iso = (d: Date | null) => (d === null ? null : d.toISOString());
   const values = JSON.stringify(
     rows.map((r) => ({
       id: r.id,

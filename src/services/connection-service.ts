@@ -1,6 +1,6 @@
 import type { StatusCounts } from '../db/counter-queries.js';
 import {
-  insertConnectionResults,
+  insertConnectionResultsOfAgents,
   lockDevicesByAgentIds,
   updateDevicesAfterResults,
   type DeviceRow,
@@ -67,6 +67,13 @@ export interface GroupCommitOptions {
   pruneHistory?: (tx: Tx, deviceIds: number[]) => Promise<unknown>;
   /** The cap pruneHistory keeps to (CONNECTION_HISTORY_PER_DEVICE). */
   historyPerDevice?: number;
+  /**
+   * At most this many transactions at once (default 1). With 2, the next transaction starts once
+   * the previous one has sent its last statement and is committing: on a PostgreSQL server its
+   * BEGIN, lock and history INSERT overlap the previous COMMIT. Only for a database with more than
+   * one connection (the embedded database has one: keep 1 there).
+   */
+  overlap?: number;
 }
 
 export const DEFAULT_MAX_BATCH = 500;
@@ -107,31 +114,52 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
   const maxBatch = deps.groupCommit?.maxBatch ?? DEFAULT_MAX_BATCH;
   const pruneHistory = deps.groupCommit?.pruneHistory;
   const historyPerDevice = pruneHistory ? deps.groupCommit?.historyPerDevice : undefined;
+  const overlap = Math.max(1, Math.trunc(deps.groupCommit?.overlap ?? 1));
   const metrics = deps.metrics ?? noMetrics;
   const queue: Pending[] = [];
-  let writing = false;
+  // Transactions under way, and whether one of them is still taking its batch or sending its
+  // statements. A new one starts only when none is (and fewer than `overlap` are under way): the
+  // next transaction starts once the previous has locked its devices, written everything and sent
+  // COMMIT. Its lock then waits for that COMMIT on every device the two share (PostgreSQL row
+  // locks), so a device's results are applied, acknowledged and published in arrival order; and a
+  // batch that fails is written again one by one before the next batch starts.
+  let inFlight = 0;
+  let starting = false;
 
   function schedule() {
-    if (writing || queue.length === 0) return;
-    writing = true;
-    // A batch holds many agents' results: it logs under none of their request ids.
-    void outsideLogContext(writeNext).finally(() => {
-      writing = false;
+    if (starting || inFlight >= overlap || queue.length === 0) return;
+    starting = true;
+    inFlight++;
+    let released = false;
+    // Called once the transaction has sent its last statement (or has ended): the next may start.
+    const release = () => {
+      if (released) return;
+      released = true;
+      starting = false;
       schedule();
+    };
+    // A batch holds many agents' results: it logs under none of their request ids.
+    void outsideLogContext(() => writeNext(release)).finally(() => {
+      inFlight--;
+      if (released) schedule();
+      else release();
     });
   }
 
-  async function writeNext(): Promise<void> {
+  async function writeNext(committing: () => void): Promise<void> {
     let batch: Pending[] | undefined;
     let results: (RecordedConnection | AppError)[];
     const started = performance.now();
     try {
-      results = await transact(deps, (tx, outbox) => {
+      results = await transact(deps, async (tx, outbox) => {
         // The batch is taken once the transaction holds its connection, not when it was asked
         // for: what arrived while it waited (on the embedded database, behind other requests'
         // reads) goes into this transaction too. A retried transaction writes the same batch.
         batch ??= queue.splice(0, maxBatch);
-        return writeResults(tx, outbox, batch);
+        const written = await writeResults(tx, outbox, batch);
+        // Everything is written and the locks are held: only COMMIT is left, and the next batch may start.
+        committing();
+        return written;
       });
     } catch (err) {
       // The transaction could not even start: fail what it would have written, not everything queued.
@@ -184,19 +212,48 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
     //    only for a device it found (an unknown agent id is kept as an unverified attempt, never
     //    made a device: DESIGN.md, "Proof before status"), and nothing else records results. A
     //    result for an agent id no device has fails alone, with NOT_FOUND, and writes nothing.
-    const locked = await lockDevicesByAgentIds(tx, [...new Set(batch.map((p) => p.agentId))]);
+    // 2. Append the history, in arrival order, each row to the device of its agent id. It needs no
+    //    device id from the lock, so it goes out right behind it on the transaction's connection:
+    //    one round trip for both. The server runs it after the lock, so the rows are locked by then.
+    const [locked, inserted] = await Promise.all([
+      lockDevicesByAgentIds(tx, [...new Set(batch.map((p) => p.agentId))]),
+      insertConnectionResultsOfAgents(
+        tx,
+        batch.map((p) => ({
+          agentId: p.agentId,
+          at: p.at,
+          source: p.source,
+          result: p.verdict.result,
+          failureReason: p.verdict.failureReason,
+          agentVersion: p.agentVersion,
+          certificateSerialNumber: p.certificate?.serialNumber ?? null,
+          certificateNotAfter: p.certificate?.notAfter ?? null,
+          remoteAddress: p.remoteAddress,
+        })),
+      ),
+    ]);
     const byAgent = new Map(locked.devices.map((d) => [d.agentId!, d]));
     const known = batch.filter((p) => byAgent.has(p.agentId));
-    const recorded = known.length === 0 ? [] : await writeKnown(tx, outbox, known, byAgent, locked.securityEnabled!);
+    // The insert ran in a later snapshot than the lock: a device added in between (committed by
+    // another transaction) would have a row the lock did not see. Run the transaction again then.
+    if (inserted.length !== known.length || inserted.some((r, i) => r.deviceId !== byAgent.get(known[i]!.agentId)!.id)) {
+      throw Object.assign(new Error('a device of the batch appeared between its lock and its history insert'), { code: '40001' });
+    }
+    const recorded =
+      known.length === 0 ? [] : await writeKnown(tx, outbox, known, inserted.map((r) => r.id), byAgent, locked.securityEnabled!);
     let k = 0;
     return batch.map((p) => (byAgent.has(p.agentId) ? recorded[k++]! : notFound('device of agent', p.agentId)));
   }
 
-  /** writeKnown writes results whose devices writeResults has locked, in a fixed number of statements. */
+  /**
+   * writeKnown writes what the results of devices writeResults has locked (their history rows
+   * appended, with these ids) do to the devices and the counters, in a fixed number of statements.
+   */
   async function writeKnown(
     tx: Tx,
     outbox: Outbox,
     batch: Pending[],
+    inserted: number[],
     byAgent: Map<string, DeviceRow>,
     securityEnabled: boolean,
   ): Promise<RecordedConnection[]> {
@@ -206,23 +263,7 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
     const add = (status: AuthStatus, n: number) => (deltas[status] = (deltas[status] ?? 0) + n);
     const current = new Map<number, DeviceRow>([...byAgent.values()].map((d) => [d.id, d]));
 
-    // 3. Append the history, in arrival order: the ids come back in the same order.
-    const inserted = await insertConnectionResults(
-      tx,
-      batch.map((p) => ({
-        deviceId: byAgent.get(p.agentId)!.id,
-        at: p.at,
-        source: p.source,
-        result: p.verdict.result,
-        failureReason: p.verdict.failureReason,
-        agentVersion: p.agentVersion,
-        certificateSerialNumber: p.certificate?.serialNumber ?? null,
-        certificateNotAfter: p.certificate?.notAfter ?? null,
-        remoteAddress: p.remoteAddress,
-      })),
-    );
-
-    // 4. Walk the results in order: each one moves its device from where the previous left it.
+    // 3. Walk the results in order: each one moves its device from where the previous left it.
     const steps: { row: DeviceRow; previous: AuthStatus }[] = [];
     batch.forEach((p, i) => {
       const before = current.get(byAgent.get(p.agentId)!.id)!;
@@ -258,12 +299,14 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
       }
     });
 
-    // 5. One statement writes every device's final state and moves the counters; the history
+    // 4. One statement writes every device's final state and moves the counters; the history
     //    bound goes out with it (on PostgreSQL in the same round trip), for the devices whose count
     //    of results passes the cap (or is unknown) only: the others' histories are not read at all.
     //    Their counts are written as the cap leaves them (it corrects those it leaves lower). The
     //    UPDATE is sent first, so the cap's correction comes after it; in the other order a count
-    //    would only stay high (or unknown): one more cap later, never a device over it.
+    //    would only stay high (or unknown): one more cap later, never a device over it. The counts
+    //    read by the lock are current: it waits for an overlapping transaction's COMMIT on a shared
+    //    device and reads the row as that left it.
     const added = new Map<number, number>();
     for (const p of batch) {
       const id = byAgent.get(p.agentId)!.id;
@@ -335,7 +378,7 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
 
     /** idle resolves once every result handed in so far has been written (or has failed). */
     async idle(): Promise<void> {
-      while (writing || queue.length > 0) await new Promise((r) => setTimeout(r, 5));
+      while (inFlight > 0 || queue.length > 0) await new Promise((r) => setTimeout(r, 5));
     },
   };
 }

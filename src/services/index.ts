@@ -51,12 +51,15 @@ export function createServices(
   const deps = { ...rawDeps, bus };
   security = createSecurityService(deps);
   const devices = createDeviceService(deps);
-  // Each batch of connection results trims its devices' history to the newest connectionHistoryPerDevice.
+  // Each batch of connection results trims its devices' history to the newest connectionHistoryPerDevice
+  // (the devices past it by their history_count).
+  // On a PostgreSQL server (a pool of connections) the next batch starts while the previous commits.
   const connections = createConnectionService({
     ...deps,
     groupCommit: {
       pruneHistory: (tx, ids) => pruneDeviceHistory(tx, ids, deps.connectionHistoryPerDevice),
       historyPerDevice: deps.connectionHistoryPerDevice,
+      overlap: deps.databaseKind === 'postgres' ? 2 : 1,
     },
   });
   const revocation = createRevocationService(deps);

@@ -7,7 +7,8 @@ import type { AppEvent } from '../../src/events/bus.js';
 import { createConnectionService } from '../../src/services/connection-service.js';
 import { createLogger } from '../../src/logger.js';
 import { factsFor, seed, type ResultKind } from '../support/seed.js';
-import { startTestCore, type TestCore } from '../support/test-core.js';
+import { databaseKind, startTestCore, type TestCore } from '../support/test-core.js';
+import type { Db } from '../../src/db/client.js';
 
 describe('connection results by group commit', () => {
   let tc: TestCore;
@@ -104,6 +105,85 @@ describe('connection results by group commit', () => {
     ]);
     const { counts } = await getCountersAndSwitch(tc.core.database.db);
     expect(counts).toEqual(await countDevicesByStatus(tc.core.database.db));
+  });
+
+  it('overlaps transactions on PostgreSQL (the next starts while the previous commits) and keeps each device in order, answering only after commit', async () => {
+    const { db } = tc.core.database;
+    // Counts transactions from BEGIN until their COMMIT has answered.
+    let live = 0;
+    let most = 0;
+    const counting = new Proxy(db, {
+      get(target, prop, receiver) {
+        if (prop !== 'transaction') return Reflect.get(target, prop, receiver);
+        return async (fn: (tx: unknown) => Promise<unknown>) => {
+          let began = false;
+          try {
+            return await target.transaction(async (tx) => {
+              began = true;
+              most = Math.max(most, ++live);
+              return fn(tx);
+            });
+          } finally {
+            if (began) live--;
+          }
+        };
+      },
+    }) as Db;
+    const overlap = databaseKind() === 'postgres' ? 2 : 1;
+    const service = createConnectionService({
+      db: counting,
+      bus: tc.core.bus,
+      clock: () => new Date(),
+      log: createLogger('silent'),
+      // Small batches, so that results of one device fall into consecutive, overlapping transactions.
+      groupCommit: { maxBatch: 5, overlap },
+    });
+    const agents = Array.from({ length: 8 }, (_, a) => `overlap-${a}`);
+    await seed(tc).knownAgents(agents);
+    const kinds: ResultKind[] = ['succeeded', 'revoked', 'mustUpgrade', 'noCertificate'];
+    const calls: { agentId: string; kind: ResultKind }[] = [];
+    for (let round = 0; round < 6; round++) {
+      for (let a = 0; a < agents.length; a++) calls.push({ agentId: agents[a]!, kind: kinds[(a + round) % kinds.length]! });
+    }
+    const answers = await Promise.all(
+      calls.map(async (c) => {
+        const r = await service.recordConnectionResult({ source: 'SECURE_CONNECTION', agentId: c.agentId, ...factsFor(c.kind, c.agentId) });
+        // Answered means committed: another connection sees the row the moment the promise settles.
+        const rows = rowsOf<{ n: string | number }>(
+          await db.execute(sql`select count(*) as n from connection_results where id = ${r.device.lastConnection!.id}`),
+        );
+        expect(Number(rows[0]!.n)).toBe(1);
+        return { ...c, r };
+      }),
+    );
+    await service.idle();
+    expect(most).toBe(overlap);
+    for (const agentId of agents) {
+      const mine = answers.filter((x) => x.agentId === agentId);
+      // Each answer starts where the one handed in before it left the device, and the history is in hand-in order.
+      for (let i = 1; i < mine.length; i++) expect(mine[i]!.r.previousStatus).toBe(mine[i - 1]!.r.device.authStatus);
+      const history = await historyOf(agentId);
+      expect(history.map((h) => Number(h.id))).toEqual(mine.map((x) => x.r.device.lastConnection!.id));
+      expect(history.map((h) => h.result)).toEqual(mine.map((x) => x.r.device.authStatus));
+      const [device] = rowsOf<{ last_connection_id: string | number; auth_status: string }>(
+        await db.execute(sql`select last_connection_id, auth_status from devices where agent_id = ${agentId}`),
+      );
+      expect(Number(device!.last_connection_id)).toBe(Number(history.at(-1)!.id));
+      expect(device!.auth_status).toBe(mine.at(-1)!.r.device.authStatus);
+    }
+    const { counts } = await getCountersAndSwitch(db);
+    expect(counts).toEqual(await countDevicesByStatus(db));
+  });
+
+  it('sends the history INSERT right behind the lock, in the same round trip, and after it', async () => {
+    await seed(tc).knownAgents(['behind-1', 'behind-2']);
+    const from = tc.queries.length;
+    await Promise.all(['behind-1', 'behind-2'].map((agentId) => record(agentId, 'succeeded')));
+    const sent = tc.queries.slice(from);
+    const lock = sent.findIndex((q) => /for update of "devices"/i.test(q));
+    const insert = sent.findIndex((q) => /insert into connection_results/i.test(q));
+    expect(lock).toBeGreaterThanOrEqual(0);
+    expect(insert).toBe(lock + 1);
   });
 
   it('does not let one result that cannot be written take the rest of its batch down', async () => {
