@@ -1,8 +1,11 @@
 import { sql } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/postgres-js';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { adjustCounters, getCountersAndSwitch } from '../../src/db/counter-queries.js';
 import { countDevicesByStatus } from '../../src/db/device-queries.js';
 import { rowsOf } from '../../src/db/rows.js';
+import * as schema from '../../src/db/schema.js';
 import type { AppEvent } from '../../src/events/bus.js';
 import { createConnectionService } from '../../src/services/connection-service.js';
 import { createLogger } from '../../src/logger.js';
@@ -174,6 +177,77 @@ describe('connection results by group commit', () => {
     const { counts } = await getCountersAndSwitch(db);
     expect(counts).toEqual(await countDevicesByStatus(db));
   });
+
+  it.skipIf(databaseKind() !== 'postgres')(
+    'runs the transaction again when a device of the batch appears between its lock and its history INSERT',
+    async () => {
+      const { db } = tc.core.database;
+      const url = tc.config.databaseUrl!;
+      let transactions = 0;
+      const counting = new Proxy(db, {
+        get(target, prop, receiver) {
+          if (prop !== 'transaction') return Reflect.get(target, prop, receiver);
+          return (fn: (tx: unknown) => Promise<unknown>) => {
+            transactions++;
+            return target.transaction(fn as never);
+          };
+        },
+      }) as Db;
+      const service = createConnectionService({ db: counting, bus: tc.core.bus, clock: () => new Date(), log: createLogger('silent'), groupCommit: { overlap: 1 } });
+      await seed(tc).knownAgents(['appear-a']);
+      const [a] = rowsOf<{ id: string | number }>(await db.execute(sql`select id from devices where agent_id = 'appear-a'`));
+
+      // Another writer holds appear-a's row and adds the device of appear-x, not committed yet: the
+      // batch's lock waits for appear-a, and its snapshot, taken before that commit, has no appear-x;
+      // the INSERT behind it runs in a snapshot taken after the commit, and finds appear-x.
+      const other = postgres(url, { max: 1, onnotice: () => {} });
+      const watcher = postgres(url, { max: 1, onnotice: () => {} });
+      try {
+        let commit!: () => void;
+        const gate = new Promise<void>((r) => (commit = r));
+        let holding!: () => void;
+        const held = new Promise<void>((r) => (holding = r));
+        const writer = drizzle(other, { schema }).transaction(async (tx) => {
+          await tx.execute(sql`select id from devices where id = ${Number(a!.id)} for update`);
+          await tx.execute(sql`insert into devices (name, agent_id) values ('appear-x', 'appear-x')`);
+          await adjustCounters(tx, { NO_AUTHENTICATION_INFO: 1 });
+          holding();
+          await gate;
+        });
+        await held;
+        const answers = Promise.all(
+          ['appear-a', 'appear-x'].map((agentId) =>
+            service.recordConnectionResult({ source: 'SECURE_CONNECTION', agentId, ...factsFor('succeeded', agentId) }),
+          ),
+        );
+        // The batch's lock is waiting for the other writer's row lock.
+        await vi.waitFor(
+          async () => {
+            const waiting = await watcher`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query ilike '%for update of "devices"%'`;
+            expect(waiting[0]!.n).toBe(1);
+          },
+          { timeout: 10_000, interval: 20 },
+        );
+        commit();
+        await writer;
+        const [ra, rx] = await answers;
+        expect(ra!.device.authStatus).toBe('AUTHENTICATION_SUCCEEDED');
+        expect(rx!.device.authStatus).toBe('AUTHENTICATION_SUCCEEDED');
+        // Written on the second attempt of the same transaction, not one by one (that would be three).
+        expect(transactions).toBe(2);
+        // The first attempt left nothing: one history row each, the one the device row points at.
+        for (const [agentId, r] of [['appear-a', ra!], ['appear-x', rx!]] as const) {
+          const history = await historyOf(agentId);
+          expect(history.map((h) => Number(h.id))).toEqual([r.device.lastConnection!.id]);
+        }
+        const { counts } = await getCountersAndSwitch(db);
+        expect(counts).toEqual(await countDevicesByStatus(db));
+      } finally {
+        await other.end({ timeout: 5 });
+        await watcher.end({ timeout: 5 });
+      }
+    },
+  );
 
   it('sends the history INSERT right behind the lock, in the same round trip, and after it', async () => {
     await seed(tc).knownAgents(['behind-1', 'behind-2']);
