@@ -219,3 +219,20 @@ export function rssOf(pid: number): number {
     return NaN;
   }
 }
+
+/**
+ * dropScratchSides closes each side's connections and drops its scratch database, then the admin
+ * connection; a failure to drop is logged, never thrown (the run's figures are already out).
+ */
+export async function dropScratchSides(
+  sides: readonly { name: string; raw: { end(o: { timeout: number }): Promise<unknown> }; database: { close(): Promise<unknown> } }[],
+  admin: { unsafe(q: string): Promise<unknown>; end(o: { timeout: number }): Promise<unknown> },
+  log: (line: string) => void,
+): Promise<void> {
+  for (const s of sides) {
+    await s.raw.end({ timeout: 5 }).catch(() => undefined);
+    await s.database.close().catch(() => undefined);
+    await admin.unsafe(`drop database if exists "${s.name}" with (force)`).catch((err: Error) => log(`could not drop ${s.name}: ${err.message}`));
+  }
+  await admin.end({ timeout: 5 });
+}

@@ -35,7 +35,7 @@ import { migrate } from '../src/db/migrate.js';
 import { createInProcessEventBus } from '../src/events/bus.js';
 import { createLogger } from '../src/logger.js';
 import { createConnectionService } from '../src/services/connection-service.js';
-import { machine, positiveNumber, runBenchMain, sourceVersion, UsageError, writeResults } from './bench-common.js';
+import { dropScratchSides, machine, positiveNumber, runBenchMain, sourceVersion, UsageError, writeResults } from './bench-common.js';
 import { migrationsBefore, oldPruneDeviceHistory, oldPruneHistoryOlderThan } from './history/old-layout.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -308,12 +308,7 @@ async function main(): Promise<void> {
     };
     for (const f of writeResults(here, 'history', 'postgres', result)) log(`wrote ${f}`);
   } finally {
-    for (const s of sides) {
-      await s.raw.end({ timeout: 5 }).catch(() => undefined);
-      await s.database.close().catch(() => undefined);
-      await admin.unsafe(`drop database if exists "${s.name}" with (force)`).catch((err: Error) => log(`could not drop ${s.name}: ${err.message}`));
-    }
-    await admin.end({ timeout: 5 });
+    await dropScratchSides(sides, admin, log);
   }
 }
 

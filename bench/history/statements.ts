@@ -25,7 +25,7 @@ import { openDatabase, type Database, type Tx } from '../../src/db/client.js';
 import { insertConnectionResultsOfAgents, lockDevicesByAgentIds, updateDevicesAfterResults } from '../../src/db/device-queries.js';
 import { historyCapNeeded, historyCountAfter, historyPartitionDays, prepareHistoryPartitions, pruneDeviceHistory, pruneDeviceHistorySql } from '../../src/db/history-queries.js';
 import { migrate } from '../../src/db/migrate.js';
-import { positiveNumber, runBenchMain } from '../bench-common.js';
+import { dropScratchSides, positiveNumber, runBenchMain } from '../bench-common.js';
 
 const DAY_MS = 86_400_000;
 const USAGE = 'usage: npx tsx bench/history/statements.ts [--devices N] [--days D] [--per-day P] [--batches B] [--batch S] [--keep K] [--retention R]';
@@ -218,12 +218,7 @@ async function main(): Promise<void> {
       log(`\n== the cap (pruneDeviceHistory), every device of one batch of ${size}, ${s.label} history:\n${plan}`);
     }
   } finally {
-    for (const s of sides) {
-      await s.raw.end({ timeout: 5 }).catch(() => undefined);
-      await s.database.close().catch(() => undefined);
-      await admin.unsafe(`drop database if exists "${s.name}" with (force)`).catch((err: Error) => log(`could not drop ${s.name}: ${err.message}`));
-    }
-    await admin.end({ timeout: 5 });
+    await dropScratchSides(sides, admin, log);
   }
 }
 
