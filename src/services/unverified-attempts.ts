@@ -73,6 +73,8 @@ export function createUnverifiedAttemptLog(deps: ServiceDeps, options: Partial<U
   let lastAuditAt = 0;
   let timer: NodeJS.Timeout | null = null;
   let flushing: Promise<void> | null = null;
+  // How many attempts had been noted when the flush under way started.
+  let flushingMark = 0;
   let stopped = false;
   const totals = { unverified: 0, unknownAgent: 0 };
   const metrics = deps.metrics ?? noMetrics;
@@ -139,10 +141,21 @@ export function createUnverifiedAttemptLog(deps: ServiceDeps, options: Partial<U
     });
   }
 
-  /** flush writes what has gathered; the audit summary goes out with it once its interval has passed. */
+  /**
+   * flush writes what has gathered; the audit summary goes out with it once its interval has passed.
+   * A flush already under way took only what had gathered when it started: wait for it, then write
+   * what was noted after it started, so that what was noted before this call is written when it
+   * resolves. (Counts a failed write kept wait for their scheduled retry.)
+   */
   async function flush(): Promise<void> {
-    if (flushing) return flushing;
+    if (flushing) {
+      const mark = flushingMark;
+      await flushing;
+      if (totals.unverified + totals.unknownAgent > mark) return flush();
+      return;
+    }
     const run = async () => {
+      flushingMark = totals.unverified + totals.unknownAgent;
       const batch = gathered;
       gathered = new Map();
       const now = deps.clock();

@@ -229,6 +229,19 @@ describe('unverified attempts: gathered in memory, written in bounded batches', 
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('a flush called while one is under way also writes what gathered after that one started', async () => {
+    const log = createUnverifiedAttemptLog(deps, { flushMs: FLUSH_MS, auditIntervalMs: AUDIT_MS });
+    const before = (await deviceOf('victim-4')).n;
+    for (let i = 0; i < 10; i++) log.note(attempt('victim-4'));
+    // The timer's flush starts and takes the first 10; 5 more arrive while it writes.
+    vi.advanceTimersByTime(FLUSH_MS);
+    for (let i = 0; i < 5; i++) log.note(attempt('victim-4'));
+    await log.flush();
+    expect((await deviceOf('victim-4')).n).toBe(before + 15);
+    expect(transactions).toBe(2);
+    await log.stop();
+  });
+
   it('a flush with nothing gathered writes nothing', async () => {
     const log = createUnverifiedAttemptLog(deps, { flushMs: FLUSH_MS, auditIntervalMs: AUDIT_MS });
     await log.flush();
