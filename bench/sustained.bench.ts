@@ -33,17 +33,22 @@
  * in all: proof that it runs, not figures).
  *
  * Usage: npx tsx bench/sustained.bench.ts [--quick] [--generators G] [--devices-per-generator N]
- *          [--step S] [--hold S] [--budget S]
+ *          [--step S] [--hold S] [--budget S] [--profile DIR] [--core-env KEY=VALUE]… [--history-at-cap]
+ *   --history-at-cap starts every device with CONNECTION_HISTORY_PER_DEVICE results (a fleet after
+ *   about a day), so that every result pays the per-device cap from the first step.
+ *   --profile DIR writes a CPU profile of the core's process (this one) per certfleet step into DIR
+ *   (summarise with bench/profile-summary.ts); --core-env sets the core's settings on top of the
+ *   benchmark's (e.g. CONNECTION_HISTORY_PER_DEVICE=10000 to keep the per-device cap from running).
  * Writes bench/results/sustained.json and sustained.<embedded|postgres>.json (or into
  * $BENCH_RESULTS_DIR when that is set).
  */
 import { parseArgs } from 'node:util';
-import { positiveNumber, runBenchMain } from './bench-common.js';
+import { positiveNumber, runBenchMain, UsageError } from './bench-common.js';
 import { runSustainedBench, type SustainedOptions } from './sustained/runner.js';
 
 export { runSustainedBench, type SustainedBenchResult, type SustainedOptions } from './sustained/runner.js';
 
-const USAGE = 'usage: npx tsx bench/sustained.bench.ts [--quick] [--generators G] [--devices-per-generator N] [--step S] [--hold S] [--budget S]';
+const USAGE = 'usage: npx tsx bench/sustained.bench.ts [--quick] [--generators G] [--devices-per-generator N] [--step S] [--hold S] [--budget S] [--profile DIR] [--core-env KEY=VALUE]… [--history-at-cap]';
 
 function sustainedArgs(argv: string[]): SustainedOptions | null {
   const { values } = parseArgs({
@@ -55,6 +60,9 @@ function sustainedArgs(argv: string[]): SustainedOptions | null {
       step: { type: 'string' },
       hold: { type: 'string' },
       budget: { type: 'string' },
+      profile: { type: 'string' },
+      'history-at-cap': { type: 'boolean' },
+      'core-env': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -67,6 +75,13 @@ function sustainedArgs(argv: string[]): SustainedOptions | null {
   if (values.step !== undefined) o.stepMs = positiveNumber(values.step, '--step', true) * 1000;
   if (values.hold !== undefined) o.holdMs = positiveNumber(values.hold, '--hold', true) * 1000;
   if (values.budget !== undefined) o.budgetMs = positiveNumber(values.budget, '--budget', true) * 1000;
+  if (values.profile !== undefined) o.profileDir = values.profile;
+  if (values['history-at-cap']) o.historyAtCap = true;
+  for (const kv of values['core-env'] ?? []) {
+    const m = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(kv);
+    if (!m) throw new UsageError(`--core-env needs KEY=VALUE (got ${JSON.stringify(kv)})`);
+    (o.coreEnv ??= {})[m[1]!] = m[2]!;
+  }
   return o;
 }
 

@@ -4,11 +4,12 @@
 // step; the result file. See bench/sustained.bench.ts for what is measured and how.
 import 'reflect-metadata';
 import { fork } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { benchCoreEnv, ClientProcess, machine, sourceVersion, writeResults } from '../bench-common.js';
+import { benchCoreEnv, ClientProcess, machine, sourceVersion, startProfiler, writeResults } from '../bench-common.js';
+import { postgresCpuMs } from '../gateway/host.js';
 import type { CoreHandle } from '../../src/main.js';
 import { setUpDevices } from '../gateway/devices.js';
 import type { FromClient, OpenLoopReply, RunReport, ToClient } from '../gateway/protocol.js';
@@ -40,6 +41,16 @@ export interface SustainedOptions {
   log?: (line: string) => void;
   write?: boolean;
   command?: string;
+  /** Write a CPU profile of the core's process (this one) for each of certfleet's steps (confirming holds and search steps) into this directory. */
+  profileDir?: string | null;
+  /** Settings for certfleet's core on top of the benchmark's own (e.g. CONNECTION_HISTORY_PER_DEVICE), to compare one change. */
+  coreEnv?: Record<string, string>;
+  /**
+   * Start every device at its history cap (CONNECTION_HISTORY_PER_DEVICE results each, spread over
+   * the hour before the search), as a fleet is after about a day of check-ins, so that every result
+   * of the search pays the per-device cap from the first step.
+   */
+  historyAtCap?: boolean;
 }
 
 export interface StepRecord {
@@ -69,6 +80,16 @@ export interface StepRecord {
   generatorStartShiftMs: number;
   /** certfleet: rise of max(connection_results.id) over the step. */
   resultsRecorded?: number;
+  /** The server process's read and write system calls (sockets included) per answer OK, from /proc/PID/io; null where that is not readable. */
+  serverSyscallsPerAnswer?: { reads: number; writes: number } | null;
+  /** certfleet: SQL statements its code sent (drizzle's; not postgres.js's BEGIN/COMMIT) per answer OK. */
+  statementsPerAnswer?: number;
+  /** certfleet: results per group-commit transaction over the step (from its metrics). */
+  meanGroupCommitBatch?: number | null;
+  /** certfleet on a local PostgreSQL: CPU time of the database's backends / the step's wall time. */
+  postgresCpuShare?: number | null;
+  /** certfleet: devices whose history_count had reached the per-device cap when the step started (each result then pays the cap). */
+  devicesAtHistoryCap?: number;
   loadAverage1m: number;
 }
 
@@ -106,6 +127,19 @@ export interface SustainedBenchResult {
   steps: StepRecord[];
 }
 
+/** syscallsOf reads a process's system call counts from /proc/PID/io (Linux; null elsewhere or when not readable). */
+function syscallsOf(pid: number | undefined): { reads: number; writes: number } | null {
+  if (pid === undefined) return null;
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    const field = (k: string) => Number(new RegExp(`^${k}: (\\d+)$`, 'm').exec(io)?.[1] ?? NaN);
+    const r = { reads: field('syscr'), writes: field('syscw') };
+    return Number.isFinite(r.reads) && Number.isFinite(r.writes) ? r : null;
+  } catch {
+    return null;
+  }
+}
+
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a');
 const sleep = (ms: number) => new Promise<void>((ok) => setTimeout(ok, ms));
 
@@ -138,10 +172,10 @@ export async function runSustainedBench(opts: SustainedOptions = {}): Promise<Su
   const loadAtStart = loadavg();
   const host = machine();
 
-  const { max } = await import('drizzle-orm');
+  const { count, gte, max, sql } = await import('drizzle-orm');
   const { loadConfig, redactUrl } = await import('../../src/config.js');
   const { startCore } = await import('../../src/main.js');
-  const { connectionResults } = await import('../../src/db/schema.js');
+  const { connectionResults, devices } = await import('../../src/db/schema.js');
   const command = opts.command ?? `${databaseUrl ? `DATABASE_URL=${redactUrl(databaseUrl)} ` : ''}npx tsx bench/sustained.bench.ts${quick ? ' --quick' : ''}`;
 
   const dataDir = mkdtempSync(join(tmpdir(), 'certfleet-sustained-'));
@@ -149,12 +183,38 @@ export async function runSustainedBench(opts: SustainedOptions = {}): Promise<Su
   let bare: ClientProcess<ToBare, FromBare> | undefined;
   const gens: ClientProcess<ToClient, FromClient>[] = [];
   try {
-    core = await startCore(loadConfig(benchCoreEnv(dataDir, databaseUrl)));
+    const config = loadConfig(benchCoreEnv(dataDir, databaseUrl, { METRICS_PORT: '0', METRICS_HOST: '127.0.0.1', ...opts.coreEnv }));
+    // Statements sent, by the first word of their SQL (drizzle's logger sees every statement it
+    // runs; postgres.js's own BEGIN and COMMIT are not among them).
+    const statements = new Map<string, number>();
+    core = await startCore(config, {
+      onQuery: (text) => {
+        const verb = /^\s*(?:with\b[\s\S]*?\)\s*)?(\w+)/i.exec(text)?.[1]?.toLowerCase() ?? '?';
+        statements.set(verb, (statements.get(verb) ?? 0) + 1);
+      },
+    });
+    const statementTotal = () => [...statements.values()].reduce((a, n) => a + n, 0);
+    const groupCommits = async () => {
+      if (!c.metricsUrl) return null;
+      const text = await (await fetch(c.metricsUrl)).text();
+      const v = (k: string) => Number(new RegExp(`^certfleet_group_commit_batch_size_${k} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+      return { results: v('sum'), batches: v('count') };
+    };
     const c = core;
     const maxResultId = async () => {
       const [row] = await c.database.db.select({ id: max(connectionResults.id) }).from(connectionResults);
       return Number(row?.id ?? 0);
     };
+    const keep = config.connectionHistoryPerDevice;
+    const devicesAtCap = async () => {
+      const [row] = await c.database.db.select({ n: count() }).from(devices).where(gte(devices.historyCount, keep));
+      return Number(row?.n ?? 0);
+    };
+    const pgUrl = c.database.kind === 'postgres' ? new URL(databaseUrl!) : null;
+    const pgDatabase = pgUrl ? decodeURIComponent(pgUrl.pathname.slice(1)) : '';
+    const localPostgres = pgUrl !== null && ['127.0.0.1', 'localhost', '[::1]'].includes(pgUrl.hostname) && postgresCpuMs(pgDatabase) !== null;
+    const profileDir = opts.profileDir ?? null;
+    let profileIndex = 0;
     const childArgv = process.execArgv.filter((a) => !a.startsWith('--cpu-prof') && !a.startsWith('--inspect'));
     bare = new ClientProcess<ToBare, FromBare>(fork(fileURLToPath(new URL('./bare-child.ts', import.meta.url)), [], { execArgv: childArgv, stdio: 'inherit' }));
     for (let g = 0; g < generators; g++) {
@@ -180,6 +240,17 @@ export async function runSustainedBench(opts: SustainedOptions = {}): Promise<Su
     const setup = { devices: generators * perGenerator, enrollMs: Math.max(...setups.map((s) => s.enrollMs)), approveMs: Math.max(...setups.map((s) => s.approveMs)) };
     log(`setup: ${setup.devices} devices enrolled and approved, one connect() each with the real agent client (${fmt((Date.now() - started.getTime()) / 1000, 1)} s since the start)`);
 
+    if (opts.historyAtCap) {
+      const t = performance.now();
+      await c.database.db.execute(sql`
+        insert into connection_results (device_id, at, source, result, failure_reason, agent_version, remote_address)
+        select d.id, now() - interval '1 hour' + j * interval '1 second', 'SECURE_CONNECTION', 'AUTHENTICATION_SUCCEEDED', null, '2024.3', '10.0.0.1'
+        from devices d, generate_series(1, ${keep}::int) j
+        order by j, d.id`);
+      await c.database.db.execute(sql`update devices d set history_count = (select count(*) from connection_results c where c.device_id = d.id)`);
+      log(`history: every device at its cap of ${keep} (${fmt(keep * setup.devices)} rows added in ${fmt((performance.now() - t) / 1000, 1)} s)`);
+    }
+
     // Warm-up (not recorded): closed loop, at least two connects per device and server, so every
     // device has a TLS session to resume with each and both servers' code is warm.
     let runId = 0;
@@ -203,7 +274,15 @@ export async function runSustainedBench(opts: SustainedOptions = {}): Promise<Su
     const steps: StepRecord[] = [];
     async function step(target: SustainedTarget, phase: Phase, rate: number, durationMs: number): Promise<StepRecord> {
       const before = target === 'certfleet' ? await maxResultId() : 0;
+      const atCap = target === 'certfleet' ? await devicesAtCap() : 0;
       const load = loadavg()[0]!;
+      // Reading /proc for PostgreSQL's CPU is kept out of the process CPU measured and out of the profile.
+      const pg0 = target === 'certfleet' && localPostgres ? postgresCpuMs(pgDatabase) : null;
+      const profiler = target === 'certfleet' && profileDir ? await startProfiler(100) : null;
+      const serverPid = target === 'certfleet' ? process.pid : b.child.pid;
+      const st0 = statementTotal();
+      const gc0 = target === 'certfleet' ? await groupCommits() : null;
+      const sys0 = syscallsOf(serverPid);
       const cpu0 = target === 'certfleet' ? process.cpuUsage() : null;
       const bareCpu0 = target === 'bare' ? await bareCpuMs() : 0;
       const startAt = Date.now() + 300;
@@ -236,6 +315,9 @@ export async function runSustainedBench(opts: SustainedOptions = {}): Promise<Su
         const u = process.cpuUsage(cpu0);
         return (u.user + u.system) / 1000;
       })() : (await bareCpuMs()) - bareCpu0;
+      if (profiler) await profiler.stop(join(profileDir!, `certfleet-${phase}-${String(++profileIndex).padStart(3, '0')}-${rate}.cpuprofile`));
+      const pg1 = pg0 !== null ? postgresCpuMs(pgDatabase) : null;
+      const sys1 = sys0 ? syscallsOf(serverPid) : null;
       const latencies = replies.flatMap((r) => r.latenciesMs).sort((x, y) => x - y);
       const sum = (f: (r: OpenLoopReply) => number) => replies.reduce((a, r) => a + f(r), 0);
       const outcome = {
@@ -271,8 +353,15 @@ export async function runSustainedBench(opts: SustainedOptions = {}): Promise<Su
         generatorCpuShare: Math.max(...replies.map((r) => r.clientCpuMs)) / wallMs,
         generatorStartShiftMs: Math.max(...replies.map((r) => r.startShiftMs)),
         loadAverage1m: load,
+        serverSyscallsPerAnswer:
+          sys0 && sys1 && outcome.ok > 0 ? { reads: (sys1.reads - sys0.reads) / outcome.ok, writes: (sys1.writes - sys0.writes) / outcome.ok } : null,
       };
       if (target === 'certfleet') {
+        const gc1 = gc0 ? await groupCommits() : null;
+        rec.statementsPerAnswer = rec.ok > 0 ? (statementTotal() - st0) / rec.ok : NaN;
+        rec.meanGroupCommitBatch = gc0 && gc1 && gc1.batches > gc0.batches ? (gc1.results - gc0.results) / (gc1.batches - gc0.batches) : null;
+        rec.postgresCpuShare = pg0 !== null && pg1 !== null ? (pg1 - pg0) / wallMs : null;
+        rec.devicesAtHistoryCap = atCap;
         rec.resultsRecorded = (await maxResultId()) - before;
         // Every 200 must stand for a committed result (abandoned requests may add more, never fewer).
         if (rec.resultsRecorded < rec.ok) throw new Error(`${rec.ok} connects were answered 200 but only ${rec.resultsRecorded} results were recorded`);
@@ -281,7 +370,13 @@ export async function runSustainedBench(opts: SustainedOptions = {}): Promise<Su
       log(
         `  ${target.padEnd(9)} ${phase.padEnd(7)} ${fmt(rate).padStart(5)}/s for ${fmt(durationMs / 1000)} s: ${rec.held ? 'held    ' : 'NOT held'} ` +
           `achieved ${fmt(rec.achievedRate)}/s, p50 ${fmt(lat.p50, 1)} p99 ${fmt(lat.p99, 1)} max ${fmt(lat.max)} ms, ${rec.errors} errors, ` +
-          `resumed ${fmt(100 * rec.sessionReusedShare)} %, CPU server ${fmt(100 * rec.serverCpuShare)} % load-max ${fmt(100 * rec.generatorCpuShare)} %, ` +
+          `resumed ${fmt(100 * rec.sessionReusedShare)} %, CPU server ${fmt(100 * rec.serverCpuShare)} %` +
+          (rec.postgresCpuShare != null ? ` PostgreSQL ${fmt(100 * rec.postgresCpuShare)} %` : '') +
+          ` load-max ${fmt(100 * rec.generatorCpuShare)} %, ` +
+          (rec.devicesAtHistoryCap !== undefined ? `${rec.devicesAtHistoryCap} devices at the history cap, ` : '') +
+          (rec.meanGroupCommitBatch != null ? `batch ${fmt(rec.meanGroupCommitBatch, 1)}, ` : '') +
+          (rec.statementsPerAnswer !== undefined ? `statements/answer ${fmt(rec.statementsPerAnswer, 2)}, ` : '') +
+          (rec.serverSyscallsPerAnswer ? `syscalls/answer r ${fmt(rec.serverSyscallsPerAnswer.reads, 1)} w ${fmt(rec.serverSyscallsPerAnswer.writes, 1)}, ` : '') +
           `start lag p99 ${fmt(rec.generatorStartLagMs.p99, 1)} ms${rec.generatorStartShiftMs > 0 ? `, started ${fmt(rec.generatorStartShiftMs)} ms late` : ''} (load ${load.toFixed(2)})` +
           (rec.held ? '' : ` — ${rec.reasons.join('; ')}`) +
           (rec.errorSamples.length ? ` e.g. ${rec.errorSamples[0]}` : ''),
@@ -366,6 +461,9 @@ export async function runSustainedBench(opts: SustainedOptions = {}): Promise<Su
         timeoutMs,
         criteria: { ...HOLD_CRITERIA, achieved: 'answers OK by the end of the window + maxP99Ms, per second of the window' },
         search,
+        coreEnv: opts.coreEnv ?? {},
+        historyAtCap: opts.historyAtCap ?? false,
+        profiled: profileDir !== null,
         processes: 'certfleet core: the runner process; bare https server: a child of its own; load: G children',
         bare: 'bench/gateway/bare-server.ts: node:https, requestCert + rejectUnauthorized, same CA, same session settings; records nothing',
       },
