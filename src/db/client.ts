@@ -11,6 +11,7 @@ import postgres from 'postgres';
 import { redactUrl } from '../config.js';
 import type { Notifications } from '../events/postgres-bus.js';
 import { DatabaseUnavailableError } from './errors.js';
+import { withPipelinedTransactions } from './pipelined-transactions.js';
 import * as schema from './schema.js';
 
 type Schema = typeof schema;
@@ -102,7 +103,8 @@ async function openPostgres(
     backoff: reconnectDelaySeconds,
     // Dates and bigints: drizzle maps them per column.
   });
-  const db = drizzlePostgres({ client, schema, logger }) as unknown as Db;
+  // Transactions send BEGIN with their first statement, and may send COMMIT with their last.
+  const db = drizzlePostgres({ client: withPipelinedTransactions(client), schema, logger }) as unknown as Db;
   try {
     await db.execute(sql`select 1`);
   } catch (err) {

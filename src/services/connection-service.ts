@@ -7,6 +7,7 @@ import {
 } from '../db/device-queries.js';
 import type { Tx } from '../db/client.js';
 import { historyCapNeeded, historyCountAfter } from '../db/history-queries.js';
+import { CommittedAfterError, commitWithLastStatements } from '../db/pipelined-transactions.js';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import type { AgentVersion } from '../domain/agent-version.js';
 import { CONNECTION_SOURCES, type AuthStatus, type ConnectionSource } from '../domain/statuses.js';
@@ -62,7 +63,9 @@ export interface GroupCommitOptions {
   /**
    * pruneHistory, when given, trims the history of the batch's devices inside the same transaction
    * (pruneDeviceHistory): of those whose history_count passes historyPerDevice or is unknown, or of
-   * all of them when historyPerDevice is not given.
+   * all of them when historyPerDevice is not given. It must send all its statements at once (none
+   * after waiting for another's answer): on a PostgreSQL server the transaction's COMMIT goes out
+   * right behind them (see writeKnown).
    */
   pruneHistory?: (tx: Tx, deviceIds: number[]) => Promise<unknown>;
   /** The cap pruneHistory keeps to (CONNECTION_HISTORY_PER_DEVICE). */
@@ -156,8 +159,9 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
         // for: what arrived while it waited (on the embedded database, behind other requests'
         // reads) goes into this transaction too. A retried transaction writes the same batch.
         batch ??= queue.splice(0, maxBatch);
-        const written = await writeResults(tx, outbox, batch);
-        // Everything is written and the locks are held: only COMMIT is left, and the next batch may start.
+        // Once the last statements (and, on a PostgreSQL server, the COMMIT behind them) are sent,
+        // the next batch may start.
+        const written = await writeResults(tx, outbox, batch, committing);
         committing();
         return written;
       });
@@ -165,6 +169,13 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
       // The transaction could not even start: fail what it would have written, not everything queued.
       if (!batch) {
         for (const p of queue.splice(0, maxBatch)) p.reject(err);
+        return;
+      }
+      // It committed, and something after its COMMIT went out failed (a bug): what it wrote is on
+      // disk, so writing the results again one by one would write them twice.
+      if (err instanceof CommittedAfterError) {
+        deps.log.error('a batch of connection results committed, then failed', { size: batch.length, error: err.message });
+        for (const p of batch) p.reject(err);
         return;
       }
       // One result, or the database away: writing them one by one cannot help.
@@ -206,6 +217,7 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
     tx: Tx,
     outbox: Outbox,
     batch: Pending[],
+    lastSent?: () => void,
   ): Promise<(RecordedConnection | AppError)[]> {
     // 1. Lock the devices, in id order (the order every writer uses); the same statement reads the
     //    security switch. Results are recorded against known devices only: the gateway records one
@@ -240,7 +252,7 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
       throw Object.assign(new Error('a device of the batch appeared between its lock and its history insert'), { code: '40001' });
     }
     const recorded =
-      known.length === 0 ? [] : await writeKnown(tx, outbox, known, inserted.map((r) => r.id), byAgent, locked.securityEnabled!);
+      known.length === 0 ? [] : await writeKnown(tx, outbox, known, inserted.map((r) => r.id), byAgent, locked.securityEnabled!, lastSent);
     let k = 0;
     return batch.map((p) => (byAgent.has(p.agentId) ? recorded[k++]! : notFound('device of agent', p.agentId)));
   }
@@ -256,6 +268,7 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
     inserted: number[],
     byAgent: Map<string, DeviceRow>,
     securityEnabled: boolean,
+    lastSent?: () => void,
   ): Promise<RecordedConnection[]> {
     // All counter changes of the transaction are made at its end, in one statement: counter rows
     // are then always locked last and in one order, so concurrent writers cannot deadlock.
@@ -319,10 +332,17 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
       current.set(id, { ...row, historyCount: historyCountAfter(before, n, historyPerDevice) });
       if (historyPerDevice === undefined || historyCapNeeded(before, n, historyPerDevice)) capped.push(id);
     }
-    await Promise.all([
+    //    On a PostgreSQL server the COMMIT goes out behind them, in the same write: the transaction
+    //    has nothing left to say, and waiting for their answers before sending it would cost a round
+    //    trip. (A failure of either makes the server end the transaction at that COMMIT with a
+    //    rollback; its error is what this throws.) Nothing may be sent after it.
+    const last = Promise.all([
       updateDevicesAfterResults(tx, [...current.values()], deltas),
       capped.length > 0 ? pruneHistory?.(tx, capped) : undefined,
+      commitWithLastStatements(tx),
     ]);
+    lastSent?.();
+    await last;
     if (Object.values(deltas).some((d) => d !== 0)) outbox.publish({ type: 'summaryChanged' });
     return steps.map(({ row, previous }, i) => ({
       device: deviceView(row, securityEnabled),

@@ -53,13 +53,16 @@ export function createServices(
   const devices = createDeviceService(deps);
   // Each batch of connection results trims its devices' history to the newest connectionHistoryPerDevice
   // (the devices past it by their history_count).
-  // On a PostgreSQL server (a pool of connections) the next batch starts while the previous commits.
+  // One transaction at a time. On a PostgreSQL server a batch is two round trips (its BEGIN goes out
+  // with its first statements, its COMMIT with its last: src/db/pipelined-transactions.ts); starting
+  // the next batch while the previous commits (overlap 2) then only made the batches smaller and the
+  // CPU per result higher (BENCHMARKS.md, "Fewer round trips, bigger batches").
   const connections = createConnectionService({
     ...deps,
     groupCommit: {
       pruneHistory: (tx, ids) => pruneDeviceHistory(tx, ids, deps.connectionHistoryPerDevice),
       historyPerDevice: deps.connectionHistoryPerDevice,
-      overlap: deps.databaseKind === 'postgres' ? 2 : 1,
+      overlap: 1,
     },
   });
   const revocation = createRevocationService(deps);

@@ -260,39 +260,56 @@ describe('connection results by group commit', () => {
     expect(insert).toBe(lock + 1);
   });
 
-  it('does not let one result that cannot be written take the rest of its batch down', async () => {
-    const { db } = tc.core.database;
-    let poisoned = 0;
-    const service = createConnectionService({
-      db,
-      bus: tc.core.bus,
-      clock: () => new Date(),
-      log: createLogger('silent'),
-      groupCommit: {
-        // Stands in for any failure inside the transaction: it fails whenever the poisoned device is in the batch.
-        pruneHistory: async (tx, deviceIds) => {
-          const rows = rowsOf<{ id: string | number }>(await tx.execute(sql`select id from devices where agent_id = 'poison-1'`));
-          if (rows.some((r) => deviceIds.includes(Number(r.id)))) {
-            poisoned++;
-            throw new Error('this batch holds the poisoned device');
-          }
+  // Two kinds of failure inside the transaction, whenever the poisoned device is in the batch: a
+  // statement the database refuses (the transaction's COMMIT may already be on its way behind it:
+  // the server turns it into a rollback), and code that fails before its statement is sent.
+  it.each(['refused by the database', 'failed before its statement went out'] as const)(
+    'does not let one result that cannot be written take the rest of its batch down (%s)',
+    async (how) => {
+      const { db } = tc.core.database;
+      const tag = how.startsWith('refused') ? 'r' : 'f';
+      const agents = [`fine-${tag}1`, `fine-${tag}2`, `poison-${tag}`, `fine-${tag}3`, `fine-${tag}4`];
+      await seed(tc).knownAgents(agents);
+      const [poison] = rowsOf<{ id: string | number }>(await db.execute(sql`select id from devices where agent_id = ${`poison-${tag}`}`));
+      const poisonId = Number(poison!.id);
+      let poisoned = 0;
+      const service = createConnectionService({
+        db,
+        bus: tc.core.bus,
+        clock: () => new Date(),
+        log: createLogger('silent'),
+        groupCommit: {
+          pruneHistory: async (tx, deviceIds) => {
+            const holds = deviceIds.includes(poisonId);
+            if (how === 'refused by the database') {
+              try {
+                await tx.execute(sql`select case when ${holds} then 1 / 0 else 0 end`);
+              } catch (err) {
+                poisoned++;
+                throw err;
+              }
+              return;
+            }
+            if (holds) {
+              poisoned++;
+              throw new Error('this batch holds the poisoned device');
+            }
+          },
         },
-      },
-    });
-    const agents = ['fine-1', 'fine-2', 'poison-1', 'fine-3', 'fine-4'];
-    await seed(tc).knownAgents(agents);
-    const settled = await Promise.allSettled(
-      agents.map((agentId) => service.recordConnectionResult({ source: 'SECURITY_SCANNER', agentId, ...factsFor('succeeded', agentId) })),
-    );
-    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
-    expect(poisoned).toBeGreaterThanOrEqual(2); // once in a batch with others, once alone
-    for (const agentId of ['fine-1', 'fine-2', 'fine-3', 'fine-4']) expect(await historyOf(agentId)).toHaveLength(1);
-    // The failed one left nothing half-written: no history, counters still right.
-    expect(await historyOf('poison-1')).toHaveLength(0);
-    const { counts } = await getCountersAndSwitch(db);
-    expect(counts).toEqual(await countDevicesByStatus(db));
-    await service.idle();
-  });
+      });
+      const settled = await Promise.allSettled(
+        agents.map((agentId) => service.recordConnectionResult({ source: 'SECURITY_SCANNER', agentId, ...factsFor('succeeded', agentId) })),
+      );
+      expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+      expect(poisoned).toBeGreaterThanOrEqual(2); // once in a batch with others, once alone
+      for (const agentId of agents.filter((a) => a.startsWith('fine'))) expect(await historyOf(agentId)).toHaveLength(1);
+      // The failed one left nothing half-written: no history, counters still right.
+      expect(await historyOf(`poison-${tag}`)).toHaveLength(0);
+      const { counts } = await getCountersAndSwitch(db);
+      expect(counts).toEqual(await countDevicesByStatus(db));
+      await service.idle();
+    },
+  );
 
   it('batches the reads of agent connections that arrive together', async () => {
     const agents = Array.from({ length: 40 }, (_, i) => `reader-${i}`);
