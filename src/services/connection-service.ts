@@ -6,7 +6,7 @@ import {
   type DeviceRow,
 } from '../db/device-queries.js';
 import type { Tx } from '../db/client.js';
-import { historyCapNeeded, historyCountAfter } from '../db/history-queries.js';
+import { historyCapNeeded, historyCountAfter, knownHistoryCount, type KnownHistoryCounts } from '../db/history-queries.js';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import type { AgentVersion } from '../domain/agent-version.js';
 import { CONNECTION_SOURCES, type AuthStatus, type ConnectionSource } from '../domain/statuses.js';
@@ -62,9 +62,10 @@ export interface GroupCommitOptions {
   /**
    * pruneHistory, when given, trims the history of the batch's devices inside the same transaction
    * (pruneDeviceHistory): of those whose history_count passes historyPerDevice or is unknown, or of
-   * all of them when historyPerDevice is not given.
+   * all of them when historyPerDevice is not given. `known` gives each one's excess over
+   * historyPerDevice when its count is known (else null), with the epoch the counts were read in.
    */
-  pruneHistory?: (tx: Tx, deviceIds: number[]) => Promise<unknown>;
+  pruneHistory?: (tx: Tx, deviceIds: number[], known: KnownHistoryCounts) => Promise<unknown>;
   /** The cap pruneHistory keeps to (CONNECTION_HISTORY_PER_DEVICE). */
   historyPerDevice?: number;
   /**
@@ -240,7 +241,9 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
       throw Object.assign(new Error('a device of the batch appeared between its lock and its history insert'), { code: '40001' });
     }
     const recorded =
-      known.length === 0 ? [] : await writeKnown(tx, outbox, known, inserted.map((r) => r.id), byAgent, locked.securityEnabled!);
+      known.length === 0
+        ? []
+        : await writeKnown(tx, outbox, known, inserted.map((r) => r.id), byAgent, locked.securityEnabled!, locked.historyEpoch!);
     let k = 0;
     return batch.map((p) => (byAgent.has(p.agentId) ? recorded[k++]! : notFound('device of agent', p.agentId)));
   }
@@ -256,6 +259,7 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
     inserted: number[],
     byAgent: Map<string, DeviceRow>,
     securityEnabled: boolean,
+    historyEpoch: number,
   ): Promise<RecordedConnection[]> {
     // All counter changes of the transaction are made at its end, in one statement: counter rows
     // are then always locked last and in one order, so concurrent writers cannot deadlock.
@@ -302,26 +306,32 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
     // 4. One statement writes every device's final state and moves the counters; the history
     //    bound goes out with it (on PostgreSQL in the same round trip), for the devices whose count
     //    of results passes the cap (or is unknown) only: the others' histories are not read at all.
-    //    Their counts are written as the cap leaves them (it corrects those it leaves lower). The
-    //    UPDATE is sent first, so the cap's correction comes after it; in the other order a count
-    //    would only stay high (or unknown): one more cap later, never a device over it. The counts
-    //    read by the lock are current: it waits for an overlapping transaction's COMMIT on a shared
-    //    device and reads the row as that left it.
+    //    A known count (exact, of the history epoch the lock read) is written as the cap leaves it,
+    //    and the cap deletes just the oldest excess; an unknown one stays unknown, and the cap
+    //    recounts it (it also recounts the known ones if retention bumped the epoch since the lock).
+    //    The UPDATE is sent first, so the cap's recount comes after it. The counts read by the lock
+    //    are current: it waits for an overlapping transaction's COMMIT on a shared device and reads
+    //    the row as that left it.
     const added = new Map<number, number>();
     for (const p of batch) {
       const id = byAgent.get(p.agentId)!.id;
       added.set(id, (added.get(id) ?? 0) + 1);
     }
     const capped: number[] = [];
+    const excess: (number | null)[] = [];
     for (const [id, row] of current) {
-      const before = byAgent.get(row.agentId!)!.historyCount;
+      const before = knownHistoryCount(byAgent.get(row.agentId!)!, historyEpoch);
       const n = added.get(id) ?? 0;
-      current.set(id, { ...row, historyCount: historyCountAfter(before, n, historyPerDevice) });
-      if (historyPerDevice === undefined || historyCapNeeded(before, n, historyPerDevice)) capped.push(id);
+      const historyCount = historyCountAfter(before, n, historyPerDevice);
+      current.set(id, { ...row, historyCount, historyCountEpoch: historyCount === null ? row.historyCountEpoch : historyEpoch });
+      if (historyPerDevice === undefined || historyCapNeeded(before, n, historyPerDevice)) {
+        capped.push(id);
+        excess.push(before === null || historyPerDevice === undefined ? null : before + n - historyPerDevice);
+      }
     }
     await Promise.all([
       updateDevicesAfterResults(tx, [...current.values()], deltas),
-      capped.length > 0 ? pruneHistory?.(tx, capped) : undefined,
+      capped.length > 0 ? pruneHistory?.(tx, capped, { excess, epoch: historyEpoch }) : undefined,
     ]);
     if (Object.values(deltas).some((d) => d !== 0)) outbox.publish({ type: 'summaryChanged' });
     return steps.map(({ row, previous }, i) => ({
