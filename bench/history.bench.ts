@@ -30,7 +30,14 @@ import postgres from 'postgres';
 import { redactUrl } from '../src/config.js';
 import { openDatabase, type Database, type Tx } from '../src/db/client.js';
 import { listConnectionHistories } from '../src/db/device-queries.js';
-import { dropHistoryBefore, historyPartitionDays, listHistoryPartitions, prepareHistoryPartitions, pruneDeviceHistory } from '../src/db/history-queries.js';
+import {
+  dropHistoryBefore,
+  historyPartitionDays,
+  listHistoryPartitions,
+  prepareHistoryPartitions,
+  pruneDeviceHistory,
+  type KnownHistoryCounts,
+} from '../src/db/history-queries.js';
 import { migrate } from '../src/db/migrate.js';
 import { createInProcessEventBus } from '../src/events/bus.js';
 import { createLogger } from '../src/logger.js';
@@ -76,8 +83,11 @@ async function open(layout: Layout, baseUrl: string, stamp: string, admin: postg
     if (folder) rmSync(folder, { recursive: true, force: true });
   }
   const raw = postgres(url, { max: 1, onnotice: () => {} });
-  // The devices row of today (drizzle/0011, history_count) in both: the connection service writes it.
-  if (layout === 'old') await raw`alter table devices add column history_count integer`;
+  // The devices row of today (drizzle/0011, history_count; 0012, its epoch) in both: the connection service writes it.
+  if (layout === 'old') {
+    await raw`alter table devices add column history_count integer, add column history_count_epoch bigint not null default 0`;
+    await raw`alter table core_settings add column history_epoch bigint not null default 0`;
+  }
   return { layout, name, url, database, raw, firstDevice: 0, lastDevice: 0 };
 }
 
@@ -87,8 +97,8 @@ async function seedDevices(side: Side, n: number): Promise<void> {
   await r`set synchronous_commit = off`;
   const [range] = await r<{ lo: string; hi: string }[]>`
     with made as (
-      insert into devices (name, agent_id, agent_version, auth_status, failure_reason, history_count)
-      select 'bench-' || g, 'bench-agent-' || g, '2024.3', 'AUTHENTICATION_FAILED', 'NO_CERTIFICATE', 0
+      insert into devices (name, agent_id, agent_version, auth_status, failure_reason, history_count, history_count_epoch)
+      select 'bench-' || g, 'bench-agent-' || g, '2024.3', 'AUTHENTICATION_FAILED', 'NO_CERTIFICATE', 0, coalesce((select history_epoch from core_settings where id = 1), 0)
       from generate_series(1, ${n}::int) g
       returning id)
     select min(id)::text as lo, max(id)::text as hi from made`;
@@ -123,7 +133,7 @@ async function seedHistory(side: Side, days: number, partitionDays: number, toda
   }
   await r`set session_replication_role = origin`.catch(() => undefined);
   // Each device's count of results, as the server keeps it: the rows just loaded (the empty phase's were truncated).
-  await r`update devices set history_count = ${days}::int`;
+  await r`update devices set history_count = ${days}::int, history_count_epoch = coalesce((select history_epoch from core_settings where id = 1), 0)`;
   log(`  ${side.layout}: ${days} days loaded in ${((performance.now() - started) / 1000).toFixed(1)} s; building indexes`);
   await r`set maintenance_work_mem = '256MB'`;
   await r.unsafe(`alter table connection_results add constraint connection_results_pkey primary key (${side.layout === 'new' ? 'id, at' : 'id'})`);
@@ -143,7 +153,7 @@ async function throughput(side: Side, count: number): Promise<number> {
     // only the devices whose history_count passes the cap (drizzle/0011), as the server does now.
     groupCommit:
       side.layout === 'new'
-        ? { pruneHistory: (tx: Tx, ids: number[]) => pruneDeviceHistory(tx, ids, KEEP), historyPerDevice: KEEP }
+        ? { pruneHistory: (tx: Tx, ids: number[], known: KnownHistoryCounts) => pruneDeviceHistory(tx, ids, KEEP, known), historyPerDevice: KEEP }
         : { pruneHistory: (tx: Tx, ids: number[]) => oldPruneDeviceHistory(tx, ids, KEEP) },
   });
   const span = side.lastDevice - side.firstDevice + 1;

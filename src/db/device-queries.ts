@@ -61,16 +61,17 @@ export async function getDevicesByAgentIds(db: DbExecutor, agentIds: readonly st
 
 /**
  * lockDevicesByAgentIds reads the devices of these agents and locks their rows, in id order, and
- * reads the security switch in the same statement (undefined when no device matched).
+ * reads the security switch and the history epoch (core_settings.history_epoch, see
+ * knownHistoryCount) in the same statement (both undefined when no device matched).
  */
 export async function lockDevicesByAgentIds(
   tx: DbExecutor,
   agentIds: readonly string[],
-): Promise<{ devices: DeviceRow[]; securityEnabled: boolean | undefined }> {
-  if (agentIds.length === 0) return { devices: [], securityEnabled: undefined };
+): Promise<{ devices: DeviceRow[]; securityEnabled: boolean | undefined; historyEpoch: number | undefined }> {
+  if (agentIds.length === 0) return { devices: [], securityEnabled: undefined, historyEpoch: undefined };
   // One jsonb parameter whatever the number of agents: the same text every time, so it runs as a prepared statement.
   const rows = await tx
-    .select({ device: devices, securityEnabled: coreSettings.clientCertificateSecurityEnabled })
+    .select({ device: devices, securityEnabled: coreSettings.clientCertificateSecurityEnabled, historyEpoch: coreSettings.historyEpoch })
     .from(devices)
     .innerJoin(coreSettings, eq(coreSettings.id, 1))
     .where(sql`${devices.agentId} in (select jsonb_array_elements_text(${JSON.stringify(agentIds)}::jsonb))`)
@@ -78,7 +79,7 @@ export async function lockDevicesByAgentIds(
     .for('update', { of: devices })
     .prepare('lockDevicesByAgentIds')
     .execute();
-  return { devices: rows.map((r) => r.device), securityEnabled: rows[0]?.securityEnabled };
+  return { devices: rows.map((r) => r.device), securityEnabled: rows[0]?.securityEnabled, historyEpoch: rows[0]?.historyEpoch };
 }
 
 /** listDevices reads a page of the devices a filter matches, by id (see Keyset; the list's own order is ascending). */
@@ -297,7 +298,7 @@ export async function insertConnectionResultsOfAgents(
 
 /**
  * updateDevicesAfterResults writes the connection state (status, reason, versions, last_* columns,
- * history_count) of several devices in one statement, and moves the counters by `counters` in the same statement
+ * history_count and its epoch) of several devices in one statement, and moves the counters by `counters` in the same statement
  * (see counterAdjustment). The rows must be locked by the caller's transaction.
  */
 export async function updateDevicesAfterResults(
@@ -327,6 +328,7 @@ export async function updateDevicesAfterResults(
       last_remote_address: r.lastRemoteAddress,
       updated_at: iso(r.updatedAt),
       history_count: r.historyCount,
+      history_count_epoch: r.historyCountEpoch,
     })),
   );
   // One parameter, whatever the number of devices: the rows travel as JSON and are unpacked by the server.
@@ -347,12 +349,13 @@ export async function updateDevicesAfterResults(
       last_certificate_not_after = v.last_certificate_not_after,
       last_remote_address = v.last_remote_address,
       updated_at = v.updated_at,
-      history_count = v.history_count
+      history_count = v.history_count,
+      history_count_epoch = v.history_count_epoch
     from jsonb_to_recordset(${values}::jsonb) as v(
       id bigint, auth_status text, failure_reason text, agent_version varchar, last_connection_id bigint,
       last_attempt_at timestamptz, last_source text, last_result text, last_failure_reason text,
       last_agent_version varchar, last_certificate_serial varchar, last_certificate_not_after timestamptz,
-      last_remote_address varchar, updated_at timestamptz, history_count integer)
+      last_remote_address varchar, updated_at timestamptz, history_count integer, history_count_epoch bigint)
     where d.id = v.id`);
 }
 

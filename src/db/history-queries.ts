@@ -1,6 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { DbExecutor } from './client.js';
-import { executePreparedSql } from './prepared.js';
+import { executeNow, executePreparedSql } from './prepared.js';
 import { rowsOf } from './rows.js';
 import { connectionResults } from './schema.js';
 import type { AuthStatus, ConnectionSource, FailureReason, UnverifiedReason } from '../domain/statuses.js';
@@ -21,6 +21,16 @@ import type { AuthStatus, ConnectionSource, FailureReason, UnverifiedReason } fr
 // The per-device cap never deletes the row a device's last_connection_id points at (its newest
 // result, also kept in the device row). Retention does: a device silent for longer than the
 // retention has an empty history, and its last attempt stays in the device row (lastConnection).
+//
+// devices.history_count is exact when known (drizzle/0012): every writer of a device's history rows
+// (the group commit, its cap, recordUnverifiedAttempts) holds the device row's lock and moves the
+// count with the rows. Retention does not touch device rows: it bumps core_settings.history_epoch in
+// its transaction, and a count of an older epoch (devices.history_count_epoch) is unknown. Dropping a
+// partition locks connection_results whole (ACCESS EXCLUSIVE), so it cannot commit between a group
+// commit's history INSERT and its COMMIT: the cap, which runs after that INSERT, reads the epoch
+// that holds for the rows it sees. A delete from the DEFAULT partition alone takes no such lock; the
+// cap then may see a count stale by it, and writes it under the epoch of its own snapshot, older than
+// the retention's: unknown again once that commits.
 
 /** ids as one bigint[] parameter, whatever their number (so one plan serves every batch). */
 function bigintArray(ids: readonly number[]): string {
@@ -31,30 +41,87 @@ function bigintArray(ids: readonly number[]): string {
 }
 
 /**
- * pruneDeviceHistory deletes, for each given device, its connection results beyond the newest
- * `keep` (by id), in one statement for all of them; returns how many rows it deleted. It reads, per
- * device, its entries of connection_results_device_id_idx in each partition (one index descent per
- * partition, then all the device's entries, from the index alone: the ids are all it needs), and
- * deletes the excess by id, one probe of each partition's primary key per deleted row. It also sets
- * each device's history_count to the rows it leaves (when the row does not say so already). Its cost
- * follows the devices given and the partitions, not the history's size; the group commit gives it
- * only the devices whose history_count passes `keep` or is unknown (historyCapNeeded). It is meant
- * to run inside the transaction that recorded the devices' new results (their rows locked), after
- * their last_connection_id was written.
+ * KnownHistoryCounts says, for the devices given to pruneDeviceHistory (in the same order), how many
+ * of each one's oldest results are beyond `keep` (excess: its exact history_count plus the results
+ * just appended, minus keep), or null when its count is unknown; and the history epoch
+ * (core_settings.history_epoch) those counts were read in.
  */
-export async function pruneDeviceHistory(tx: DbExecutor, deviceIds: number[], keep: number): Promise<number> {
+export interface KnownHistoryCounts {
+  excess: readonly (number | null)[];
+  epoch: number;
+}
+
+/**
+ * pruneDeviceHistory deletes, for each given device, its connection results beyond the newest
+ * `keep` (by id), in one statement for all of them; returns how many rows it deleted. Two ways:
+ *
+ * - a device whose count is known (`known`, counted in the history epoch that is still current when
+ *   the statement runs): its `excess` oldest results, read from the oldest end of its entries of
+ *   connection_results_device_id_idx in each partition (a MergeAppend of backward index-only scans
+ *   that stops after `excess` entries); its count is then `keep`, as the caller wrote it.
+ * - any other (no `known`, a null excess, or retention bumped the epoch since the caller read it):
+ *   all its entries, from the index alone (the ids are all it needs); what lies beyond the newest
+ *   `keep` is deleted, and its history_count set to the rows it leaves, in the current epoch.
+ *
+ * Either way the excess is deleted by id, one probe of each partition's primary key per deleted row.
+ * Its cost follows the devices given and the partitions, not the history's size; the group commit
+ * gives it only the devices whose history_count passes `keep` or is unknown (historyCapNeeded). It is
+ * meant to run inside the transaction that recorded the devices' new results (their rows locked),
+ * after their last_connection_id and history_count were written; the row last_connection_id names is
+ * never deleted.
+ */
+export async function pruneDeviceHistory(tx: DbExecutor, deviceIds: number[], keep: number, known?: KnownHistoryCounts): Promise<number> {
   if (!Number.isSafeInteger(keep) || keep < 1) throw new RangeError(`keep must be a whole number of at least 1 (got ${keep})`);
   if (deviceIds.length === 0) return 0;
-  // Runs in every group commit: a prepared statement (its text never changes).
-  const rows = await executePreparedSql<{ deleted: number }>(tx, pruneDeviceHistorySql(deviceIds, keep));
+  if (known && known.excess.length !== deviceIds.length) throw new RangeError('known.excess must name one excess per device');
+  // Planned with its arrays known, every time: it runs in a quarter of the time the prepared
+  // statement's generic plan took at the cap (20 against 83 ms for 500 devices, BENCHMARKS.md "Where
+  // the fall came from"), for a plan of ~2 ms. Still a prepared statement, told to plan for its
+  // values (plan_cache_mode, for the rest of the transaction: the cap is the group commit's last
+  // statement), both sent at once: an unnamed statement with parameters would make postgres.js wait
+  // for its description first, a round trip more, and the pipelined COMMIT behind it another.
+  const [, rows] = await Promise.all([
+    executeNow(tx, 'set local plan_cache_mode = force_custom_plan'),
+    executePreparedSql<{ deleted: number }>(tx, pruneDeviceHistorySql(deviceIds, keep, known)),
+  ]);
   return Number(rows[0]?.deleted ?? 0);
 }
 
+/** intArray is counts as one int[] parameter, null for unknown. */
+function intArray(values: readonly (number | null)[]): string {
+  for (const v of values) {
+    if (v !== null && !Number.isSafeInteger(v)) throw new RangeError(`not a count: ${v}`);
+  }
+  return `{${values.map((v) => (v === null ? 'NULL' : String(v))).join(',')}}`;
+}
+
 /** pruneDeviceHistorySql is pruneDeviceHistory's statement (bench/history/statements.ts explains it). */
-export function pruneDeviceHistorySql(deviceIds: readonly number[], keep: number): SQL {
+export function pruneDeviceHistorySql(deviceIds: readonly number[], keep: number, known?: KnownHistoryCounts): SQL {
+  const excess = intArray(known ? known.excess : deviceIds.map(() => null));
+  // -1 matches no epoch: every device is recounted.
+  const epoch = known ? known.epoch : -1;
+  if (!Number.isSafeInteger(epoch)) throw new RangeError(`not an epoch: ${epoch}`);
   return sql`
-    with seen as (
-      select d.id, d.last_connection_id, d.history_count, x.ids
+    with cur as materialized (
+      select history_epoch as epoch from core_settings where id = 1
+    ), asked as materialized (
+      -- A count read in an older epoch than this statement's is unknown: retention deleted results since.
+      select a.id, case when ${epoch}::bigint = (select epoch from cur) then a.excess end as excess
+      from unnest(${bigintArray(deviceIds)}::bigint[], ${excess}::int[]) as a(id, excess)
+    ), oldest as (
+      select a.id as device_id, o.id
+      from asked a
+      join devices d on d.id = a.id
+      cross join lateral (
+        select c.id from connection_results c
+        where c.device_id = a.id
+        -- The index's order read backwards ("asc nulls first"): no sort, and it stops at the excess.
+        order by c.id asc nulls first
+        limit greatest(coalesce(a.excess, 0), 0)
+      ) o
+      where a.excess > 0 and o.id is distinct from d.last_connection_id
+    ), seen as (
+      select d.id, d.last_connection_id, d.history_count, d.history_count_epoch, x.ids
       from devices d
       cross join lateral (
         select array(
@@ -63,35 +130,43 @@ export function pruneDeviceHistorySql(deviceIds: readonly number[], keep: number
           -- "nulls last" as in the index (id is never null): a plain "desc" would sort instead.
           order by c.id desc nulls last) as ids
       ) x
-      where d.id = any(${bigintArray(deviceIds)}::bigint[])
-    ), doomed as (
+      where d.id = any(array(select id from asked where excess is null))
+    ), beyond as (
       select s.id as device_id, u.id
       from seen s cross join lateral unnest(s.ids[${keep} + 1:]) as u(id)
       where u.id is distinct from s.last_connection_id
     ), gone as (
       delete from connection_results
-      where id = any(array(select id from doomed))
+      where id = any(array(select id from oldest union all select id from beyond))
       returning device_id
     ), counted as (
-      -- What each device keeps: every entry but the deleted ones (counted from doomed, which names
-      -- exactly what the delete removes: the delete's own rows are not visible to this statement).
-      select s.id, cardinality(s.ids) - coalesce(o.n, 0)::int as kept, s.history_count
+      -- What each recounted device keeps: every entry but the deleted ones (counted from beyond, which
+      -- names exactly what the delete removes: the delete's own rows are not visible to this statement).
+      select s.id, cardinality(s.ids) - coalesce(o.n, 0)::int as kept, s.history_count, s.history_count_epoch
       from seen s
-      left join (select device_id, count(*) as n from doomed group by device_id) o on o.device_id = s.id
+      left join (select device_id, count(*) as n from beyond group by device_id) o on o.device_id = s.id
     ), recounted as (
-      update devices d set history_count = k.kept
+      update devices d set history_count = k.kept, history_count_epoch = (select epoch from cur)
       from counted k
-      where d.id = k.id and k.kept is distinct from k.history_count
+      where d.id = k.id
+        and (k.kept is distinct from k.history_count or k.history_count_epoch is distinct from (select epoch from cur))
       returning 1
     )
     select (select count(*) from gone)::int as deleted, (select count(*) from recounted)::int as recounted`;
 }
 
 /**
+ * knownHistoryCount is a device's history_count when it is known in the history epoch `epoch` (the
+ * current one, core_settings.history_epoch), else null: a count made before a retention is unknown.
+ */
+export function knownHistoryCount(row: { historyCount: number | null; historyCountEpoch: number }, epoch: number): number | null {
+  return row.historyCount !== null && row.historyCountEpoch === epoch ? row.historyCount : null;
+}
+
+/**
  * historyCountAfter is a device's history_count once `added` results are appended and the cap has
- * run (with `keep`, when the caller caps): the count a group commit writes with the device row. A
- * device past the cap is written at `keep`, what the cap leaves it (the cap then corrects it if it
- * leaves fewer); an unknown count stays unknown (the cap counts it).
+ * run (with `keep`, when the caller caps): the count a group commit writes with the device row,
+ * exact. An unknown count stays unknown (the cap counts it).
  */
 export function historyCountAfter(count: number | null, added: number, keep: number | undefined): number | null {
   if (count === null) return null;
@@ -177,8 +252,9 @@ export interface UnverifiedAttemptRow {
 /**
  * recordUnverifiedAttempts appends unverified attempts to their devices' histories, adds every
  * device's count (which may exceed the rows given: a flood keeps its count, not each attempt), and
- * deletes each device's unverified attempts beyond the newest `keep`. Devices are locked in id
- * order, the order every writer of device rows uses.
+ * deletes each device's unverified attempts beyond the newest `keep`; each device's history_count
+ * follows the rows it gains and loses (exact when known). Devices are locked in id order, the order
+ * every writer of device rows uses.
  */
 export async function recordUnverifiedAttempts(
   tx: DbExecutor,
@@ -188,8 +264,8 @@ export async function recordUnverifiedAttempts(
 ): Promise<void> {
   if (!Number.isSafeInteger(keep) || keep < 1) throw new RangeError(`keep must be a whole number of at least 1 (got ${keep})`);
   if (counts.length === 0) return;
-  // The rows appended go into each device's history_count (never lower than its rows: the delete
-  // below may leave it high, which the group commit's cap corrects).
+  // The rows appended go into each device's history_count, and the rows the delete below removes come
+  // off it: a known count stays exact (an unknown one, null or of an older epoch, stays unknown).
   const appended = new Map<number, number>();
   for (const r of rows) appended.set(r.deviceId, (appended.get(r.deviceId) ?? 0) + 1);
   const byDevice = JSON.stringify(
@@ -225,14 +301,20 @@ export async function recordUnverifiedAttempts(
     );
   }
   await tx.execute(sql`
-    delete from connection_results
-    where id = any(array(
-      select x.id
-      from unnest(${bigintArray(counts.map((c) => c.deviceId))}::bigint[]) as d(id)
-      cross join lateral (
-        select c.id from connection_results c
-        where c.device_id = d.id and not c.verified
-        order by c.id desc nulls last -- connection_results_unverified_idx
-        offset ${keep}
-      ) x))`);
+    with gone as (
+      delete from connection_results
+      where id = any(array(
+        select x.id
+        from unnest(${bigintArray(counts.map((c) => c.deviceId))}::bigint[]) as d(id)
+        cross join lateral (
+          select c.id from connection_results c
+          where c.device_id = d.id and not c.verified
+          order by c.id desc nulls last -- connection_results_unverified_idx
+          offset ${keep}
+        ) x))
+      returning device_id
+    )
+    update devices d set history_count = d.history_count - g.n
+    from (select device_id, count(*)::int as n from gone group by device_id) g
+    where d.id = g.device_id`);
 }

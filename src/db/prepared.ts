@@ -31,3 +31,12 @@ export async function executePreparedSql<T>(db: DbExecutor, query: SQL): Promise
   const { sql: text, params } = dialect.sqlToQuery(query);
   return executePrepared<T>(db, text, params);
 }
+
+/**
+ * executeNow sends a constant statement without parameters (a SET, say) at once, so that statements
+ * sent after it in the same turn follow it on the wire (drizzle's own execute sends it a few
+ * microtasks later). Without parameters it needs no description first: it pipelines with them.
+ */
+export async function executeNow(db: DbExecutor, text: string): Promise<void> {
+  await db._.session.prepareQuery({ sql: text, params: [] }, undefined, undefined, false).execute();
+}

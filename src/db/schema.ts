@@ -56,12 +56,19 @@ export const devices = pgTable(
     unverifiedAttempts: bigint('unverified_attempts', { mode: 'number' }).notNull().default(0),
     lastUnverifiedAt: ts('last_unverified_at'),
     /**
-     * How many connection results the device has, or more (never fewer); null when unknown (devices
-     * from before drizzle/0011, the bulk seed). The group commit runs the per-device cap only for
-     * devices whose count passes CONNECTION_HISTORY_PER_DEVICE or is unknown, and the cap sets it
-     * exactly; retention drops rows without it, which leaves it high: a needless cap, which corrects it.
+     * How many connection results the device has, exactly, when known: null (devices from before
+     * drizzle/0011, the bulk seed), or a count made in an older history epoch (historyCountEpoch
+     * below core_settings.history_epoch), is unknown. The group commit runs the per-device cap only
+     * for devices whose count passes CONNECTION_HISTORY_PER_DEVICE or is unknown; with a known count
+     * the cap deletes just the oldest excess, an unknown one it recounts (drizzle/0012).
      */
     historyCount: integer('history_count'),
+    /**
+     * The history epoch (core_settings.history_epoch) historyCount was made in. Retention deletes rows
+     * without touching device rows; it bumps the epoch instead, in the same transaction, which makes
+     * every count made before it unknown.
+     */
+    historyCountEpoch: bigint('history_count_epoch', { mode: 'number' }).notNull().default(0),
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
@@ -152,6 +159,11 @@ export const coreSettings = pgTable(
     enabledAt: ts('enabled_at'),
     enabledBy: text('enabled_by'),
     coreDeviceId: bigint('core_device_id', { mode: 'number' }).references(() => devices.id),
+    /**
+     * Bumped by each retention that deletes connection results (certfleet_drop_connection_history,
+     * drizzle/0012), in its transaction: a device's history_count made in an older epoch is unknown.
+     */
+    historyEpoch: bigint('history_epoch', { mode: 'number' }).notNull().default(0),
   },
   (t) => [check('core_settings_single_row', sql`${t.id} = 1`)],
 );

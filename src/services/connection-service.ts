@@ -6,7 +6,7 @@ import {
   type DeviceRow,
 } from '../db/device-queries.js';
 import type { Tx } from '../db/client.js';
-import { historyCapNeeded, historyCountAfter } from '../db/history-queries.js';
+import { historyCapNeeded, historyCountAfter, knownHistoryCount, type KnownHistoryCounts } from '../db/history-queries.js';
 import { CommittedAfterError, commitWithLastStatements } from '../db/pipelined-transactions.js';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import type { AgentVersion } from '../domain/agent-version.js';
@@ -63,11 +63,12 @@ export interface GroupCommitOptions {
   /**
    * pruneHistory, when given, trims the history of the batch's devices inside the same transaction
    * (pruneDeviceHistory): of those whose history_count passes historyPerDevice or is unknown, or of
-   * all of them when historyPerDevice is not given. It must send all its statements at once (none
-   * after waiting for another's answer): on a PostgreSQL server the transaction's COMMIT goes out
-   * right behind them (see writeKnown).
+   * all of them when historyPerDevice is not given. `known` gives each one's excess over
+   * historyPerDevice when its count is known (else null), with the epoch the counts were read in.
+   * It must send all its statements at once (none after waiting for another's answer): on a
+   * PostgreSQL server the transaction's COMMIT goes out right behind them (see writeKnown).
    */
-  pruneHistory?: (tx: Tx, deviceIds: number[]) => Promise<unknown>;
+  pruneHistory?: (tx: Tx, deviceIds: number[], known: KnownHistoryCounts) => Promise<unknown>;
   /** The cap pruneHistory keeps to (CONNECTION_HISTORY_PER_DEVICE). */
   historyPerDevice?: number;
   /**
@@ -252,7 +253,9 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
       throw Object.assign(new Error('a device of the batch appeared between its lock and its history insert'), { code: '40001' });
     }
     const recorded =
-      known.length === 0 ? [] : await writeKnown(tx, outbox, known, inserted.map((r) => r.id), byAgent, locked.securityEnabled!, lastSent);
+      known.length === 0
+        ? []
+        : await writeKnown(tx, outbox, known, inserted.map((r) => r.id), byAgent, locked.securityEnabled!, locked.historyEpoch!, lastSent);
     let k = 0;
     return batch.map((p) => (byAgent.has(p.agentId) ? recorded[k++]! : notFound('device of agent', p.agentId)));
   }
@@ -268,6 +271,7 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
     inserted: number[],
     byAgent: Map<string, DeviceRow>,
     securityEnabled: boolean,
+    historyEpoch: number,
     lastSent?: () => void,
   ): Promise<RecordedConnection[]> {
     // All counter changes of the transaction are made at its end, in one statement: counter rows
@@ -315,22 +319,28 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
     // 4. One statement writes every device's final state and moves the counters; the history
     //    bound goes out with it (on PostgreSQL in the same round trip), for the devices whose count
     //    of results passes the cap (or is unknown) only: the others' histories are not read at all.
-    //    Their counts are written as the cap leaves them (it corrects those it leaves lower). The
-    //    UPDATE is sent first, so the cap's correction comes after it; in the other order a count
-    //    would only stay high (or unknown): one more cap later, never a device over it. The counts
-    //    read by the lock are current: it waits for an overlapping transaction's COMMIT on a shared
-    //    device and reads the row as that left it.
+    //    A known count (exact, of the history epoch the lock read) is written as the cap leaves it,
+    //    and the cap deletes just the oldest excess; an unknown one stays unknown, and the cap
+    //    recounts it (it also recounts the known ones if retention bumped the epoch since the lock).
+    //    The UPDATE is sent first, so the cap's recount comes after it. The counts read by the lock
+    //    are current: it waits for an overlapping transaction's COMMIT on a shared device and reads
+    //    the row as that left it.
     const added = new Map<number, number>();
     for (const p of batch) {
       const id = byAgent.get(p.agentId)!.id;
       added.set(id, (added.get(id) ?? 0) + 1);
     }
     const capped: number[] = [];
+    const excess: (number | null)[] = [];
     for (const [id, row] of current) {
-      const before = byAgent.get(row.agentId!)!.historyCount;
+      const before = knownHistoryCount(byAgent.get(row.agentId!)!, historyEpoch);
       const n = added.get(id) ?? 0;
-      current.set(id, { ...row, historyCount: historyCountAfter(before, n, historyPerDevice) });
-      if (historyPerDevice === undefined || historyCapNeeded(before, n, historyPerDevice)) capped.push(id);
+      const historyCount = historyCountAfter(before, n, historyPerDevice);
+      current.set(id, { ...row, historyCount, historyCountEpoch: historyCount === null ? row.historyCountEpoch : historyEpoch });
+      if (historyPerDevice === undefined || historyCapNeeded(before, n, historyPerDevice)) {
+        capped.push(id);
+        excess.push(before === null || historyPerDevice === undefined ? null : before + n - historyPerDevice);
+      }
     }
     //    On a PostgreSQL server the COMMIT goes out behind them, in the same write: the transaction
     //    has nothing left to say, and waiting for their answers before sending it would cost a round
@@ -338,7 +348,7 @@ export function createConnectionService(deps: ServiceDeps & { groupCommit?: Part
     //    rollback; its error is what this throws.) Nothing may be sent after it.
     const last = Promise.all([
       updateDevicesAfterResults(tx, [...current.values()], deltas),
-      capped.length > 0 ? pruneHistory?.(tx, capped) : undefined,
+      capped.length > 0 ? pruneHistory?.(tx, capped, { excess, epoch: historyEpoch }) : undefined,
       commitWithLastStatements(tx),
     ]);
     lastSent?.();

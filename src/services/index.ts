@@ -60,7 +60,7 @@ export function createServices(
   const connections = createConnectionService({
     ...deps,
     groupCommit: {
-      pruneHistory: (tx, ids) => pruneDeviceHistory(tx, ids, deps.connectionHistoryPerDevice),
+      pruneHistory: (tx, ids, known) => pruneDeviceHistory(tx, ids, deps.connectionHistoryPerDevice, known),
       historyPerDevice: deps.connectionHistoryPerDevice,
       overlap: 1,
     },

@@ -64,6 +64,7 @@ const deviceRow = (over: Partial<DeviceRow> = {}): DeviceRow => ({
   unverifiedAttempts: 0,
   lastUnverifiedAt: null,
   historyCount: 1,
+  historyCountEpoch: 0,
   createdAt: AT,
   updatedAt: AT,
   ...over,
