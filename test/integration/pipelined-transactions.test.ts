@@ -163,6 +163,31 @@ describe.skipIf(databaseKind() !== 'postgres')('pipelined transactions (PostgreS
     expect((await rows()).find((r) => r.id === 7)).toEqual({ id: 7, v: 'SEVEN' });
   });
 
+  it('a transaction whose connection is lost fails at once (no statement waits forever), and the pool goes on', async () => {
+    const admin = postgres(fresh.databaseUrl!, { max: 1, onnotice: () => {} });
+    try {
+      const before = await rows();
+      const err = await db
+        .transaction(async (tx) => {
+          const [me] = rowsOf<{ pid: number }>(await tx.execute(sql`select pg_backend_pid() as pid`));
+          await admin`select pg_terminate_backend(${me!.pid})`;
+          // The client has seen the connection close by now.
+          await new Promise((ok) => setTimeout(ok, 200));
+          await tx.execute(sql`insert into pipe_t values (8, 'eight')`);
+        })
+        .catch((e: unknown) => e);
+      const codes: unknown[] = [];
+      for (let e = err as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) codes.push(e.code);
+      expect(codes).toContain('CONNECTION_CLOSED');
+      // The lost connection is not handed back to the pool as if open: more transactions than the
+      // pool has connections all go through.
+      await Promise.all([1, 2, 3].map((i) => db.transaction(async (tx) => tx.execute(sql`select ${i}`))));
+      expect(await rows()).toEqual(before);
+    } finally {
+      await admin.end({ timeout: 1 });
+    }
+  });
+
   it("a group commit makes two writes: BEGIN with the lock and the history INSERT, then the UPDATE, the cap and COMMIT", async () => {
     const [device] = rowsOf<{ id: number }>(
       await db.execute(sql`insert into devices (name, agent_id, auth_status) values ('pipe-a', 'pipe-a', 'NO_AUTHENTICATION_INFO') returning id`),
