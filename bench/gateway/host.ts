@@ -30,6 +30,17 @@ export function uncommittedSrc(): { path: string; sha256: string | null }[] | nu
 }
 
 /**
+ * localPostgresDatabase is the database name of a PostgreSQL server on this machine whose backends'
+ * CPU postgresCpuMs can read, or null (the embedded database, a remote server, /proc not readable).
+ */
+export function localPostgresDatabase(kind: 'embedded' | 'postgres', databaseUrl: string | undefined): string | null {
+  if (kind !== 'postgres' || !databaseUrl) return null;
+  const url = new URL(databaseUrl);
+  const database = decodeURIComponent(url.pathname.slice(1));
+  return ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname) && postgresCpuMs(database) !== null ? database : null;
+}
+
+/**
  * postgresCpuMs is the CPU time (user + system) used so far by the PostgreSQL backends connected to
  * `database` on this machine (read from /proc), or null where that cannot be read. Only meaningful
  * when the server runs here. Backends of other databases and the server's background processes

@@ -12,7 +12,7 @@ import { benchCoreEnv, ClientProcess as BenchClientProcess, machine, sourceVersi
 import type { CoreHandle } from '../../src/main.js';
 import { insertRecorder, startBareServer } from './bare-server.js';
 import { setUpDevices } from './devices.js';
-import { postgresCpuMs, uncommittedSrc } from './host.js';
+import { localPostgresDatabase, postgresCpuMs, uncommittedSrc } from './host.js';
 import { AGENT_VERSION, ALL_MODES, CONNECT_PATH, REQUEST_TIMEOUT_MS, type FromClient, type Mode, type RunReport, type Target, type ToClient } from './protocol.js';
 import { fmt, markdownTable, modeLine, pct, summariseMode, type GatewayBenchResult, type RunFigures } from './results.js';
 
@@ -98,9 +98,7 @@ export async function runGatewayBench(opts: GatewayBenchOptions = {}): Promise<G
     }
     const c = core;
     const database = c.database.kind === 'postgres' ? `PostgreSQL (${redactUrl(databaseUrl!)})` : 'embedded (PGlite, temp DATA_DIR)';
-    const pgUrl = c.database.kind === 'postgres' ? new URL(databaseUrl!) : null;
-    const pgDatabase = pgUrl ? decodeURIComponent(pgUrl.pathname.slice(1)) : '';
-    const localPostgres = pgUrl !== null && ['127.0.0.1', 'localhost', '[::1]'].includes(pgUrl.hostname) && postgresCpuMs(pgDatabase) !== null;
+    const pgDatabase = localPostgresDatabase(c.database.kind, databaseUrl);
     const maxResultId = async () => {
       const [row] = await c.database.db.select({ id: max(connectionResults.id) }).from(connectionResults);
       return Number(row?.id ?? 0);
@@ -147,7 +145,7 @@ export async function runGatewayBench(opts: GatewayBenchOptions = {}): Promise<G
       const before = target === 'certfleet' ? await maxResultId() : target === 'bareInsert' ? await recorder!.maxId() : 0;
       const load = loadavg()[0]!;
       // Reading /proc for PostgreSQL's CPU is kept out of this process's measured CPU and its profile.
-      const pg0 = localPostgres ? postgresCpuMs(pgDatabase) : null;
+      const pg0 = pgDatabase !== null ? postgresCpuMs(pgDatabase) : null;
       const profiler = profileDir && round > 0 ? await startProfiler(100) : null;
       statements = 0;
       historyInserts = 0;
@@ -158,7 +156,7 @@ export async function runGatewayBench(opts: GatewayBenchOptions = {}): Promise<G
       const stmts = statements;
       const inserts = historyInserts;
       if (profiler) await profiler.stop(join(profileDir!, `${target}-${mode}-${String(++profileIndex).padStart(3, '0')}.cpuprofile`));
-      const pg1 = pg0 !== null ? postgresCpuMs(pgDatabase) : null;
+      const pg1 = pg0 !== null ? postgresCpuMs(pgDatabase!) : null;
       if (r.errors > 0) {
         throw new Error(`${target} ${mode}: ${r.errors} request(s) failed (${r.ok} ok), e.g. ${r.errorSamples.join(' | ')}`);
       }

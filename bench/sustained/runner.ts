@@ -9,7 +9,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchCoreEnv, ClientProcess, machine, sourceVersion, startProfiler, writeResults } from '../bench-common.js';
-import { postgresCpuMs } from '../gateway/host.js';
+import { localPostgresDatabase, postgresCpuMs } from '../gateway/host.js';
 import type { CoreHandle } from '../../src/main.js';
 import { setUpDevices } from '../gateway/devices.js';
 import type { FromClient, OpenLoopReply, RunReport, ToClient } from '../gateway/protocol.js';
@@ -186,16 +186,10 @@ export async function runSustainedBench(opts: SustainedOptions = {}): Promise<Su
   const gens: ClientProcess<ToClient, FromClient>[] = [];
   try {
     const config = loadConfig(benchCoreEnv(dataDir, databaseUrl, { METRICS_PORT: '0', METRICS_HOST: '127.0.0.1', ...opts.coreEnv }));
-    // Statements sent, by the first word of their SQL (drizzle's logger sees every statement it
-    // runs; postgres.js's own BEGIN and COMMIT are not among them).
-    const statements = new Map<string, number>();
-    core = await startCore(config, {
-      onQuery: (text) => {
-        const verb = /^\s*(?:with\b[\s\S]*?\)\s*)?(\w+)/i.exec(text)?.[1]?.toLowerCase() ?? '?';
-        statements.set(verb, (statements.get(verb) ?? 0) + 1);
-      },
-    });
-    const statementTotal = () => [...statements.values()].reduce((a, n) => a + n, 0);
+    // Statements sent (drizzle's logger sees every statement it runs; postgres.js's own BEGIN and
+    // COMMIT are not among them).
+    let statementTotal = 0;
+    core = await startCore(config, { onQuery: () => void statementTotal++ });
     const groupCommits = async () => {
       if (!c.metricsUrl) return null;
       const text = await (await fetch(c.metricsUrl)).text();
@@ -216,9 +210,7 @@ export async function runSustainedBench(opts: SustainedOptions = {}): Promise<Su
         .where(and(like(devices.agentId, `${AGENT_PREFIX}%`), gte(devices.historyCount, keep)));
       return Number(row?.n ?? 0);
     };
-    const pgUrl = c.database.kind === 'postgres' ? new URL(databaseUrl!) : null;
-    const pgDatabase = pgUrl ? decodeURIComponent(pgUrl.pathname.slice(1)) : '';
-    const localPostgres = pgUrl !== null && ['127.0.0.1', 'localhost', '[::1]'].includes(pgUrl.hostname) && postgresCpuMs(pgDatabase) !== null;
+    const pgDatabase = localPostgresDatabase(c.database.kind, databaseUrl);
     const profileDir = opts.profileDir ?? null;
     let profileIndex = 0;
     const childArgv = process.execArgv.filter((a) => !a.startsWith('--cpu-prof') && !a.startsWith('--inspect'));
@@ -288,10 +280,10 @@ export async function runSustainedBench(opts: SustainedOptions = {}): Promise<Su
       const atCap = target === 'certfleet' ? await devicesAtCap() : 0;
       const load = loadavg()[0]!;
       // Reading /proc for PostgreSQL's CPU is kept out of the process CPU measured and out of the profile.
-      const pg0 = target === 'certfleet' && localPostgres ? postgresCpuMs(pgDatabase) : null;
+      const pg0 = target === 'certfleet' && pgDatabase !== null ? postgresCpuMs(pgDatabase) : null;
       const profiler = target === 'certfleet' && profileDir ? await startProfiler(100) : null;
       const serverPid = target === 'certfleet' ? process.pid : b.child.pid;
-      const st0 = statementTotal();
+      const st0 = statementTotal;
       const gc0 = target === 'certfleet' ? await groupCommits() : null;
       const sys0 = syscallsOf(serverPid);
       const cpu0 = target === 'certfleet' ? process.cpuUsage() : null;
@@ -327,7 +319,7 @@ export async function runSustainedBench(opts: SustainedOptions = {}): Promise<Su
         return (u.user + u.system) / 1000;
       })() : (await bareCpuMs()) - bareCpu0;
       if (profiler) await profiler.stop(join(profileDir!, `certfleet-${phase}-${String(++profileIndex).padStart(3, '0')}-${rate}.cpuprofile`));
-      const pg1 = pg0 !== null ? postgresCpuMs(pgDatabase) : null;
+      const pg1 = pg0 !== null ? postgresCpuMs(pgDatabase!) : null;
       const sys1 = sys0 ? syscallsOf(serverPid) : null;
       const latencies = replies.flatMap((r) => r.latenciesMs).sort((x, y) => x - y);
       const sum = (f: (r: OpenLoopReply) => number) => replies.reduce((a, r) => a + f(r), 0);
@@ -369,7 +361,7 @@ export async function runSustainedBench(opts: SustainedOptions = {}): Promise<Su
       };
       if (target === 'certfleet') {
         const gc1 = gc0 ? await groupCommits() : null;
-        rec.statementsPerAnswer = rec.ok > 0 ? (statementTotal() - st0) / rec.ok : NaN;
+        rec.statementsPerAnswer = rec.ok > 0 ? (statementTotal - st0) / rec.ok : NaN;
         rec.meanGroupCommitBatch = gc0 && gc1 && gc1.batches > gc0.batches ? (gc1.results - gc0.results) / (gc1.batches - gc0.batches) : null;
         rec.postgresCpuShare = pg0 !== null && pg1 !== null ? (pg1 - pg0) / wallMs : null;
         rec.devicesAtHistoryCap = atCap;
