@@ -63,6 +63,10 @@ export interface KnownHistoryCounts {
  *   all its entries, from the index alone (the ids are all it needs); what lies beyond the newest
  *   `keep` is deleted, and its history_count set to the rows it leaves, in the current epoch.
  *
+ * Both ways are one read of the index per device (a known count's stops at its excess), so the
+ * statement names the partitioned history twice (that read and the delete), not three times: PostgreSQL
+ * plans every partition of each, and at the group commit's usual batches of a few devices the plan
+ * costs more than the run (BENCHMARKS.md, "The cap's plan").
  * Either way the excess is deleted by id, one probe of each partition's primary key per deleted row.
  * Its cost follows the devices given and the partitions, not the history's size; the group commit
  * gives it only the devices whose history_count passes `keep` or is unknown (historyCapNeeded). It is
@@ -106,45 +110,41 @@ export function pruneDeviceHistorySql(deviceIds: readonly number[], keep: number
       select history_epoch as epoch from core_settings where id = 1
     ), asked as materialized (
       -- A count read in an older epoch than this statement's is unknown: retention deleted results since.
-      select a.id, case when ${epoch}::bigint = (select epoch from cur) then a.excess end as excess
+      -- A device named twice is read once, and recounted if either asks for it.
+      select distinct on (a.id) a.id, case when ${epoch}::bigint = (select epoch from cur) then a.excess end as excess
       from unnest(${bigintArray(deviceIds)}::bigint[], ${excess}::int[]) as a(id, excess)
-    ), oldest as (
-      select a.id as device_id, o.id
+      order by a.id, a.excess is null desc
+    ), seen as (
+      -- One read of the history for both ways, oldest first: a known count's excess oldest entries
+      -- (it stops there), or all of an unknown count's.
+      select d.id, d.last_connection_id, d.history_count, d.history_count_epoch, a.excess, x.ids
       from asked a
       join devices d on d.id = a.id
-      cross join lateral (
-        select c.id from connection_results c
-        where c.device_id = a.id
-        -- The index's order read backwards ("asc nulls first"): no sort, and it stops at the excess.
-        order by c.id asc nulls first
-        limit greatest(coalesce(a.excess, 0), 0)
-      ) o
-      where a.excess > 0 and o.id is distinct from d.last_connection_id
-    ), seen as (
-      select d.id, d.last_connection_id, d.history_count, d.history_count_epoch, x.ids
-      from devices d
       cross join lateral (
         select array(
           select c.id from connection_results c
           where c.device_id = d.id
-          -- "nulls last" as in the index (id is never null): a plain "desc" would sort instead.
-          order by c.id desc nulls last) as ids
+          -- The index's order read backwards ("asc nulls first"): no sort, and it stops at the excess.
+          order by c.id asc nulls first
+          limit case when a.excess is null then null else greatest(a.excess, 0) end) as ids
       ) x
-      where d.id = any(array(select id from asked where excess is null))
-    ), beyond as (
+    ), doomed as (
+      -- A known count's entries read are all excess; of an unknown count's, all but the newest keep.
       select s.id as device_id, u.id
-      from seen s cross join lateral unnest(s.ids[${keep} + 1:]) as u(id)
+      from seen s
+      cross join lateral unnest(case when s.excess is null then s.ids[1:cardinality(s.ids) - ${keep}] else s.ids end) as u(id)
       where u.id is distinct from s.last_connection_id
     ), gone as (
       delete from connection_results
-      where id = any(array(select id from oldest union all select id from beyond))
+      where id = any(array(select id from doomed))
       returning device_id
     ), counted as (
-      -- What each recounted device keeps: every entry but the deleted ones (counted from beyond, which
+      -- What each recounted device keeps: every entry but the deleted ones (counted from doomed, which
       -- names exactly what the delete removes: the delete's own rows are not visible to this statement).
       select s.id, cardinality(s.ids) - coalesce(o.n, 0)::int as kept, s.history_count, s.history_count_epoch
       from seen s
-      left join (select device_id, count(*) as n from beyond group by device_id) o on o.device_id = s.id
+      left join (select device_id, count(*) as n from doomed group by device_id) o on o.device_id = s.id
+      where s.excess is null
     ), recounted as (
       update devices d set history_count = k.kept, history_count_epoch = (select epoch from cur)
       from counted k

@@ -76,7 +76,7 @@ describe('the per-device count of history rows', () => {
   }
   /** idsOfDevice lists the history rows really there, oldest first. */
   async function idsOfDevice(id: number): Promise<number[]> {
-    const rows = rowsOf<{ id: string }>(await db().execute(sql`select id::text as id from connection_results where device_id = ${id} order by id`));
+    const rows = rowsOf<{ id: string }>(await db().execute(sql`select id::text as id from connection_results where device_id = ${id} order by connection_results.id`));
     return rows.map((r) => Number(r.id));
   }
   /**
@@ -209,6 +209,33 @@ describe('the per-device count of history rows', () => {
     expect(await pruneDeviceHistory(db(), [id], KEEP, { excess: [5], epoch })).toBe(0);
     expect(await idsOfDevice(id)).toEqual(ids.slice(2));
     await expect(pruneDeviceHistory(db(), [id], KEEP, { excess: [], epoch })).rejects.toThrow(RangeError);
+  });
+
+  it('pruneDeviceHistory caps known and unknown counts in one statement, and recounts a device named both ways', async () => {
+    await seed(tc).knownAgents(['mix-known', 'mix-unknown', 'mix-both']);
+    const service = connections();
+    for (const agent of ['mix-known', 'mix-unknown', 'mix-both']) await record(service, agent, KEEP);
+    const [k, u, b] = [await device('mix-known'), await device('mix-unknown'), await device('mix-both')];
+    const before = { k: await idsOfDevice(k.id), u: await idsOfDevice(u.id), b: await idsOfDevice(b.id) };
+    // Two more rows each, written past the group commit (so past its cap): five rows against a cap of three.
+    const at = new Date(Date.now() + offsetMs);
+    for (const id of [k.id, u.id, b.id]) {
+      await db().execute(sql`insert into connection_results (device_id, at, source, result) select ${id}, ${at.toISOString()}::timestamptz, 'SECURITY_SCANNER', 'AUTHENTICATION_SUCCEEDED' from generate_series(1, 2)`);
+    }
+    // mix-unknown's count is unknown; mix-both's is stale (3), and it is named once with an excess and once without.
+    await db().execute(sql`update devices set history_count = null where id = ${u.id}`);
+    const added = { k: (await idsOfDevice(k.id)).slice(KEEP), u: (await idsOfDevice(u.id)).slice(KEEP), b: (await idsOfDevice(b.id)).slice(KEEP) };
+    await db().execute(sql`update devices set history_count = ${KEEP + 2} where id = ${k.id}`);
+    const epoch = await historyEpoch();
+    // Known excess 2 for mix-known; mix-both also with an excess of 1, which would leave it at four rows were it trusted.
+    expect(await pruneDeviceHistory(db(), [k.id, u.id, b.id, b.id], KEEP, { excess: [2, null, 1, null], epoch })).toBe(6);
+    // Each keeps its newest three; the recounted ones have their count written, the known one kept its own.
+    expect(await idsOfDevice(k.id)).toEqual([...before.k, ...added.k].slice(-KEEP));
+    expect(await idsOfDevice(u.id)).toEqual([...before.u, ...added.u].slice(-KEEP));
+    expect(await idsOfDevice(b.id)).toEqual([...before.b, ...added.b].slice(-KEEP));
+    expect((await device('mix-unknown')).historyCount).toBe(KEEP);
+    expect((await device('mix-both')).historyCount).toBe(KEEP);
+    expect((await device('mix-known')).historyCount).toBe(KEEP + 2);
   });
 
   it('pruneDeviceHistory writes the count it leaves, whatever the row said (too high or unknown)', async () => {
