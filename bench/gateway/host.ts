@@ -41,6 +41,18 @@ export function localPostgresDatabase(kind: 'embedded' | 'postgres', databaseUrl
 }
 
 /**
+ * explainUsedDatabase is startCore's error, with what to do added when the database named holds the CA of
+ * an earlier run (sealed with a key file from another temp DATA_DIR, which a new run cannot open).
+ */
+export function explainUsedDatabase(err: unknown, databaseUrl: string | undefined): unknown {
+  if (!databaseUrl || !(err instanceof Error) || !/CA private key/.test(err.message)) return err;
+  return new Error(
+    `${err.message}\n(the database already holds the CA of an earlier run, sealed with a key file from another temp DATA_DIR: ` +
+      'each run needs an empty database of its own; drop and create it again)',
+  );
+}
+
+/**
  * postgresCpuMs is the CPU time (user + system) used so far by the PostgreSQL backends connected to
  * `database` on this machine (read from /proc), or null where that cannot be read. Only meaningful
  * when the server runs here. Backends of other databases and the server's background processes

@@ -12,7 +12,7 @@ import { benchCoreEnv, ClientProcess as BenchClientProcess, machine, sourceVersi
 import type { CoreHandle } from '../../src/main.js';
 import { insertRecorder, startBareServer } from './bare-server.js';
 import { setUpDevices } from './devices.js';
-import { localPostgresDatabase, postgresCpuMs, uncommittedSrc } from './host.js';
+import { explainUsedDatabase, localPostgresDatabase, postgresCpuMs, uncommittedSrc } from './host.js';
 import { AGENT_VERSION, ALL_MODES, CONNECT_PATH, REQUEST_TIMEOUT_MS, type FromClient, type Mode, type RunReport, type Target, type ToClient } from './protocol.js';
 import { fmt, markdownTable, modeLine, pct, summariseMode, type GatewayBenchResult, type RunFigures } from './results.js';
 
@@ -88,13 +88,7 @@ export async function runGatewayBench(opts: GatewayBenchOptions = {}): Promise<G
         },
       });
     } catch (err) {
-      if (databaseUrl && /CA private key/.test((err as Error).message)) {
-        throw new Error(
-          `${(err as Error).message}\n(the database already holds the CA of an earlier run, sealed with a key file from another temp DATA_DIR: ` +
-            'each run needs an empty database of its own; drop and create it again)',
-        );
-      }
-      throw err;
+      throw explainUsedDatabase(err, databaseUrl);
     }
     const c = core;
     const database = c.database.kind === 'postgres' ? `PostgreSQL (${redactUrl(databaseUrl!)})` : 'embedded (PGlite, temp DATA_DIR)';

@@ -9,7 +9,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchCoreEnv, ClientProcess, machine, sourceVersion, startProfiler, writeResults } from '../bench-common.js';
-import { localPostgresDatabase, postgresCpuMs } from '../gateway/host.js';
+import { explainUsedDatabase, localPostgresDatabase, postgresCpuMs } from '../gateway/host.js';
 import type { CoreHandle } from '../../src/main.js';
 import { setUpDevices } from '../gateway/devices.js';
 import type { FromClient, OpenLoopReply, RunReport, ToClient } from '../gateway/protocol.js';
@@ -189,7 +189,9 @@ export async function runSustainedBench(opts: SustainedOptions = {}): Promise<Su
     // Statements sent (drizzle's logger sees every statement it runs; postgres.js's own BEGIN and
     // COMMIT are not among them).
     let statementTotal = 0;
-    core = await startCore(config, { onQuery: () => void statementTotal++ });
+    core = await startCore(config, { onQuery: () => void statementTotal++ }).catch((err: unknown) => {
+      throw explainUsedDatabase(err, databaseUrl);
+    });
     const groupCommits = async () => {
       if (!c.metricsUrl) return null;
       const text = await (await fetch(c.metricsUrl)).text();
