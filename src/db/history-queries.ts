@@ -80,7 +80,9 @@ export async function pruneDeviceHistory(tx: DbExecutor, deviceIds: number[], ke
   if (known && known.excess.length !== deviceIds.length) throw new RangeError('known.excess must name one excess per device');
   // Planned with its arrays known, every time: it runs in a quarter of the time the prepared
   // statement's generic plan took at the cap (20 against 83 ms for 500 devices, BENCHMARKS.md "Where
-  // the fall came from"), for a plan of ~2 ms. Still a prepared statement, told to plan for its
+  // the fall came from"), for a plan of ~2 ms. (At a few devices the generic plan runs the statement
+  // in a quarter of the time, plan included, yet three paired sustained runs held no more with it and
+  // kept PostgreSQL busier: BENCHMARKS.md, "The cap's plan".) Still a prepared statement, told to plan for its
   // values (plan_cache_mode, for the rest of the transaction: the cap is the group commit's last
   // statement), both sent at once: an unnamed statement with parameters would make postgres.js wait
   // for its description first, a round trip more, and the pipelined COMMIT behind it another.
