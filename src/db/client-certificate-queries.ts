@@ -466,15 +466,6 @@ export async function countPendingRequestsOfDevice(db: DbExecutor, deviceId: num
   return Number(row?.n ?? 0);
 }
 
-/** countPendingRequestsUpTo counts the open requests of the whole core, reading at most `cap` index entries. */
-export async function countPendingRequestsUpTo(db: DbExecutor, cap: number): Promise<number> {
-  const result = await db.execute(sql`
-    select count(*)::int as n from (
-      select 1 from client_certificates where status = 'PENDING' limit ${cap}
-    ) p`);
-  return Number(rowsOf<{ n: number }>(result)[0]?.n ?? 0);
-}
-
 /** rejectCertificates records the rejection of several requests in one statement. */
 export async function rejectCertificates(
   tx: DbExecutor,

@@ -2,12 +2,12 @@ import { BlockList, isIP } from 'node:net';
 import { insertAuditEvent } from '../db/audit-queries.js';
 import {
   countPendingRequestsOfDevice,
-  countPendingRequestsUpTo,
   getCertificateById,
   getCertificateWithAgentBySerial,
   getRequestOfDeviceKey,
   insertCertificateRequest,
 } from '../db/client-certificate-queries.js';
+import { countPendingRequests } from '../db/certificate-figures-queries.js';
 import { adjustCounters } from '../db/counter-queries.js';
 import { lockOrInsertDeviceOfAgent } from '../db/device-queries.js';
 import { parseCidr, plainAddress } from '../domain/addresses.js';
@@ -152,8 +152,9 @@ export function createEnrollment(
               { retryAfterSeconds: RETRY_AFTER_CAP_SECONDS },
             );
           }
-          // Read without a lock: concurrent enrollments may pass the cap by their number, never by more.
-          if ((await countPendingRequestsUpTo(tx, limits.maxPendingTotal)) >= limits.maxPendingTotal) {
+          // Read without a lock, from the ledger of statuses (its cost does not grow with the
+          // requests): concurrent enrollments may pass the cap by their number, never by more.
+          if ((await countPendingRequests(tx)) >= limits.maxPendingTotal) {
             throw new AppError(
               'PENDING_REQUESTS_FULL',
               `this core already holds ${limits.maxPendingTotal} requests waiting for a decision; try again later`,

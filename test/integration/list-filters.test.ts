@@ -267,6 +267,17 @@ describe('clientAccessRequests: a filter of statuses and a search, besides the o
     expect(one.clientAccessRequests.pageInfo.hasNextPage).toBe(true);
   });
 
+  it('counts a list without a search from the ledger of statuses, not by reading the requests, also after a fold', async () => {
+    const ran = c.tc.queries.length;
+    expect(await byFilter({ statuses: ['PENDING', 'REVOKED'] })).toHaveLength(4);
+    const reads = c.tc.queries.slice(ran);
+    expect(reads.some((q) => /from client_certificate_status_ledger/.test(q))).toBe(true);
+    expect(reads.filter((q) => /select count\(\*\) from "client_certificates"/i.test(q))).toEqual([]);
+    await c.tc.core.services.maintenance.runOnce();
+    expect(await list({})).toHaveLength(6);
+    expect(await byFilter({ statuses: ['APPROVED'] })).toEqual(['ca-beta-2']);
+  });
+
   it('pages backward (last/before) through a search, with and without statuses, as forward', async () => {
     for (const filter of [{ search: 'ca-' }, { search: 'WS', statuses: ['PENDING', 'APPROVED'] }] as ClientAccessRequestFilter[]) {
       const backward: string[] = [];
