@@ -20,6 +20,11 @@ export interface SigningKey {
   algorithmIdentifier: Buffer;
   /** Signs and returns the signature as X.509 carries it (DER for ECDSA). */
   sign(data: Uint8Array): Buffer;
+  /**
+   * The same signature, made on libuv's thread pool (node:crypto's callback form): for large data
+   * (a CRL of megabytes, whose hashing is most of the work) the event loop goes on meanwhile.
+   */
+  signOffLoop(data: Uint8Array): Promise<Buffer>;
   /** Verifies a signature as X.509 carries it against the CA public key. */
   verify(data: Uint8Array, signature: Uint8Array): boolean;
 }
@@ -90,6 +95,7 @@ function signingKey(privateKey: KeyObject, caPublicKey: KeyObject): SigningKey {
       // ecdsa-with-SHA256 (1.2.840.10045.4.3.2) or ecdsa-with-SHA384 (.3), parameters absent.
       algorithmIdentifier: Buffer.from(digest === 'sha256' ? '300a06082a8648ce3d040302' : '300a06082a8648ce3d040303', 'hex'),
       sign: (data) => sign(digest, data, { key: privateKey, dsaEncoding: 'der' }),
+      signOffLoop: (data) => signInPool(digest, data, { key: privateKey, dsaEncoding: 'der' }),
       verify: (data, signature) => safeVerify(digest, data, caPublicKey, signature),
     };
   }
@@ -98,10 +104,15 @@ function signingKey(privateKey: KeyObject, caPublicKey: KeyObject): SigningKey {
       // sha256WithRSAEncryption (1.2.840.113549.1.1.11), NULL parameters; an 'rsa' KeyObject signs PKCS#1 v1.5 by default.
       algorithmIdentifier: Buffer.from('300d06092a864886f70d01010b0500', 'hex'),
       sign: (data) => sign('sha256', data, privateKey),
+      signOffLoop: (data) => signInPool('sha256', data, privateKey),
       verify: (data, signature) => safeVerify('sha256', data, caPublicKey, signature),
     };
   }
   throw new PkiError('CA_KEY_UNSUPPORTED', `a CA key of type ${type}${curve ? ` (${curve})` : ''} cannot sign here; use EC P-256, EC P-384 or RSA`);
+}
+
+function signInPool(digest: string, data: Uint8Array, key: KeyObject | { key: KeyObject; dsaEncoding: 'der' }): Promise<Buffer> {
+  return new Promise((resolve, reject) => sign(digest, data, key, (err, signature) => (err ? reject(err) : resolve(signature))));
 }
 
 function safeVerify(digest: string, data: Uint8Array, key: KeyObject, signature: Uint8Array): boolean {
