@@ -20,20 +20,6 @@ export async function readCertificateStatusCounts(db: DbExecutor): Promise<Certi
 }
 
 /**
- * countPendingRequests is the number of open (PENDING) requests of the whole core, summed from the
- * same ledger: its cost follows the ledger's rows since the last fold, not the requests. (Counting
- * the requests themselves read one index entry and heap page per request: about 0.9 s of the
- * database per enrollment at 85,000 pending, BENCHMARKS.md, "The enrollment cap".) Like a count,
- * it sees what is committed and the calling transaction's own changes.
- */
-export async function countPendingRequests(db: DbExecutor): Promise<number> {
-  const rows = rowsOf<{ n: string | number }>(
-    await db.execute(sql`select coalesce(sum(delta), 0)::text as n from client_certificate_status_ledger where status = 'PENDING'`),
-  );
-  return Number(rows[0]?.n ?? 0);
-}
-
-/**
  * foldCertificateStatusLedger replaces the ledger's rows by one per status, in one statement: rows
  * appended meanwhile are not in its snapshot and stay, and a fold running at the same time on another
  * replica skips the rows this one deleted, so the sums never change. Returns the rows folded.

@@ -35,8 +35,9 @@ export function createClientAccessService(
   const { db } = deps;
 
   // The kept ledger of statuses (drizzle/0008) gives a count by status at a cost that does not grow
-  // with the requests; a search needs a count of its rows (about 0.7 s of the database for the
-  // Approved tab at 720,000 approved certificates, BENCHMARKS.md, "The enrollment cap").
+  // with the requests (a count of the Approved tab's rows cost 350-430 ms of the database at 721,819
+  // approved certificates, BENCHMARKS.md, "Client access at a million devices"); a search needs a
+  // count of its rows.
   async function countRequests(filter: RequestListFilter): Promise<number> {
     if (filter.search) return countCertificates(db, filter);
     const counts = await readCertificateStatusCounts(db);
